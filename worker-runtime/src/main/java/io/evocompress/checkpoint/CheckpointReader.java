@@ -1,0 +1,157 @@
+package io.evocompress.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.EvocompressException;
+import io.evocompress.fs.HadoopFiles;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Hugging Face checkpoint directory on any Hadoop file system: {@code config.json} plus either
+ * {@code model.safetensors} or a sharded {@code model.safetensors.index.json}. Hides which of the two
+ * it is; tensors are read one at a time.
+ */
+public final class CheckpointReader implements AutoCloseable {
+    public static final String CONFIG = "config.json";
+    public static final String SINGLE_FILE = "model.safetensors";
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+    /** Files copied along with the weights when a checkpoint is rewritten. */
+    public static final List<String> SIDE_FILES = List.of(
+        "tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final FileSystem fs;
+    private final Path dir;
+    private final String configJson;
+    private final List<SafetensorsFile> files;
+    private final Map<String, SafetensorsFile> owner;
+
+    private CheckpointReader(FileSystem fs, Path dir, String configJson, List<SafetensorsFile> files,
+                             Map<String, SafetensorsFile> owner) {
+        this.fs = fs;
+        this.dir = dir;
+        this.configJson = configJson;
+        this.files = files;
+        this.owner = owner;
+    }
+
+    public static CheckpointReader open(String location) {
+        return open(HadoopFiles.path(location), HadoopFiles.defaultConf());
+    }
+
+    public static CheckpointReader open(Path dir, Configuration conf) {
+        FileSystem fs = HadoopFiles.fileSystem(dir, conf);
+        if (!HadoopFiles.exists(fs, dir)) {
+            throw new EvocompressException("Checkpoint directory " + dir + " does not exist.");
+        }
+        String config = HadoopFiles.readUtf8(fs, new Path(dir, CONFIG),
+            "model config (a Hugging Face checkpoint directory needs config.json)");
+        Path index = new Path(dir, INDEX_FILE);
+        Path single = new Path(dir, SINGLE_FILE);
+        List<SafetensorsFile> files = new ArrayList<>();
+        Map<String, SafetensorsFile> owner = new LinkedHashMap<>();
+        try {
+            if (HadoopFiles.exists(fs, index)) {
+                Map<String, String> weightMap = readWeightMap(fs, index);
+                Map<String, SafetensorsFile> byShard = new LinkedHashMap<>();
+                for (Map.Entry<String, String> e : weightMap.entrySet()) {
+                    SafetensorsFile shard = byShard.get(e.getValue());
+                    if (shard == null) {
+                        shard = SafetensorsFile.open(fs, new Path(dir, e.getValue()));
+                        byShard.put(e.getValue(), shard);
+                        files.add(shard);
+                    }
+                    if (!shard.tensors().containsKey(e.getKey())) {
+                        throw new EvocompressException(index + " maps tensor '" + e.getKey() + "' to " + shard.path()
+                            + ", which does not hold it.");
+                    }
+                    owner.put(e.getKey(), shard);
+                }
+            } else if (HadoopFiles.exists(fs, single)) {
+                SafetensorsFile file = SafetensorsFile.open(fs, single);
+                files.add(file);
+                file.tensors().keySet().forEach(name -> owner.put(name, file));
+            } else {
+                throw new EvocompressException("Checkpoint " + dir + " has no weights: expected " + SINGLE_FILE
+                    + " or " + INDEX_FILE + ".");
+            }
+        } catch (RuntimeException e) {
+            files.forEach(SafetensorsFile::close);
+            throw e;
+        }
+        return new CheckpointReader(fs, dir, config, files, Collections.unmodifiableMap(owner));
+    }
+
+    private static Map<String, String> readWeightMap(FileSystem fs, Path index) {
+        String text = HadoopFiles.readUtf8(fs, index, "shard index");
+        JsonNode map;
+        try {
+            map = JSON.readTree(text).get("weight_map");
+        } catch (IOException e) {
+            throw new EvocompressException(index + " is not valid JSON: " + e.getMessage(), e);
+        }
+        if (map == null || !map.isObject()) {
+            throw new EvocompressException(index + " has no 'weight_map' object.");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        map.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+        return out;
+    }
+
+    public FileSystem fileSystem() {
+        return fs;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** The raw text of config.json. */
+    public String configJson() {
+        return configJson;
+    }
+
+    public boolean isSharded() {
+        return files.size() > 1 || HadoopFiles.exists(fs, new Path(dir, INDEX_FILE));
+    }
+
+    public Map<String, SafetensorsFile> tensorFiles() {
+        return owner;
+    }
+
+    public boolean has(String name) {
+        return owner.containsKey(name);
+    }
+
+    public TensorInfo info(String name) {
+        return file(name).info(name);
+    }
+
+    public SafetensorsFile file(String name) {
+        SafetensorsFile f = owner.get(name);
+        if (f == null) {
+            throw new EvocompressException("Checkpoint " + dir + " is missing tensor '" + name + "'.");
+        }
+        return f;
+    }
+
+    public float[] readFloat(String name) {
+        SafetensorsFile f = file(name);
+        return f.readFloat(f.info(name));
+    }
+
+    @Override
+    public void close() {
+        files.forEach(SafetensorsFile::close);
+    }
+}

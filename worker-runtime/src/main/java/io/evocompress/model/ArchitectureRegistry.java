@@ -1,0 +1,120 @@
+package io.evocompress.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.EvocompressException;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Model families keyed by config.json's {@code model_type}. */
+public final class ArchitectureRegistry {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Map<String, Architecture> BY_TYPE = new TreeMap<>();
+
+    static {
+        for (Architecture a : List.of(new LlamaArchitecture(), new MistralArchitecture(), new Qwen2Architecture())) {
+            BY_TYPE.put(a.modelType(), a);
+        }
+    }
+
+    private ArchitectureRegistry() {
+    }
+
+    public static java.util.Set<String> supportedTypes() {
+        return BY_TYPE.keySet();
+    }
+
+    public static Architecture forType(String modelType, String where) {
+        Architecture a = BY_TYPE.get(modelType);
+        if (a == null) {
+            throw new EvocompressException(where + ": unknown model_type '" + modelType + "'. Supported model types: "
+                + String.join(", ", BY_TYPE.keySet()) + ".");
+        }
+        return a;
+    }
+
+    /** Parses config.json text; {@code where} names the file in errors. */
+    public static ModelConfig parseConfig(String json, String where) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new EvocompressException(where + " is not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new EvocompressException(where + " must hold a JSON object.");
+        }
+        JsonNode type = root.get("model_type");
+        if (type == null || !type.isTextual()) {
+            throw new EvocompressException(where + " has no model_type. Supported model types: "
+                + String.join(", ", BY_TYPE.keySet()) + ".");
+        }
+        Architecture arch = forType(type.asText(), where);
+        try {
+            return arch.parse(new JsonFields(root, where));
+        } catch (EvocompressException e) {
+            if (e.getMessage().startsWith(where)) {
+                throw e;
+            }
+            throw new EvocompressException(where + ": " + e.getMessage().replaceFirst("^config\\.json: ", ""), e);
+        }
+    }
+
+    private record JsonFields(JsonNode root, String where) implements Architecture.ConfigFields {
+        @Override
+        public int requiredInt(String field) {
+            JsonNode n = root.get(field);
+            if (n == null || !n.canConvertToInt()) {
+                throw new EvocompressException(where + ": required integer field '" + field + "' is missing or not an integer.");
+            }
+            return n.asInt();
+        }
+
+        @Override
+        public int optionalInt(String field, int defaultValue) {
+            JsonNode n = root.get(field);
+            if (n == null || n.isNull()) {
+                return defaultValue;
+            }
+            if (!n.canConvertToInt()) {
+                throw new EvocompressException(where + ": field '" + field + "' must be an integer, but was " + n);
+            }
+            return n.asInt();
+        }
+
+        @Override
+        public double optionalDouble(String field, double defaultValue) {
+            JsonNode n = root.get(field);
+            if (n == null || n.isNull()) {
+                return defaultValue;
+            }
+            if (!n.isNumber()) {
+                throw new EvocompressException(where + ": field '" + field + "' must be a number, but was " + n);
+            }
+            return n.asDouble();
+        }
+
+        @Override
+        public boolean optionalBoolean(String field, boolean defaultValue) {
+            JsonNode n = root.get(field);
+            return n == null || n.isNull() ? defaultValue : n.asBoolean();
+        }
+
+        @Override
+        public RopeScaling ropeScaling() {
+            JsonNode n = root.get("rope_scaling");
+            if (n == null || n.isNull()) {
+                return null;
+            }
+            String type = n.has("rope_type") ? n.get("rope_type").asText() : n.path("type").asText("");
+            if (type.equals("default")) {
+                return null;
+            }
+            return new RopeScaling(type, n.path("factor").asDouble(1.0), n.path("low_freq_factor").asDouble(1.0),
+                n.path("high_freq_factor").asDouble(4.0), n.path("original_max_position_embeddings").asInt(8192));
+        }
+    }
+}

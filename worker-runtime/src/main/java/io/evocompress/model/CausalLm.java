@@ -1,0 +1,150 @@
+package io.evocompress.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.SparseFormat;
+import io.evocompress.EvocompressException;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A Llama-family causal language model on DJL: token embeddings, decoder blocks, final RMSNorm and
+ * LM head (tied to the embeddings or not). Owns its weights' {@link NDManager}; close it to free them.
+ *
+ * <p>Besides the whole forward ({@link #logits}) it exposes the block-level steps that calibration,
+ * database building and candidate evaluation work with: {@link #embed}, {@link #runBlocks},
+ * {@link #head}, and {@link DecoderBlock#replaceLinear}.
+ */
+public final class CausalLm implements AutoCloseable {
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final DataType dtype;
+    private final NDArray embedTokens;   // (V, H)
+    private final List<DecoderBlock> blocks;
+    private final NDArray finalNorm;     // (H)
+    private final NDArray lmHead;        // (V, H), the embeddings when tied
+    private final Map<Integer, AttentionInputs> attentionInputs = new ConcurrentHashMap<>();
+
+    CausalLm(ModelConfig config, NDManager manager, DataType dtype, NDArray embedTokens, List<DecoderBlock> blocks,
+             NDArray finalNorm, NDArray lmHead) {
+        this.config = config;
+        this.manager = manager;
+        this.dtype = dtype;
+        this.embedTokens = embedTokens;
+        this.blocks = List.copyOf(blocks);
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    /** The dtype the forward computes in (float32 on CPU; float16/bfloat16 on a GPU if asked). */
+    public DataType dtype() {
+        return dtype;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public int numBlocks() {
+        return blocks.size();
+    }
+
+    public DecoderBlock block(int i) {
+        return blocks.get(i);
+    }
+
+    /** Token ids (B, T) int -> hidden states (B, T, H) in the compute dtype, in ids' manager. */
+    public NDArray embed(NDArray ids) {
+        checkLength(ids.getShape().get(1));
+        NDArray idx = ids.getDataType() == DataType.INT64 ? ids : ids.toType(DataType.INT64, false);
+        return idx.getNDArrayInternal().embedding(idx, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /**
+     * Runs blocks {@code from} (inclusive) to {@code to} (exclusive) on hidden states (B, T, H). The
+     * result belongs to hidden's manager; temporaries are freed.
+     */
+    public NDArray runBlocks(NDArray hidden, int from, int to) {
+        return runBlocks(hidden, from, to, null, null);
+    }
+
+    /**
+     * As {@link #runBlocks(NDArray, int, int)}, skipping the attention or MLP half of block i where
+     * {@code skipAttention[i]} or {@code skipMlp[i]} is set (null: none skipped).
+     */
+    public NDArray runBlocks(NDArray hidden, int from, int to, boolean[] skipAttention, boolean[] skipMlp) {
+        if (from < 0 || to > blocks.size() || from > to) {
+            throw new IllegalArgumentException("Block range [" + from + ", " + to + ") outside [0, " + blocks.size() + "]");
+        }
+        int t = Math.toIntExact(hidden.getShape().get(1));
+        checkLength(t);
+        AttentionInputs inputs = attentionInputs.computeIfAbsent(t, len -> AttentionInputs.build(manager, config, len, dtype));
+        NDManager out = hidden.getManager();
+        NDArray x = hidden;
+        for (int i = from; i < to; i++) {
+            try (NDManager scope = out.newSubManager()) {
+                if (x == hidden) {
+                    x.tempAttach(scope);  // the caller's input goes back to the caller
+                } else {
+                    x.attach(scope);      // the previous block's output is freed with the scope
+                }
+                NDArray next = blocks.get(i).forward(x, inputs,
+                    skipAttention != null && skipAttention[i], skipMlp != null && skipMlp[i]);
+                next.attach(out);
+                x = next;
+            }
+        }
+        return x;
+    }
+
+    /** Final RMSNorm and LM head: hidden (B, T, H) -> logits (B, T, V) in float32, in hidden's manager. */
+    public NDArray head(NDArray hidden) {
+        NDManager out = hidden.getManager();
+        try (NDManager scope = out.newSubManager()) {
+            hidden.tempAttach(scope);
+            NDArray h = DecoderBlock.rmsNorm(hidden.toType(dtype, false), finalNorm, config.rmsNormEps());
+            NDArray logits = ai.djl.nn.core.Linear.linear(h, lmHead, null).singletonOrThrow().toType(DataType.FLOAT32, false);
+            logits.attach(out);
+            return logits;
+        }
+    }
+
+    /** The whole forward: token ids (B, T) -> float32 logits (B, T, V), in ids' manager. */
+    public NDArray logits(NDArray ids) {
+        NDManager out = ids.getManager();
+        try (NDManager scope = out.newSubManager()) {
+            ids.tempAttach(scope);
+            NDArray h = embed(ids);
+            h = runBlocks(h, 0, blocks.size());
+            NDArray logits = head(h);
+            logits.attach(out);
+            return logits;
+        }
+    }
+
+    private void checkLength(long seqLen) {
+        if (seqLen > config.maxPositionEmbeddings()) {
+            throw new EvocompressException("Sequence length " + seqLen + " exceeds the model's context of "
+                + config.maxPositionEmbeddings() + " tokens (max_position_embeddings).");
+        }
+    }
+
+    @Override
+    public void close() {
+        attentionInputs.values().forEach(AttentionInputs::close);
+        attentionInputs.clear();
+        manager.close();
+    }
+}

@@ -1,0 +1,126 @@
+package io.evocompress.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.evocompress.EvocompressException;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * One Llama-family decoder block: pre-norm grouped-query attention with rotary embeddings, then a
+ * pre-norm SwiGLU MLP, each added to the residual stream. Its linear weights can be swapped (a
+ * compressed variant in, the old weight out) and either half can be skipped (depth pruning).
+ */
+public final class DecoderBlock {
+    private final ModelConfig config;
+    private final NDArray inputNorm;     // (H) input_layernorm
+    private final NDArray postAttnNorm;  // (H) post_attention_layernorm
+    private final Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
+
+    DecoderBlock(ModelConfig config, NDArray inputNorm, NDArray postAttnNorm, Map<LinearName, LinearLayer> linears) {
+        this.config = config;
+        this.inputNorm = inputNorm;
+        this.postAttnNorm = postAttnNorm;
+        this.linears.putAll(linears);
+    }
+
+    /** The current weight of a linear layer, [out, in] (owned by the model: do not close). */
+    public NDArray weight(LinearName name) {
+        return linears.get(name).weight;
+    }
+
+    /**
+     * Replaces a linear layer's weight with {@code weight} [out, in]; the array moves to the model's
+     * manager and the previous weight is returned (detached: the caller closes or keeps it).
+     */
+    public NDArray replaceLinear(LinearName name, NDArray weight) {
+        LinearLayer layer = linears.get(name);
+        long[] expected = name.shape(config);
+        if (!weight.getShape().equals(new Shape(expected))) {
+            throw new EvocompressException("Replacement weight for " + name.path() + " has shape " + weight.getShape()
+                + ", expected " + new Shape(expected));
+        }
+        NDArray old = layer.weight;
+        NDArray moved = weight.toDevice(old.getDevice(), false).toType(old.getDataType(), false);
+        moved.attach(old.getManager());
+        layer.weight = moved;
+        old.detach();
+        return old;
+    }
+
+    /**
+     * x: (B, T, H) -> (B, T, H). Temporaries belong to x's manager; the caller scopes them.
+     *
+     * @param skipAttention pass the residual through instead of the attention half
+     * @param skipMlp       pass the residual through instead of the MLP half
+     */
+    NDArray forward(NDArray x, AttentionInputs inputs, boolean skipAttention, boolean skipMlp) {
+        if (!skipAttention) {
+            x = x.add(attention(rmsNorm(x, inputNorm), inputs));
+        }
+        if (!skipMlp) {
+            x = x.add(mlp(rmsNorm(x, postAttnNorm)));
+        }
+        return x;
+    }
+
+    private NDArray attention(NDArray h, AttentionInputs inputs) {
+        Shape s = h.getShape();
+        long b = s.get(0);
+        long t = s.get(1);
+        int d = config.headDim();
+        int kv = config.numKvHeads();
+        int group = config.groupSize();
+        // qkv matmuls: (B, T, heads * d) -> (B, heads, T, d)
+        NDArray q = linears.get(LinearName.Q_PROJ).apply(h).reshape(b, t, config.numHeads(), d).transpose(0, 2, 1, 3);
+        NDArray k = linears.get(LinearName.K_PROJ).apply(h).reshape(b, t, kv, d).transpose(0, 2, 1, 3);
+        NDArray v = linears.get(LinearName.V_PROJ).apply(h).reshape(b, t, kv, d).transpose(0, 2, 1, 3);
+        // RoPE (rotate-half)
+        q = rope(q, inputs);
+        k = rope(k, inputs);
+        // grouped-query attention: query heads (B, kv, group, T, d) share key/value heads (B, kv, 1, T, d)
+        NDArray q5 = q.reshape(b, kv, group, t, d);
+        NDArray k5 = k.reshape(b, kv, 1, t, d);
+        NDArray v5 = v.reshape(b, kv, 1, t, d);
+        NDArray scores = q5.matMul(k5.transpose(0, 1, 2, 4, 3)).mul(1.0 / Math.sqrt(d)); // (B, kv, group, T, T)
+        // causal mask and softmax, in float32
+        DataType dtype = scores.getDataType();
+        NDArray probs = scores.toType(DataType.FLOAT32, false).add(inputs.mask).softmax(-1).toType(dtype, false);
+        NDArray out = probs.matMul(v5);                                                    // (B, kv, group, T, d)
+        out = out.reshape(b, config.numHeads(), t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * d);
+        // output projection
+        return linears.get(LinearName.O_PROJ).apply(out);
+    }
+
+    private static NDArray rope(NDArray x, AttentionInputs inputs) {
+        long half = x.getShape().get(3) / 2;
+        NDArray x1 = x.get("..., :" + half);
+        NDArray x2 = x.get("..., " + half + ":");
+        NDArray rotated = NDArrays.concat(new NDList(x2.neg(), x1), -1);
+        return x.mul(inputs.cos).add(rotated.mul(inputs.sin));
+    }
+
+    private NDArray mlp(NDArray h) {
+        // SwiGLU: down(silu(gate(h)) * up(h))
+        NDArray gate = linears.get(LinearName.GATE_PROJ).apply(h);
+        NDArray up = linears.get(LinearName.UP_PROJ).apply(h);
+        NDArray act = gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up);
+        return linears.get(LinearName.DOWN_PROJ).apply(act);
+    }
+
+    /** RMSNorm as Hugging Face: normalise in float32, cast back, then scale by the weight. */
+    static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        DataType dtype = x.getDataType();
+        NDArray xf = x.toType(DataType.FLOAT32, false);
+        NDArray rms = xf.square().mean(new int[] {-1}, true).add(eps).sqrt();
+        return xf.div(rms).toType(dtype, false).mul(weight);
+    }
+
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        return rmsNorm(x, weight, config.rmsNormEps());
+    }
+}

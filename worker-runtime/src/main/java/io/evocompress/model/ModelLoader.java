@@ -1,0 +1,82 @@
+package io.evocompress.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.evocompress.EvocompressException;
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.checkpoint.SafetensorsFile;
+import io.evocompress.checkpoint.TensorInfo;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Loads a {@link CausalLm} from a checkpoint onto a device, tensor by tensor, checking every tensor's
+ * presence and shape against the config (errors name the file, the tensor and both shapes).
+ */
+public final class ModelLoader {
+    private ModelLoader() {
+    }
+
+    /** Parses the checkpoint's config.json with the registry. */
+    public static ModelConfig config(CheckpointReader checkpoint) {
+        return ArchitectureRegistry.parseConfig(checkpoint.configJson(), checkpoint.dir() + "/config.json");
+    }
+
+    public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype) {
+        ModelConfig config = config(checkpoint);
+        Architecture arch = ArchitectureRegistry.forType(config.modelType(), checkpoint.dir() + "/config.json");
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            NDArray embed = tensor(checkpoint, manager, arch.embedTokens(), dtype, config.vocabSize(), config.hiddenSize());
+            List<DecoderBlock> blocks = new ArrayList<>();
+            for (int layer = 0; layer < config.numLayers(); layer++) {
+                String p = arch.blockPrefix(layer);
+                Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
+                for (LinearName name : LinearName.values()) {
+                    long[] shape = name.shape(config);
+                    NDArray w = tensor(checkpoint, manager, p + name.path() + ".weight", dtype, shape);
+                    NDArray b = name.hasBias(config) ? tensor(checkpoint, manager, p + name.path() + ".bias", dtype, shape[0]) : null;
+                    linears.put(name, new LinearLayer(w, b));
+                }
+                NDArray inNorm = tensor(checkpoint, manager, p + "input_layernorm.weight", dtype, config.hiddenSize());
+                NDArray postNorm = tensor(checkpoint, manager, p + "post_attention_layernorm.weight", dtype, config.hiddenSize());
+                blocks.add(new DecoderBlock(config, inNorm, postNorm, linears));
+            }
+            NDArray norm = tensor(checkpoint, manager, arch.finalNorm(), dtype, config.hiddenSize());
+            NDArray head = config.tieWordEmbeddings() ? embed
+                : tensor(checkpoint, manager, arch.lmHead(), dtype, config.vocabSize(), config.hiddenSize());
+            return new CausalLm(config, manager, dtype, embed, blocks, norm, head);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** Reads one tensor, checks its shape, and puts it on the manager's device in {@code dtype}. */
+    static NDArray tensor(CheckpointReader checkpoint, NDManager manager, String name, DataType dtype, long... shape) {
+        if (!checkpoint.has(name)) {
+            throw new EvocompressException("Checkpoint " + checkpoint.dir() + " is missing tensor '" + name
+                + "' (expected shape " + Arrays.toString(shape) + " for this config.json).");
+        }
+        SafetensorsFile file = checkpoint.file(name);
+        TensorInfo info = file.info(name);
+        if (!Arrays.equals(info.shape(), shape)) {
+            throw new EvocompressException(file.path() + ": tensor '" + name + "' has shape " + info.shapeString()
+                + " but config.json implies " + Arrays.toString(shape) + ".");
+        }
+        NDArray array = manager.create(file.readFloat(info), new Shape(shape));
+        if (dtype == DataType.FLOAT32) {
+            return array;
+        }
+        NDArray converted = array.toType(dtype, false);
+        array.close();
+        return converted;
+    }
+}
