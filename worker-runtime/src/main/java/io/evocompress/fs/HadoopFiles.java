@@ -32,7 +32,12 @@ public final class HadoopFiles {
         }
         URI uri = URI.create(location.replace(" ", "%20"));
         if (uri.getScheme() == null) {
-            return new Path(java.nio.file.Path.of(location).toAbsolutePath().normalize().toUri());
+            java.nio.file.Path local = java.nio.file.Path.of(location).toAbsolutePath().normalize();
+            try {
+                return new Path(new URI("file", null, local.toString(), null));
+            } catch (java.net.URISyntaxException e) {
+                throw new EvocompressException("Not a valid path: '" + location + "': " + e.getMessage(), e);
+            }
         }
         return new Path(location);
     }

@@ -5,13 +5,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.SafetensorsFile;
 import io.evocompress.checkpoint.TensorInfo;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -32,26 +30,27 @@ public final class ModelLoader {
     public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype) {
         ModelConfig config = config(checkpoint);
         Architecture arch = ArchitectureRegistry.forType(config.modelType(), checkpoint.dir() + "/config.json");
+        TensorLayout layout = TensorLayout.of(config);
+        layout.check(checkpoint);
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            NDArray embed = tensor(checkpoint, manager, arch.embedTokens(), dtype, config.vocabSize(), config.hiddenSize());
+            NDArray embed = tensor(checkpoint, manager, arch.embedTokens(), dtype, layout);
             List<DecoderBlock> blocks = new ArrayList<>();
             for (int layer = 0; layer < config.numLayers(); layer++) {
                 String p = arch.blockPrefix(layer);
                 Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
                 for (LinearName name : LinearName.values()) {
-                    long[] shape = name.shape(config);
-                    NDArray w = tensor(checkpoint, manager, p + name.path() + ".weight", dtype, shape);
-                    NDArray b = name.hasBias(config) ? tensor(checkpoint, manager, p + name.path() + ".bias", dtype, shape[0]) : null;
+                    String base = p + name.path();
+                    NDArray w = tensor(checkpoint, manager, base + ".weight", dtype, layout);
+                    NDArray b = name.hasBias(config) ? tensor(checkpoint, manager, base + ".bias", dtype, layout) : null;
                     linears.put(name, new LinearLayer(w, b));
                 }
-                NDArray inNorm = tensor(checkpoint, manager, p + "input_layernorm.weight", dtype, config.hiddenSize());
-                NDArray postNorm = tensor(checkpoint, manager, p + "post_attention_layernorm.weight", dtype, config.hiddenSize());
+                NDArray inNorm = tensor(checkpoint, manager, p + "input_layernorm.weight", dtype, layout);
+                NDArray postNorm = tensor(checkpoint, manager, p + "post_attention_layernorm.weight", dtype, layout);
                 blocks.add(new DecoderBlock(config, inNorm, postNorm, linears));
             }
-            NDArray norm = tensor(checkpoint, manager, arch.finalNorm(), dtype, config.hiddenSize());
-            NDArray head = config.tieWordEmbeddings() ? embed
-                : tensor(checkpoint, manager, arch.lmHead(), dtype, config.vocabSize(), config.hiddenSize());
+            NDArray norm = tensor(checkpoint, manager, arch.finalNorm(), dtype, layout);
+            NDArray head = config.tieWordEmbeddings() ? embed : tensor(checkpoint, manager, arch.lmHead(), dtype, layout);
             return new CausalLm(config, manager, dtype, embed, blocks, norm, head);
         } catch (RuntimeException e) {
             manager.close();
@@ -59,19 +58,12 @@ public final class ModelLoader {
         }
     }
 
-    /** Reads one tensor, checks its shape, and puts it on the manager's device in {@code dtype}. */
-    static NDArray tensor(CheckpointReader checkpoint, NDManager manager, String name, DataType dtype, long... shape) {
-        if (!checkpoint.has(name)) {
-            throw new EvocompressException("Checkpoint " + checkpoint.dir() + " is missing tensor '" + name
-                + "' (expected shape " + Arrays.toString(shape) + " for this config.json).");
-        }
+    /** Reads one (already checked) tensor and puts it on the manager's device in {@code dtype}. */
+    private static NDArray tensor(CheckpointReader checkpoint, NDManager manager, String name, DataType dtype,
+                                  TensorLayout layout) {
         SafetensorsFile file = checkpoint.file(name);
         TensorInfo info = file.info(name);
-        if (!Arrays.equals(info.shape(), shape)) {
-            throw new EvocompressException(file.path() + ": tensor '" + name + "' has shape " + info.shapeString()
-                + " but config.json implies " + Arrays.toString(shape) + ".");
-        }
-        NDArray array = manager.create(file.readFloat(info), new Shape(shape));
+        NDArray array = manager.create(file.readFloat(info), new Shape(layout.shape(name)));
         if (dtype == DataType.FLOAT32) {
             return array;
         }

@@ -1,0 +1,131 @@
+package io.evocompress.cli;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.EvocompressException;
+import io.evocompress.bench.ForwardBenchmark;
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.checkpoint.DType;
+import io.evocompress.device.DeviceChoice;
+import io.evocompress.fs.HadoopFiles;
+import io.evocompress.model.CausalLm;
+import io.evocompress.model.ModelLoader;
+import io.evocompress.model.SyntheticCheckpoint;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Set;
+
+/** {@code evocompress bench forward}: forward throughput against the engine's own matmul throughput. */
+final class BenchCommand implements Command {
+
+    @Override
+    public String name() {
+        return "bench";
+    }
+
+    @Override
+    public String summary() {
+        return "benchmarks: 'bench forward' (forward tokens/s and GFLOP/s against the engine's matmul GFLOP/s)";
+    }
+
+    @Override
+    public Set<String> options() {
+        return Set.of("model", "seq-len", "batch", "iterations", "device", "dtype", "what");
+    }
+
+    @Override
+    public String help() {
+        return """
+            Usage: evocompress bench forward [--model URI] [--seq-len N] [--batch B] [--iterations K]
+                                             [--device D] [--dtype T] [--json]
+
+            Times the forward pass (the first pass is a warm-up) and, in the same run on the same device,
+            the engine's own matrix multiply of the forward's most common shape, (B*N x hidden) x
+            (hidden x intermediate). Prints tokens_per_second, gflops (2 FLOPs per multiply-add of every
+            linear layer, LM head included, and of attention) and matmul_gflops; the goal is gflops of at
+            least half of matmul_gflops.
+              --model URI     checkpoint to run (default: a synthetic Llama of about 100M parameters,
+                              hidden 768, 12 layers, 12 heads, intermediate 2048, vocab 32000, written to a
+                              temporary directory)
+              --seq-len N     tokens per sequence (default 512)
+              --batch B       sequences per forward (default 1)
+              --iterations K  timed passes (default 3)
+              --device D, --dtype T   as for eval
+
+            Example:
+              deploy/evocompress bench forward --seq-len 512 --batch 1 --json
+            """;
+    }
+
+    @Override
+    public ObjectNode run(Args args, Console console) throws IOException {
+        throw new AssertionError("bench needs its sub-command; Main passes it as --what");
+    }
+
+    /** Called by {@link Main} with the sub-command split off. */
+    ObjectNode run(String what, Args args, Console console) throws IOException {
+        if (!what.equals("forward")) {
+            throw new Args.UsageException("Unknown benchmark '" + what + "'. Benchmarks: forward");
+        }
+        int seqLen = args.intOr("seq-len", 512);
+        int batch = args.intOr("batch", 1);
+        int iterations = args.intOr("iterations", 3);
+        if (seqLen < 2 || batch < 1 || iterations < 1) {
+            throw new Args.UsageException("--seq-len must be >= 2, --batch and --iterations >= 1");
+        }
+        Device device = DeviceChoice.resolve(args.getOr("device", "auto"), null);
+        DataType dtype = DeviceChoice.dtype(args.getOr("dtype", "auto"), device);
+        java.nio.file.Path temporary = null;
+        String modelUri = args.get("model").orElse(null);
+        try {
+            if (modelUri == null) {
+                temporary = Files.createTempDirectory("evocompress-bench-");
+                Path out = HadoopFiles.path(temporary.resolve("synth-100m").toString());
+                console.progress("writing a synthetic ~100M-parameter Llama to %s", out);
+                FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
+                SyntheticCheckpoint.write(fs, out, SyntheticCheckpoint.configJson(768, 12, 12, 12, 2048, 32000,
+                    Math.max(2048, seqLen), true), 0, DType.F32, 1, false);
+                modelUri = out.toString();
+            }
+            ObjectNode result = Main.newResult(name());
+            result.put("benchmark", "forward");
+            try (CheckpointReader reader = CheckpointReader.open(modelUri);
+                 CausalLm model = ModelLoader.load(reader, device, dtype)) {
+                if (seqLen > model.config().maxPositionEmbeddings()) {
+                    throw new EvocompressException("--seq-len " + seqLen + " exceeds the model's context of "
+                        + model.config().maxPositionEmbeddings() + " tokens.");
+                }
+                console.progress("model %s: %,d parameters on %s (%s), %d threads", modelUri,
+                    model.config().parameterCount(), device, dtype, Runtime.getRuntime().availableProcessors());
+                ForwardBenchmark.Result r = ForwardBenchmark.run(model, batch, seqLen, iterations,
+                    line -> console.progress("%s", line));
+                console.progress("forward %.1f tokens/s, %.1f GFLOP/s = %.0f%% of the engine's matmul %.1f GFLOP/s",
+                    r.tokensPerSecond(), r.gflops(), 100 * r.fractionOfMatmul(), r.matmulGflops());
+                result.put("model", modelUri);
+                result.put("parameters", model.config().parameterCount());
+                result.put("device", device.toString());
+                result.put("dtype", dtype.toString());
+                result.put("engine", Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion());
+                result.put("batch", batch);
+                result.put("seq_len", seqLen);
+                result.put("iterations", iterations);
+                result.put("seconds_per_forward", r.secondsPerForward());
+                result.put("tokens_per_second", r.tokensPerSecond());
+                result.put("gflops", r.gflops());
+                result.put("matmul_gflops", r.matmulGflops());
+                result.put("matmul_shape", r.matmulM() + "x" + r.matmulK() + " * " + r.matmulK() + "x" + r.matmulN());
+                result.put("fraction_of_matmul", r.fractionOfMatmul());
+            }
+            return result;
+        } finally {
+            if (temporary != null) {
+                org.apache.hadoop.fs.FileUtil.fullyDelete(temporary.toFile());
+            }
+        }
+    }
+}

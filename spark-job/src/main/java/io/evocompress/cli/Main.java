@@ -1,0 +1,129 @@
+package io.evocompress.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.EvocompressException;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code evocompress <command> [options]}. Progress goes to stderr; the result to stdout, as
+ * {@code key: value} lines or, with {@code --json}, as one JSON object on the last line. Exit
+ * status: 0 done, 1 failed (bad input, with a message saying what and where), 2 wrong command line.
+ */
+public final class Main {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Map<String, Command> commands = new LinkedHashMap<>();
+
+    public Main() {
+        for (Command c : List.of(new EvalCommand(), new SynthModelCommand(), new BenchCommand())) {
+            commands.put(c.name(), c);
+        }
+    }
+
+    public static void main(String[] argv) {
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        int status = new Main().run(argv, System.out, System.err);
+        System.exit(status);
+    }
+
+    /** Runs one command line; returns the exit status. */
+    public int run(String[] argv, PrintStream out, PrintStream err) {
+        if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h") || argv[0].equals("help")) {
+            out.print(overview());
+            return argv.length == 0 ? 2 : 0;
+        }
+        Command command = commands.get(argv[0]);
+        if (command == null) {
+            err.println("evocompress: unknown command '" + argv[0] + "'. Commands: " + String.join(", ", commands.keySet()));
+            return 2;
+        }
+        String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
+        if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
+            out.print(command.help());
+            return 0;
+        }
+        Set<String> flags = new HashSet<>(command.flags());
+        flags.add("json");
+        try {
+            ObjectNode result;
+            if (command instanceof BenchCommand bench) {
+                if (rest.length == 0 || rest[0].startsWith("--")) {
+                    throw new Args.UsageException("'bench' needs a benchmark name: evocompress bench forward [options]");
+                }
+                Args args = Args.parse("bench " + rest[0], Arrays.copyOfRange(rest, 1, rest.length), command.options(), flags);
+                result = bench.run(rest[0], args, new Console(command.name(), err));
+                print(result, args.flag("json"), out);
+                return 0;
+            }
+            Args args = Args.parse(command.name(), rest, command.options(), flags);
+            result = command.run(args, new Console(command.name(), err));
+            print(result, args.flag("json"), out);
+            return 0;
+        } catch (Args.UsageException e) {
+            err.println("evocompress " + command.name() + ": " + e.getMessage());
+            err.println("Run 'evocompress " + command.name() + " --help' for its options.");
+            return 2;
+        } catch (EvocompressException e) {
+            err.println("evocompress " + command.name() + ": error: " + e.getMessage());
+            return 1;
+        } catch (Exception e) {
+            EvocompressException cause = findCause(e);
+            if (cause != null) {
+                err.println("evocompress " + command.name() + ": error: " + cause.getMessage());
+            } else {
+                err.println("evocompress " + command.name() + ": failed: " + e);
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    /** Errors raised inside Spark tasks reach the driver wrapped; find the user-facing one. */
+    private static EvocompressException findCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof EvocompressException ee) {
+                return ee;
+            }
+        }
+        return null;
+    }
+
+    private static void print(ObjectNode result, boolean json, PrintStream out) {
+        if (json) {
+            out.println(result.toString());
+        } else {
+            for (Map.Entry<String, JsonNode> e : result.properties()) {
+                JsonNode v = e.getValue();
+                out.println(e.getKey() + ": " + (v.isTextual() ? v.asText() : v.toString()));
+            }
+        }
+        out.flush();
+    }
+
+    String overview() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("evocompress: per-layer dynamic compression of large language models (EvoPress, layer-wise sparsity\n")
+            .append("scheduling, DarwinLM) on Spark and DJL.\n\n")
+            .append("Usage: evocompress <command> [options]   (evocompress <command> --help for its options)\n\nCommands:\n");
+        for (Command c : commands.values()) {
+            sb.append(String.format("  %-12s %s%n", c.name(), c.summary()));
+        }
+        sb.append("\nEvery command prints progress on stderr and, with --json, one JSON object as the last line of stdout.\n");
+        return sb.toString();
+    }
+
+    static ObjectNode newResult(String command) {
+        ObjectNode node = JSON.createObjectNode();
+        node.put("command", command);
+        return node;
+    }
+}

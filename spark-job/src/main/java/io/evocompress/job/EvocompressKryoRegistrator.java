@@ -1,0 +1,56 @@
+package io.evocompress.job;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import io.evocompress.metrics.SequenceScores;
+import org.apache.spark.serializer.KryoRegistrator;
+
+/**
+ * Every type shipped between driver and executors, registered so that
+ * {@code spark.kryo.registrationRequired=true} holds. Records get explicit serializers (Kryo 4 cannot
+ * set a record's final fields by reflection).
+ */
+public final class EvocompressKryoRegistrator implements KryoRegistrator {
+
+    @Override
+    public void registerClasses(Kryo kryo) {
+        kryo.register(int[].class);
+        kryo.register(int[][].class);
+        kryo.register(long[].class);
+        kryo.register(float[].class);
+        kryo.register(double[].class);
+        kryo.register(Object[].class);
+        kryo.register(SequenceScores.class, new SequenceScoresSerializer());
+        kryo.register(ShardRange.class, new ShardRangeSerializer());
+    }
+
+    static final class SequenceScoresSerializer extends Serializer<SequenceScores> {
+        @Override
+        public void write(Kryo kryo, Output out, SequenceScores s) {
+            out.writeDouble(s.nllSum());
+            out.writeLong(s.nllTokens());
+            out.writeDouble(s.klSum());
+            out.writeLong(s.klTokens());
+        }
+
+        @Override
+        public SequenceScores read(Kryo kryo, Input in, Class<SequenceScores> type) {
+            return new SequenceScores(in.readDouble(), in.readLong(), in.readDouble(), in.readLong());
+        }
+    }
+
+    static final class ShardRangeSerializer extends Serializer<ShardRange> {
+        @Override
+        public void write(Kryo kryo, Output out, ShardRange r) {
+            out.writeInt(r.shard());
+            out.writeInt(r.shards());
+        }
+
+        @Override
+        public ShardRange read(Kryo kryo, Input in, Class<ShardRange> type) {
+            return new ShardRange(in.readInt(), in.readInt());
+        }
+    }
+}
