@@ -1,0 +1,91 @@
+package io.evocompress.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.Fixtures;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * eval through deploy/spark-submit on a real standalone Spark cluster (deploy/local-cluster: a master
+ * and two workers, separate JVMs) reading the model from a real HDFS (MiniDFSCluster) gives the same
+ * numbers as the embedded default on local files.
+ */
+class ClusterEvalIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final File ROOT = new File(System.getProperty("evocompress.projectRoot", "..")).getAbsoluteFile();
+    private static MiniDFSCluster hdfs;
+    private static String master;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Fixtures.root();
+        Configuration conf = new Configuration();
+        File base = new File(ROOT, "spark-job/target/it-hdfs");
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.getAbsolutePath());
+        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        FileSystem fs = hdfs.getFileSystem();
+        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/sample.txt"));
+        master = exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "start", "2")).strip();
+        assertTrue(master.startsWith("spark://"), master);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "stop"));
+        if (hdfs != null) {
+            hdfs.shutdown();
+        }
+    }
+
+    @Test
+    void evalOnTheClusterFromHdfsEqualsTheLocalRunOnLocalFiles() throws Exception {
+        String hdfsRoot = hdfs.getFileSystem().getUri().toString();
+        List<String> cluster = new ArrayList<>(List.of(new File(ROOT, "deploy/spark-submit").getPath(),
+            "--master", master, "--conf", "spark.executor.memory=1g", "--",
+            "eval", "--model", hdfsRoot + "/models/stories260K", "--data", hdfsRoot + "/data/sample.txt",
+            "--seq-len", "64", "--partitions", "2", "--json"));
+        JsonNode onCluster = lastJson(exec(cluster));
+        JsonNode local = lastJson(exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "eval",
+            "--model", Fixtures.stories260k().toString(), "--data", Fixtures.text("tinystories_sample.txt").toString(),
+            "--seq-len", "64", "--json")));
+        assertEquals(local.get("tokens").asLong(), onCluster.get("tokens").asLong());
+        assertEquals(local.get("nll_per_token").asDouble(), onCluster.get("nll_per_token").asDouble(), 1e-9);
+        assertTrue(onCluster.get("perplexity").asDouble() < 20, onCluster.toString());
+    }
+
+    private static JsonNode lastJson(String out) throws IOException {
+        String[] lines = out.strip().split("\n");
+        return JSON.readTree(lines[lines.length - 1]);
+    }
+
+    /** Runs a command from the project root; fails with its output unless it exits 0 within 3 minutes. */
+    private static String exec(List<String> command) throws Exception {
+        File log = Files.createTempFile("evocompress-it", ".err").toFile();
+        Process p = new ProcessBuilder(command).directory(ROOT).redirectError(log).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        boolean done = p.waitFor(3, TimeUnit.MINUTES);
+        String err = Files.readString(log.toPath());
+        log.delete();
+        assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + err);
+        return out;
+    }
+}
