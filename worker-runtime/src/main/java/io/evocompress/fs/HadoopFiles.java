@@ -32,7 +32,9 @@ public final class HadoopFiles {
         }
         URI uri = URI.create(location.replace(" ", "%20"));
         if (uri.getScheme() == null) {
-            return new Path(java.nio.file.Path.of(location).toAbsolutePath().normalize().toUri());
+            // Not new Path(nioPath.toUri()): toUri() ends an existing directory with '/', which leaves
+            // the Hadoop path an empty name and the directory itself as its parent.
+            return new Path("file", null, java.nio.file.Path.of(location).toAbsolutePath().normalize().toString());
         }
         return new Path(location);
     }
