@@ -32,12 +32,9 @@ public final class HadoopFiles {
         }
         URI uri = URI.create(location.replace(" ", "%20"));
         if (uri.getScheme() == null) {
-            java.nio.file.Path local = java.nio.file.Path.of(location).toAbsolutePath().normalize();
-            try {
-                return new Path(new URI("file", null, local.toString(), null));
-            } catch (java.net.URISyntaxException e) {
-                throw new EvocompressException("Not a valid path: '" + location + "': " + e.getMessage(), e);
-            }
+            // Not new Path(nioPath.toUri()): toUri() ends an existing directory with '/', which leaves
+            // the Hadoop path an empty name and the directory itself as its parent.
+            return new Path("file", null, java.nio.file.Path.of(location).toAbsolutePath().normalize().toString());
         }
         return new Path(location);
     }
