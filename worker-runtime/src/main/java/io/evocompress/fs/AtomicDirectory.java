@@ -38,6 +38,9 @@ public final class AtomicDirectory implements AutoCloseable {
             if (parent != null) {
                 fs.mkdirs(parent);
             }
+            if (fs instanceof org.apache.hadoop.fs.LocalFileSystem) {
+                fs.setWriteChecksum(false); // no .crc side files in outputs other tools read
+            }
             Path tmp = new Path(parent, "." + target.getName() + ".tmp-" + UUID.randomUUID());
             if (!fs.mkdirs(tmp)) {
                 throw new EvocompressException("Cannot create temporary output directory " + tmp);
@@ -57,16 +60,27 @@ public final class AtomicDirectory implements AutoCloseable {
         return new Path(temporary, name);
     }
 
-    /** Renames the temporary directory to the target (replacing an old one when overwrite was asked for). */
+    /**
+     * Renames the temporary directory to the target. An old target (overwrite) is first moved aside
+     * and deleted only once the new one is in place, so a crash never leaves neither.
+     */
     public void commit() {
         try {
+            Path old = null;
             if (fs.exists(target)) {
-                fs.delete(target, true);
+                old = new Path(target.getParent(), "." + target.getName() + ".old-" + UUID.randomUUID());
+                if (!fs.rename(target, old)) {
+                    throw new EvocompressException("Could not move the old " + target + " aside to " + old);
+                }
             }
             if (!fs.rename(temporary, target)) {
-                throw new EvocompressException("Could not rename " + temporary + " to " + target);
+                throw new EvocompressException("Could not rename " + temporary + " to " + target
+                    + (old == null ? "" : "; the previous output is kept at " + old));
             }
             committed = true;
+            if (old != null) {
+                fs.delete(old, true);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot commit output " + target, e);
         }
