@@ -1,0 +1,171 @@
+package io.evocompress.database;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.EvocompressException;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The files of a variant database on any Hadoop file system: {@code <root>/<layer>/<level>.bin} per
+ * (layer, level), and {@code <root>/<layer>/layer.json}, the layer's record, written last. Every
+ * file is written under a temporary name and renamed into place, so a layer whose record exists is
+ * complete; its files' SHA-256 checksums are in the record, so a resumed build can verify them.
+ */
+public final class VariantStore {
+    static final ObjectMapper JSON = new ObjectMapper();
+    public static final String LAYER_RECORD = "layer.json";
+
+    private final FileSystem fs;
+    private final Path root;
+
+    public VariantStore(FileSystem fs, Path root) {
+        this.fs = fs;
+        this.root = root;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public FileSystem fileSystem() {
+        return fs;
+    }
+
+    public Path layerDir(String layer) {
+        return new Path(root, layer);
+    }
+
+    public static String fileName(int level) {
+        return "level" + (level < 0 ? "m" + (-level) : "p" + level) + ".bin";
+    }
+
+    /** Writes one variant atomically; returns its entry (without level metadata the caller adds). */
+    public StoredFile write(String layer, int level, LayerVariant variant, int valueBytes) {
+        byte[] bytes = VariantCodec.encode(variant, valueBytes);
+        String name = fileName(level);
+        writeAtomically(new Path(layerDir(layer), name), bytes);
+        return new StoredFile(name, bytes.length, sha256(bytes));
+    }
+
+    /** Reads and checks a variant (checksum from the record, then the file's own CRC). */
+    public LayerVariant read(String layer, StoredFile file) {
+        Path path = new Path(layerDir(layer), file.name());
+        byte[] bytes = readAll(path);
+        if (bytes.length != file.bytes() || !sha256(bytes).equals(file.sha256())) {
+            throw new EvocompressException(path + " is corrupt or truncated: its size or SHA-256 differs from the "
+                + "database manifest (" + bytes.length + " bytes, expected " + file.bytes()
+                + "). Rerun build-db: it rebuilds layers whose files fail their checksums.");
+        }
+        return VariantCodec.decode(bytes, path.toString());
+    }
+
+    /** Writes a layer's record last: once it exists, the layer is complete. */
+    public void writeRecord(LayerRecord record) {
+        try {
+            writeAtomically(new Path(layerDir(record.name()), LAYER_RECORD), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(record));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The layer's record if the layer is complete and every file verifies, else null (rebuild it). */
+    public LayerRecord verifiedRecord(String layer, String settingsHash) {
+        Path recordPath = new Path(layerDir(layer), LAYER_RECORD);
+        try {
+            if (!fs.exists(recordPath)) {
+                return null;
+            }
+            LayerRecord record = JSON.readValue(readAll(recordPath), LayerRecord.class);
+            if (!record.settingsHash().equals(settingsHash)) {
+                return null;
+            }
+            for (LayerRecord.Level level : record.levels()) {
+                Path p = new Path(layerDir(layer), level.file().name());
+                if (!fs.exists(p)) {
+                    return null;
+                }
+                byte[] bytes = readAll(p);
+                if (bytes.length != level.file().bytes() || !sha256(bytes).equals(level.file().sha256())) {
+                    return null;
+                }
+            }
+            return record;
+        } catch (IOException | EvocompressException e) {
+            return null; // an unreadable record or file means an unfinished layer: rebuild it
+        }
+    }
+
+    private void writeAtomically(Path target, byte[] bytes) {
+        Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
+        try {
+            fs.mkdirs(target.getParent());
+            try (FSDataOutputStream out = fs.create(tmp, true)) {
+                out.write(bytes);
+            }
+            if (fs.exists(target)) {
+                fs.delete(target, false);
+            }
+            if (!fs.rename(tmp, target)) {
+                throw new EvocompressException("Could not rename " + tmp + " to " + target);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write " + target, e);
+        }
+    }
+
+    private byte[] readAll(Path path) {
+        try (FSDataInputStream in = fs.open(path)) {
+            return in.readAllBytes();
+        } catch (FileNotFoundException e) {
+            throw new EvocompressException("Variant file " + path + " is missing: rerun build-db to rebuild it.", e);
+        } catch (org.apache.hadoop.fs.ChecksumException e) {
+            throw new EvocompressException(path + " is corrupt (the file system's checksum fails): rerun build-db "
+                + "to rebuild it.", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + path, e);
+        }
+    }
+
+    public static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A stored variant file: name inside its layer directory, size, SHA-256. */
+    public record StoredFile(String name, long bytes, String sha256) {
+    }
+
+    /**
+     * One layer's entry in the database: its name and shape, the settings hash it was built with, and
+     * each level's sparsity or bits, error estimate and file.
+     */
+    public record LayerRecord(String name, long rows, long cols, String settingsHash, List<Level> levels) {
+        /** A level: sparsity (unstructured) or bits (quantization) as built, the compressor's error estimate. */
+        public record Level(int level, Double sparsity, Integer bits, double error, StoredFile file) {
+        }
+
+        public Level level(int level) {
+            for (Level l : levels) {
+                if (l.level() == level) {
+                    return l;
+                }
+            }
+            throw new EvocompressException("Layer " + name + " has no level " + level + " in the database (levels: "
+                + levels.stream().map(Level::level).toList() + ").");
+        }
+    }
+}
