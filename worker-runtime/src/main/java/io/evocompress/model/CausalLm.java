@@ -109,6 +109,27 @@ public final class CausalLm implements AutoCloseable {
         return x;
     }
 
+    /**
+     * Runs block {@code index} alone on hidden states (B, T, H), reporting each linear layer's input
+     * to {@code observer} (see {@link LinearInputObserver}). The result belongs to hidden's manager;
+     * temporaries (the observed inputs included) are freed when this returns.
+     */
+    public NDArray runBlock(NDArray hidden, int index, LinearInputObserver observer) {
+        if (index < 0 || index >= blocks.size()) {
+            throw new IllegalArgumentException("Block index " + index + " outside [0, " + blocks.size() + ")");
+        }
+        int t = Math.toIntExact(hidden.getShape().get(1));
+        checkLength(t);
+        AttentionInputs inputs = attentionInputs.computeIfAbsent(t, len -> AttentionInputs.build(manager, config, len, dtype));
+        NDManager out = hidden.getManager();
+        try (NDManager scope = out.newSubManager()) {
+            hidden.tempAttach(scope);
+            NDArray next = blocks.get(index).forward(hidden, inputs, false, false, observer);
+            next.attach(out);
+            return next;
+        }
+    }
+
     /** Final RMSNorm and LM head: hidden (B, T, H) -> logits (B, T, V) in float32, in hidden's manager. */
     public NDArray head(NDArray hidden) {
         NDManager out = hidden.getManager();

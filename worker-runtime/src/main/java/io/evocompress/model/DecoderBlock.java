@@ -59,23 +59,39 @@ public final class DecoderBlock {
      * @param skipMlp       pass the residual through instead of the MLP half
      */
     NDArray forward(NDArray x, AttentionInputs inputs, boolean skipAttention, boolean skipMlp) {
+        return forward(x, inputs, skipAttention, skipMlp, null);
+    }
+
+    /**
+     * As {@link #forward(NDArray, AttentionInputs, boolean, boolean)}, reporting every linear layer's
+     * input to {@code observer} (null: none) before the layer is applied.
+     */
+    NDArray forward(NDArray x, AttentionInputs inputs, boolean skipAttention, boolean skipMlp,
+                    LinearInputObserver observer) {
         if (!skipAttention) {
-            x = x.add(attention(rmsNorm(x, inputNorm), inputs));
+            x = x.add(attention(rmsNorm(x, inputNorm), inputs, observer));
         }
         if (!skipMlp) {
-            x = x.add(mlp(rmsNorm(x, postAttnNorm)));
+            x = x.add(mlp(rmsNorm(x, postAttnNorm), observer));
         }
         return x;
     }
 
-    private NDArray attention(NDArray h, AttentionInputs inputs) {
+    private static void observe(LinearInputObserver observer, LinearName name, NDArray input) {
+        if (observer != null) {
+            observer.accept(name, input);
+        }
+    }
+
+    private NDArray attention(NDArray h, AttentionInputs inputs, LinearInputObserver observer) {
         Shape s = h.getShape();
         long b = s.get(0);
         long t = s.get(1);
         int d = config.headDim();
         int kv = config.numKvHeads();
         int group = config.groupSize();
-        // qkv matmuls: (B, T, heads * d) -> (B, heads, T, d)
+        // qkv matmuls: (B, T, heads * d) -> (B, heads, T, d); one shared input, reported once
+        observe(observer, LinearName.Q_PROJ, h);
         NDArray q = linears.get(LinearName.Q_PROJ).apply(h).reshape(b, t, config.numHeads(), d).transpose(0, 2, 1, 3);
         NDArray k = linears.get(LinearName.K_PROJ).apply(h).reshape(b, t, kv, d).transpose(0, 2, 1, 3);
         NDArray v = linears.get(LinearName.V_PROJ).apply(h).reshape(b, t, kv, d).transpose(0, 2, 1, 3);
@@ -93,6 +109,7 @@ public final class DecoderBlock {
         NDArray out = probs.matMul(v5);                                                    // (B, kv, group, T, d)
         out = out.reshape(b, config.numHeads(), t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * d);
         // output projection
+        observe(observer, LinearName.O_PROJ, out);
         return linears.get(LinearName.O_PROJ).apply(out);
     }
 
@@ -104,11 +121,13 @@ public final class DecoderBlock {
         return x.mul(inputs.cos).add(rotated.mul(inputs.sin));
     }
 
-    private NDArray mlp(NDArray h) {
-        // SwiGLU: down(silu(gate(h)) * up(h))
+    private NDArray mlp(NDArray h, LinearInputObserver observer) {
+        // SwiGLU: down(silu(gate(h)) * up(h)); gate and up share one input, reported once
+        observe(observer, LinearName.GATE_PROJ, h);
         NDArray gate = linears.get(LinearName.GATE_PROJ).apply(h);
         NDArray up = linears.get(LinearName.UP_PROJ).apply(h);
         NDArray act = gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up);
+        observe(observer, LinearName.DOWN_PROJ, act);
         return linears.get(LinearName.DOWN_PROJ).apply(act);
     }
 

@@ -1,0 +1,47 @@
+package io.evocompress.compress;
+
+/**
+ * Packs unsigned codes of {@code bits} bits (1..16) into a little-endian bit stream of ints: code i
+ * occupies bits [i * bits, (i + 1) * bits), possibly spanning two ints.
+ */
+public final class BitPacking {
+    private BitPacking() {
+    }
+
+    public static int[] pack(int[] codes, int bits) {
+        checkBits(bits);
+        int limit = 1 << bits;
+        int[] words = new int[(int) (((long) codes.length * bits + 31) / 32)];
+        for (int i = 0; i < codes.length; i++) {
+            int code = codes[i];
+            if (code < 0 || code >= limit) {
+                throw new IllegalArgumentException("Code " + code + " at " + i + " does not fit in " + bits + " bits");
+            }
+            long bit = (long) i * bits;
+            int word = (int) (bit >>> 5);
+            int shift = (int) (bit & 31);
+            words[word] |= code << shift;
+            if (shift + bits > 32) {
+                words[word + 1] |= code >>> (32 - shift);
+            }
+        }
+        return words;
+    }
+
+    public static int get(int[] words, int bits, long index) {
+        long bit = index * bits;
+        int word = (int) (bit >>> 5);
+        int shift = (int) (bit & 31);
+        long value = (words[word] & 0xFFFFFFFFL) >>> shift;
+        if (shift + bits > 32) {
+            value |= (words[word + 1] & 0xFFFFFFFFL) << (32 - shift);
+        }
+        return (int) (value & ((1L << bits) - 1));
+    }
+
+    private static void checkBits(int bits) {
+        if (bits < 1 || bits > 16) {
+            throw new IllegalArgumentException("Packed codes must have 1 to 16 bits, but had " + bits);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.evocompress.compress;
+
+import io.evocompress.calibration.Hessian;
+
+import java.util.Comparator;
+import java.util.stream.IntStream;
+
+/**
+ * The Hessian as the OBS loop uses it (ALGORITHMS.md section 1): dead inputs (H_ii = 0) get H_ii = 1
+ * and their weight column is zeroed, then H += lambda I with lambda = ratio * mean(diag H).
+ */
+final class DampedHessian {
+    private DampedHessian() {
+    }
+
+    /**
+     * A dampened copy of H [in, in]; zeroes the dead columns of {@code weight} (rows, in) in place.
+     */
+    static double[] prepare(Hessian hessian, float[] weight, int rows, double dampRatio) {
+        int n = hessian.dim();
+        double[] h = hessian.values().clone();
+        // dead inputs: never active in calibration, so their weights cannot matter there
+        for (int i = 0; i < n; i++) {
+            if (h[i * n + i] == 0) {
+                h[i * n + i] = 1;
+                for (int r = 0; r < rows; r++) {
+                    weight[r * n + i] = 0;
+                }
+            }
+        }
+        // dampening: lambda = ratio * mean(diag H)
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            mean += h[i * n + i];
+        }
+        double lambda = dampRatio * mean / n;
+        for (int i = 0; i < n; i++) {
+            h[i * n + i] += lambda;
+        }
+        return h;
+    }
+
+    /** GPTQ's act-order: input columns by descending diag H (stable). */
+    static int[] actOrder(double[] h, int n) {
+        return IntStream.range(0, n).boxed()
+            .sorted(Comparator.comparingDouble((Integer i) -> -h[i * n + i]))
+            .mapToInt(Integer::intValue).toArray();
+    }
+
+    /** H[order][:, order]. */
+    static double[] permute(double[] h, int n, int[] order) {
+        double[] p = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                p[i * n + j] = h[order[i] * n + order[j]];
+            }
+        }
+        return p;
+    }
+
+    /** W[:, order] for W (rows, n); with {@code inverse}, puts processed column k back at order[k]. */
+    static float[] permuteColumns(float[] w, int rows, int n, int[] order, boolean inverse) {
+        float[] p = new float[w.length];
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < n; k++) {
+                if (inverse) {
+                    p[r * n + order[k]] = w[r * n + k];
+                } else {
+                    p[r * n + k] = w[r * n + order[k]];
+                }
+            }
+        }
+        return p;
+    }
+}

@@ -1,0 +1,143 @@
+package io.evocompress.compress;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The column-by-column Optimal Brain Surgeon loop that SparseGPT and GPTQ share (ALGORITHMS.md
+ * section 2): walk the input columns in blocks; in each block, fix every column to its compressed
+ * value q (pruned to 0 and/or quantized), and spread the error over the block's later columns through
+ * the inverse-Hessian factor U; after the block, apply the block's errors to all later columns in
+ * one matrix product (the lazy batch update).
+ *
+ * <p>The per-column work (O(rows * B^2) per block) runs in Java double precision on the block's
+ * columns; the lazy batch update (O(rows * B * in) per block, the dominant cost on wide layers) is a
+ * float32 DJL matMul on the weight's device.
+ */
+final class ObsSweep {
+    /** What the sweep produced, in processing column order. */
+    record Result(float[] weight, double lossSum) {
+    }
+
+    private ObsSweep() {
+    }
+
+    /**
+     * @param device    where the lazy batch updates run
+     * @param w         W (rows, cols) row-major, dead columns zeroed, columns in processing order
+     * @param u         U (cols, cols), upper, H^-1 = U^T U in processing order
+     * @param blockSize B, columns per block
+     * @param pattern   the mask to select (null: no pruning)
+     * @param quantizer quantizes each kept weight (null: none)
+     */
+    static Result run(Device device, float[] w, int rows, int cols, double[] u, int blockSize,
+                      SparsityPattern pattern, ColumnQuantizer quantizer) {
+        float[] out = new float[rows * cols];
+        double lossSum = 0;
+        if (quantizer != null && quantizer.spec().perChannelGrid()) {
+            // one grid per row, fitted on the whole (dead-zeroed) weight before the sweep
+            double[] all = new double[w.length];
+            for (int i = 0; i < w.length; i++) {
+                all[i] = w[i];
+            }
+            quantizer.fit(0, all, cols, 0, cols);
+        }
+        try (NDManager scope = NDManager.newBaseManager(device)) {
+            NDArray uFloat = scope.create(toFloat(u), new Shape(cols, cols));   // (cols, cols)
+            NDArray tail = scope.create(w, new Shape(rows, cols));             // (rows, cols - i1): columns not yet fixed
+            for (int i1 = 0; i1 < cols; i1 += blockSize) {
+                int i2 = Math.min(cols, i1 + blockSize);
+                int bw = i2 - i1;
+                // W1 = W[:, i1:i2], already carrying every earlier block's update   (rows, bw)
+                double[] w1;
+                try (NDArray block = tail.get(":, :" + bw)) {
+                    w1 = toDouble(block.toFloatArray());
+                }
+                double[] err = new double[rows * bw];                          // Err1 (rows, bw)
+                boolean[] mask = new boolean[rows * bw];                       // true: pruned
+                double[] scores = new double[rows * bw];                       // w^2 / U_ii^2   (rows, bw)
+                if (pattern != null && !pattern.isNOfM()) {
+                    // unstructured: mask the lowest w^2 / U_ii^2 of the whole block, on the updated weights
+                    scores(w1, rows, bw, 0, bw, u, cols, i1, scores);
+                    MaskSelection.markLowest(scores, 0, rows * bw, pattern.zerosIn(rows * bw), mask);
+                }
+                for (int j = 0; j < bw; j++) {
+                    int c = i1 + j;
+                    double d = u[c * cols + c];                                // U_cc
+                    if (pattern != null && pattern.isNOfM() && j % pattern.m() == 0) {
+                        // N:M: per row, mask the N lowest w^2 / U_ii^2 of the next M columns
+                        scores(w1, rows, bw, j, j + pattern.m(), u, cols, i1, scores);
+                        for (int r = 0; r < rows; r++) {
+                            MaskSelection.markLowest(scores, r * bw + j, r * bw + j + pattern.m(), pattern.n(), mask);
+                        }
+                    }
+                    if (quantizer != null && quantizer.startsGroup(c)) {
+                        // a new group's grid, fitted on the current (updated) weights of its columns
+                        quantizer.fit(quantizer.group(c), w1, bw, j, j + quantizer.groupEnd(c) - c);
+                    }
+                    for (int r = 0; r < rows; r++) {
+                        int at = r * bw + j;
+                        double wv = w1[at];
+                        // q: pruned to 0, then quantized (0 stays exactly 0 on a min-max grid)
+                        double q = mask[at] ? 0 : wv;
+                        if (quantizer != null) {
+                            q = quantizer.quantize(r, c, q);
+                        }
+                        double e = (wv - q) / d;                               // err = (w - q) / U_cc
+                        lossSum += e * e;                                      // (w - q)^2 / U_cc^2
+                        err[at] = e;
+                        out[r * cols + c] = (float) q;
+                        // W1[r, j+1:] -= err * U[c, c+1:i2]
+                        int uRow = c * cols + i1;
+                        int wRow = r * bw;
+                        for (int k = j + 1; k < bw; k++) {
+                            w1[wRow + k] -= e * u[uRow + k];
+                        }
+                    }
+                }
+                if (i2 < cols) {
+                    // lazy batch update: W[:, i2:] -= Err1 (rows, bw) @ U[i1:i2, i2:] (bw, cols - i2)
+                    try (NDArray rest = tail.get(":, " + bw + ":");
+                         NDArray errArray = scope.create(toFloat(err), new Shape(rows, bw));
+                         NDArray uRows = uFloat.get(i1 + ":" + i2 + ", " + i2 + ":");
+                         NDArray update = errArray.matMul(uRows)) {
+                        NDArray next = rest.sub(update);
+                        tail.close();
+                        tail = next;
+                    }
+                }
+            }
+        }
+        return new Result(out, lossSum);
+    }
+
+    /** Writes w^2 / U_cc^2 for the block's columns [from, to) into s, laid out as the block (rows, bw). */
+    private static void scores(double[] w1, int rows, int bw, int from, int to, double[] u, int cols, int i1, double[] s) {
+        for (int j = from; j < to; j++) {
+            double d = u[(i1 + j) * cols + i1 + j];
+            double d2 = d * d;
+            for (int r = 0; r < rows; r++) {
+                double wv = w1[r * bw + j];
+                s[r * bw + j] = wv * wv / d2;
+            }
+        }
+    }
+
+    private static float[] toFloat(double[] x) {
+        float[] f = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            f[i] = (float) x[i];
+        }
+        return f;
+    }
+
+    private static double[] toDouble(float[] x) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            d[i] = x[i];
+        }
+        return d;
+    }
+}
