@@ -2,6 +2,7 @@ package io.evocompress.database;
 
 import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.Float16;
+import io.evocompress.compress.BitPacking;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -71,8 +72,8 @@ public final class VariantCodec {
 
     private static ByteBuffer quantizedBody(LayerVariant.Quantized q) {
         byte[] mask = q.mask() == null ? new byte[0] : bitmask(q.mask());
-        byte[] ints = BitPacking.pack(q.q(), q.bits());
-        byte[] zeros = BitPacking.pack(q.zeros(), q.bits());
+        byte[] ints = BitPacking.packBytes(q.q(), q.bits());
+        byte[] zeros = BitPacking.packBytes(q.zeros(), q.bits());
         ByteBuffer b = ByteBuffer.allocate(1 + 4 + 1 + mask.length + ints.length + 2 * q.scales().length + zeros.length)
             .order(ByteOrder.LITTLE_ENDIAN);
         b.put((byte) q.bits()).putInt(q.groupSize()).put((byte) (q.mask() == null ? 0 : 1));
@@ -152,13 +153,13 @@ public final class VariantCodec {
         boolean hasMask = in.get() != 0;
         int n = Math.multiplyExact(rows, cols);
         boolean[] mask = hasMask ? readBitmask(in, n) : null;
-        int[] q = BitPacking.unpack(take(in, (int) (((long) n * bits + 7) / 8)), bits, n);
+        int[] q = BitPacking.unpackBytes(take(in, (int) (((long) n * bits + 7) / 8)), bits, n);
         int groups = rows * LayerVariant.Quantized.groups(cols, groupSize);
         float[] scales = new float[groups];
         for (int i = 0; i < groups; i++) {
             scales[i] = Float16.f16ToFloat(in.getShort());
         }
-        int[] zeros = BitPacking.unpack(take(in, (int) (((long) groups * bits + 7) / 8)), bits, groups);
+        int[] zeros = BitPacking.unpackBytes(take(in, (int) (((long) groups * bits + 7) / 8)), bits, groups);
         return new LayerVariant.Quantized(rows, cols, bits, groupSize, q, scales, zeros, mask);
     }
 

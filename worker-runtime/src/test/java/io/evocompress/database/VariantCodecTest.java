@@ -2,6 +2,7 @@ package io.evocompress.database;
 
 import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.Float16;
+import io.evocompress.compress.BitPacking;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
@@ -21,11 +22,11 @@ class VariantCodecTest {
             for (int i = 0; i < values.length; i++) {
                 values[i] = r.nextInt(1 << bits);
             }
-            byte[] packed = BitPacking.pack(values, bits);
+            byte[] packed = BitPacking.packBytes(values, bits);
             assertEquals((1001 * bits + 7) / 8, packed.length);
-            assertArrayEquals(values, BitPacking.unpack(packed, bits, values.length));
+            assertArrayEquals(values, BitPacking.unpackBytes(packed, bits, values.length));
         }
-        assertThrows(IllegalArgumentException.class, () -> BitPacking.pack(new int[] {8}, 3));
+        assertThrows(IllegalArgumentException.class, () -> BitPacking.packBytes(new int[] {8}, 3));
     }
 
     @Test
