@@ -130,7 +130,12 @@ class ClosedFormTest {
             for (int i = 0; i < codes.length; i++) {
                 assertEquals(codes[i], BitPacking.get(words, bits, i), "bits " + bits + " index " + i);
             }
+            // the on-disk form: exactly ceil(bits * n / 8) bytes, same codes back
+            byte[] bytes = BitPacking.packBytes(codes, bits);
+            assertEquals((codes.length * bits + 7) / 8, bytes.length);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(codes, BitPacking.unpackBytes(bytes, bits, codes.length));
         }
+        assertThrows(IllegalArgumentException.class, () -> BitPacking.pack(new int[] {8}, 3));
     }
 
     private static Hessian scaledIdentity(int n, double c) {

@@ -2,7 +2,6 @@ package io.evocompress.database;
 
 import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.Float16;
-import io.evocompress.compress.BitPacking;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
@@ -13,21 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class VariantCodecTest {
-
-    @Test
-    void bitPackingRoundTripsEveryWidthAndTakesExactlyCeilBitsOver8Bytes() {
-        SplittableRandom r = new SplittableRandom(1);
-        for (int bits = 1; bits <= 8; bits++) {
-            int[] values = new int[1001];
-            for (int i = 0; i < values.length; i++) {
-                values[i] = r.nextInt(1 << bits);
-            }
-            byte[] packed = BitPacking.packBytes(values, bits);
-            assertEquals((1001 * bits + 7) / 8, packed.length);
-            assertArrayEquals(values, BitPacking.unpackBytes(packed, bits, values.length));
-        }
-        assertThrows(IllegalArgumentException.class, () -> BitPacking.packBytes(new int[] {8}, 3));
-    }
 
     @Test
     void sparseVariantRoundTripsAndIsSmallerThanDenseFp16() {
