@@ -17,10 +17,35 @@ import java.util.TreeSet;
  */
 public final class Args {
     private final String command;
+    private final String subcommand;
     private final Map<String, List<String>> values = new LinkedHashMap<>();
 
-    private Args(String command) {
+    private Args(String command, String subcommand) {
         this.command = command;
+        this.subcommand = subcommand;
+    }
+
+    /**
+     * Parses a command line whose first argument is one of {@code subcommands} (or, when that set is
+     * empty, has none).
+     */
+    public static Args parse(String command, Set<String> subcommands, String[] argv, Set<String> options, Set<String> flags) {
+        if (subcommands.isEmpty()) {
+            return parse(command, argv, options, flags);
+        }
+        if (argv.length == 0 || !subcommands.contains(argv[0])) {
+            throw new UsageException("'" + command + "' needs one of: " + String.join(", ", new TreeSet<>(subcommands))
+                + (argv.length == 0 ? "" : " (got '" + argv[0] + "')"));
+        }
+        Args parsed = parse(command + " " + argv[0], java.util.Arrays.copyOfRange(argv, 1, argv.length), options, flags);
+        Args args = new Args(command, argv[0]);
+        args.values.putAll(parsed.values);
+        return args;
+    }
+
+    /** The sub-command given, or null for commands without any. */
+    public String subcommand() {
+        return subcommand;
     }
 
     /**
@@ -28,7 +53,7 @@ public final class Args {
      * @param flags   names that take none
      */
     public static Args parse(String command, String[] argv, Set<String> options, Set<String> flags) {
-        Args args = new Args(command);
+        Args args = new Args(command, null);
         for (int i = 0; i < argv.length; i++) {
             String a = argv[i];
             if (!a.startsWith("--")) {

@@ -35,7 +35,12 @@ final class BenchCommand implements Command {
 
     @Override
     public Set<String> options() {
-        return Set.of("model", "seq-len", "batch", "iterations", "device", "dtype", "what");
+        return Set.of("model", "seq-len", "batch", "iterations", "device", "dtype");
+    }
+
+    @Override
+    public Set<String> subcommands() {
+        return Set.of("forward");
     }
 
     @Override
@@ -64,14 +69,6 @@ final class BenchCommand implements Command {
 
     @Override
     public ObjectNode run(Args args, Console console) throws IOException {
-        throw new AssertionError("bench needs its sub-command; Main passes it as --what");
-    }
-
-    /** Called by {@link Main} with the sub-command split off. */
-    ObjectNode run(String what, Args args, Console console) throws IOException {
-        if (!what.equals("forward")) {
-            throw new Args.UsageException("Unknown benchmark '" + what + "'. Benchmarks: forward");
-        }
         int seqLen = args.intOr("seq-len", 512);
         int batch = args.intOr("batch", 1);
         int iterations = args.intOr("iterations", 3);

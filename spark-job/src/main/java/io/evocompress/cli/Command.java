@@ -17,6 +17,14 @@ public interface Command {
     /** Options that take a value (without --). */
     Set<String> options();
 
+    /**
+     * Names of the sub-commands this command takes as its first argument ({@code bench forward}),
+     * or empty for none; {@link Args#subcommand()} holds the one given.
+     */
+    default Set<String> subcommands() {
+        return Set.of();
+    }
+
     /** Options that take none (without --); --json and --help are added by {@link Main}. */
     default Set<String> flags() {
         return Set.of();

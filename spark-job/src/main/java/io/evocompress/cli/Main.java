@@ -54,18 +54,8 @@ public final class Main {
         Set<String> flags = new HashSet<>(command.flags());
         flags.add("json");
         try {
-            ObjectNode result;
-            if (command instanceof BenchCommand bench) {
-                if (rest.length == 0 || rest[0].startsWith("--")) {
-                    throw new Args.UsageException("'bench' needs a benchmark name: evocompress bench forward [options]");
-                }
-                Args args = Args.parse("bench " + rest[0], Arrays.copyOfRange(rest, 1, rest.length), command.options(), flags);
-                result = bench.run(rest[0], args, new Console(command.name(), err));
-                print(result, args.flag("json"), out);
-                return 0;
-            }
-            Args args = Args.parse(command.name(), rest, command.options(), flags);
-            result = command.run(args, new Console(command.name(), err));
+            Args args = Args.parse(command.name(), command.subcommands(), rest, command.options(), flags);
+            ObjectNode result = command.run(args, new Console(command.name(), err));
             print(result, args.flag("json"), out);
             return 0;
         } catch (Args.UsageException e) {

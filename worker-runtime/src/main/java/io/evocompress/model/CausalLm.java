@@ -85,6 +85,11 @@ public final class CausalLm implements AutoCloseable {
      * {@code skipAttention[i]} or {@code skipMlp[i]} is set (null: none skipped).
      */
     public NDArray runBlocks(NDArray hidden, int from, int to, boolean[] skipAttention, boolean[] skipMlp) {
+        return runBlocks(hidden, from, to, skipAttention, skipMlp, null);
+    }
+
+    private NDArray runBlocks(NDArray hidden, int from, int to, boolean[] skipAttention, boolean[] skipMlp,
+                              LinearInputObserver observer) {
         if (from < 0 || to > blocks.size() || from > to) {
             throw new IllegalArgumentException("Block range [" + from + ", " + to + ") outside [0, " + blocks.size() + "]");
         }
@@ -101,7 +106,7 @@ public final class CausalLm implements AutoCloseable {
                     x.attach(scope);      // the previous block's output is freed with the scope
                 }
                 NDArray next = blocks.get(i).forward(x, inputs,
-                    skipAttention != null && skipAttention[i], skipMlp != null && skipMlp[i]);
+                    skipAttention != null && skipAttention[i], skipMlp != null && skipMlp[i], observer);
                 next.attach(out);
                 x = next;
             }
@@ -118,16 +123,7 @@ public final class CausalLm implements AutoCloseable {
         if (index < 0 || index >= blocks.size()) {
             throw new IllegalArgumentException("Block index " + index + " outside [0, " + blocks.size() + ")");
         }
-        int t = Math.toIntExact(hidden.getShape().get(1));
-        checkLength(t);
-        AttentionInputs inputs = attentionInputs.computeIfAbsent(t, len -> AttentionInputs.build(manager, config, len, dtype));
-        NDManager out = hidden.getManager();
-        try (NDManager scope = out.newSubManager()) {
-            hidden.tempAttach(scope);
-            NDArray next = blocks.get(index).forward(hidden, inputs, false, false, observer);
-            next.attach(out);
-            return next;
-        }
+        return runBlocks(hidden, index, index + 1, null, null, observer);
     }
 
     /** Final RMSNorm and LM head: hidden (B, T, H) -> logits (B, T, V) in float32, in hidden's manager. */

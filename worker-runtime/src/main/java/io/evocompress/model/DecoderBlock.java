@@ -57,14 +57,7 @@ public final class DecoderBlock {
      *
      * @param skipAttention pass the residual through instead of the attention half
      * @param skipMlp       pass the residual through instead of the MLP half
-     */
-    NDArray forward(NDArray x, AttentionInputs inputs, boolean skipAttention, boolean skipMlp) {
-        return forward(x, inputs, skipAttention, skipMlp, null);
-    }
-
-    /**
-     * As {@link #forward(NDArray, AttentionInputs, boolean, boolean)}, reporting every linear layer's
-     * input to {@code observer} (null: none) before the layer is applied.
+     * @param observer      told every linear layer's input before the layer is applied (null: none)
      */
     NDArray forward(NDArray x, AttentionInputs inputs, boolean skipAttention, boolean skipMlp,
                     LinearInputObserver observer) {
