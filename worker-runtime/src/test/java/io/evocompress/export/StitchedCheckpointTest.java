@@ -1,0 +1,100 @@
+package io.evocompress.export;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.evocompress.EvocompressException;
+import io.evocompress.Fixtures;
+import io.evocompress.ModelFixtures;
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.checkpoint.DType;
+import io.evocompress.database.LayerVariant;
+import io.evocompress.fitness.VariantSource;
+import io.evocompress.fs.HadoopFiles;
+import io.evocompress.model.CausalLm;
+import io.evocompress.model.ModelLoader;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.util.Arrays;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StitchedCheckpointTest {
+    @TempDir
+    java.nio.file.Path tmp;
+
+    private static final String Q0 = "model.layers.0.self_attn.q_proj";
+    private static final String DOWN2 = "model.layers.2.mlp.down_proj";
+
+    /** A variant source that zeroes every second weight of the dense layer (level 1) or every third (level 2). */
+    private static VariantSource everyNth(CheckpointReader dense) {
+        return (layer, level) -> {
+            long[] shape = dense.info(layer + ".weight").shape();
+            float[] w = dense.readFloat(layer + ".weight");
+            for (int i = 0; i < w.length; i += level + 1) {
+                w[i] = 0;
+            }
+            return new LayerVariant.Sparse((int) shape[0], (int) shape[1], w);
+        };
+    }
+
+    @Test
+    void variantsReplaceTheirLayersAndEverythingElseIsCopied() throws Exception {
+        try (CheckpointReader dense = CheckpointReader.open(Fixtures.stories260k().toString())) {
+            Path out = new Path(tmp.resolve("stitched").toString());
+            FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
+            StitchedCheckpoint.write(dense, everyNth(dense), new StitchedCheckpoint.Profile(Map.of(Q0, 1, DOWN2, 2), null, null),
+                fs, out, DType.F32, false, null);
+            try (CheckpointReader stitched = CheckpointReader.open(out.toString())) {
+                assertArrayEquals(everyNth(dense).variant(Q0, 1).dense(), stitched.readFloat(Q0 + ".weight"));
+                assertArrayEquals(everyNth(dense).variant(DOWN2, 2).dense(), stitched.readFloat(DOWN2 + ".weight"));
+                String k0 = "model.layers.0.self_attn.k_proj.weight";
+                assertArrayEquals(dense.readFloat(k0), stitched.readFloat(k0));
+                assertEquals(dense.tensorFiles().keySet(), stitched.tensorFiles().keySet());
+                assertTrue(fs.exists(new Path(out, "tokenizer.json")));
+            }
+        }
+    }
+
+    @Test
+    void droppedHalvesPassThroughAndFullyDroppedBlocksAreRemoved() {
+        int[] ids = Arrays.copyOf(ModelFixtures.referenceIds(), 48);
+        boolean[] dropA = {false, true, false, false, true};
+        boolean[] dropM = {false, false, false, true, true};
+        try (CheckpointReader dense = CheckpointReader.open(Fixtures.stories260k().toString());
+             CausalLm model = ModelLoader.load(dense, Device.cpu(), DataType.FLOAT32);
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            float[] expected = model.head(model.runBlocks(model.embed(m.create(ids, new Shape(1, ids.length))), 0, 5, dropA, dropM))
+                .toFloatArray();
+            Path out = new Path(tmp.resolve("shallow").toString());
+            FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
+            StitchedCheckpoint.write(dense, everyNth(dense), new StitchedCheckpoint.Profile(Map.of(), dropA, dropM),
+                fs, out, DType.F32, false, null);
+            try (CheckpointReader shallow = CheckpointReader.open(out.toString())) {
+                assertEquals(4, ModelLoader.config(shallow).numLayers());
+                float[] actual = ModelFixtures.logits(shallow, ids);
+                assertTrue(ModelFixtures.maxAbsDiff(expected, actual) < 1e-5, "max diff " + ModelFixtures.maxAbsDiff(expected, actual));
+            }
+        }
+    }
+
+    @Test
+    void unknownLayersAreAnErrorAndNothingIsWritten() {
+        try (CheckpointReader dense = CheckpointReader.open(Fixtures.stories260k().toString())) {
+            Path out = new Path(tmp.resolve("bad").toString());
+            FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
+            EvocompressException e = assertThrows(EvocompressException.class, () -> StitchedCheckpoint.write(dense, everyNth(dense),
+                new StitchedCheckpoint.Profile(Map.of("model.layers.9.mlp.up_proj", 0), null, null), fs, out, DType.F32, false, null));
+            assertTrue(e.getMessage().contains("model.layers.9.mlp.up_proj"), e.getMessage());
+            assertTrue(!new java.io.File(out.toString()).exists());
+        }
+    }
+}
