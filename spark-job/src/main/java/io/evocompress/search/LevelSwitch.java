@@ -1,5 +1,6 @@
 package io.evocompress.search;
 
+import java.util.Arrays;
 import java.util.function.IntPredicate;
 import java.util.random.RandomGenerator;
 
@@ -37,8 +38,8 @@ final class LevelSwitch {
         if (!exists(g, units, canUp, canDown)) {
             return null;
         }
-        int[] up = java.util.Arrays.stream(units).filter(canUp).toArray();
-        int[] down = java.util.Arrays.stream(units).filter(canDown).toArray();
+        int[] up = Arrays.stream(units).filter(canUp).toArray();
+        int[] down = Arrays.stream(units).filter(canDown).toArray();
         int a;
         int b;
         do { // terminates: two distinct units exist, so each draw succeeds with probability >= 1/2
