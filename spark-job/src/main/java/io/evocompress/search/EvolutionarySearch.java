@@ -1,0 +1,118 @@
+package io.evocompress.search;
+
+import io.evocompress.EvocompressException;
+
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * EvoPress's elitist (1 + lambda) search (ALGORITHMS.md section 3). Immutable: one generation is the
+ * function {@link #evolve}, state in, state out, with every random choice seeded from (seed,
+ * generation, purpose), so a run resumed from any saved state ends exactly as an uninterrupted one.
+ * Per generation: {@link Mutation} makes the offspring, {@link MultiStepSelection} scores them (the
+ * parent re-entering before the last stage), and the winner becomes the parent with its fitness on
+ * the last stage's minibatch.
+ */
+public final class EvolutionarySearch {
+    private final SearchDomain domain;
+    private final SearchPreset preset;
+    private final CalibrationPool pool;
+    private final long seed;
+    private final Mutation mutation;
+    private final MultiStepSelection selection;
+
+    /** Validates the preset against the pool (stage tokens, survivors vs offspring) here, before any work. */
+    public EvolutionarySearch(SearchDomain domain, SearchPreset preset, CalibrationPool pool, long seed) {
+        this.domain = domain;
+        this.preset = preset;
+        this.pool = pool;
+        this.seed = seed;
+        this.mutation = new Mutation(domain);
+        this.selection = new MultiStepSelection(preset.stages(), pool);
+        selection.checkOffspring(preset.offspring());
+        pool.check(preset.initialTokens(), "the initial genome's minibatch");
+    }
+
+    public SearchDomain domain() {
+        return domain;
+    }
+
+    public SearchPreset preset() {
+        return preset;
+    }
+
+    /** Runs without a checkpoint or progress reports. */
+    public SearchResult run(CandidateEvaluator evaluator) {
+        return run(evaluator, SearchCheckpointStore.NONE, SearchProgress.NONE);
+    }
+
+    /**
+     * Runs to {@code preset.generations()}, continuing from the store's state if it has one, saving the
+     * state after the initial genome and after every generation.
+     */
+    public SearchResult run(CandidateEvaluator evaluator, SearchCheckpointStore store, SearchProgress progress) {
+        SearchState state = store.load().map(this::checkResumable).orElse(null);
+        long started = System.nanoTime();
+        long evaluations = 0;
+        int generationsRun = 0;
+        if (state == null) {
+            state = initialize(evaluator);
+            evaluations += domain.fixedStart().isPresent() ? 1 : preset.initialCandidates();
+            store.save(state);
+            report(progress, state, evaluations, started, 0);
+        }
+        while (state.generation() < preset.generations()) {
+            Generation g = evolve(state, evaluator);
+            state = g.state();
+            evaluations += g.evaluations();
+            generationsRun++;
+            store.save(state);
+            report(progress, state, evaluations, started, generationsRun);
+        }
+        return SearchResult.of(state);
+    }
+
+    /** Generation 0: the domain's fixed start, or the best of preset.initialCandidates() random genomes. */
+    public SearchState initialize(CandidateEvaluator evaluator) {
+        RandomGenerator random = SearchRandom.of(seed, 0, SearchRandom.Purpose.INITIAL, 0);
+        Minibatch batch = pool.draw(preset.initialTokens(), random);
+        ScoredGenome start = domain.fixedStart()
+            .map(g -> new ScoredGenome(g, evaluator.evaluate(List.of(g), batch)[0]))
+            .orElseGet(() -> new RandomSearchBaseline(domain, preset.initialCandidates()).best(evaluator, batch, random));
+        return new SearchState(seed, 0, start.genome(), start.fitness(), List.of(new GenerationFitness(0, start.fitness())));
+    }
+
+    /** One generation's result and how many candidate scores it took. */
+    public record Generation(SearchState state, int evaluations) {
+    }
+
+    /** Generation {@code state.generation() + 1}. */
+    public Generation evolve(SearchState state, CandidateEvaluator evaluator) {
+        int generation = state.generation() + 1;
+        RandomGenerator random = SearchRandom.of(seed, generation, SearchRandom.Purpose.OFFSPRING, 0);
+        List<Genome> offspring = mutation.offspring(state.parent(), preset.offspring(), random);
+        MultiStepSelection.Outcome outcome = selection.select(state.parent(), offspring, evaluator, seed, generation);
+        return new Generation(state.next(outcome.winner(), outcome.fitness()), outcome.evaluations());
+    }
+
+    private SearchState checkResumable(SearchState state) {
+        if (state.seed() != seed) {
+            throw new EvocompressException("the search checkpoint was written by a run with seed " + state.seed() + ", this run has seed "
+                + seed + ": use the same seed to resume, or another checkpoint path to start afresh");
+        }
+        if (state.history().size() != state.generation() + 1) {
+            throw new EvocompressException("the search checkpoint at generation " + state.generation() + " has "
+                + state.history().size() + " history entries instead of " + (state.generation() + 1) + ": delete it to start afresh");
+        }
+        domain.checkBudget(state.parent(), "the search checkpoint's parent");
+        return state;
+    }
+
+    private void report(SearchProgress progress, SearchState state, long evaluations, long started, int generationsRun) {
+        double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
+        int left = preset.generations() - state.generation();
+        double secondsLeft = generationsRun == 0 ? Double.NaN : seconds / generationsRun * left;
+        progress.onGeneration(new SearchProgress.Report(state.generation(), preset.generations(), state.parentFitness(),
+            evaluations / seconds, secondsLeft));
+    }
+}

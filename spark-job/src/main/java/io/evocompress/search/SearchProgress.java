@@ -1,0 +1,19 @@
+package io.evocompress.search;
+
+/** Told after every generation (and after the initial genome, as generation 0). */
+@FunctionalInterface
+public interface SearchProgress {
+    SearchProgress NONE = report -> { };
+
+    void onGeneration(Report report);
+
+    /**
+     * @param generation          the generation just finished
+     * @param generations         the generation the search ends at
+     * @param bestFitness         the parent's fitness after it
+     * @param candidatesPerSecond candidate scores (all stages) per second since this run (re)started
+     * @param secondsLeft         estimated from the mean time per generation so far in this run
+     */
+    record Report(int generation, int generations, double bestFitness, double candidatesPerSecond, double secondsLeft) {
+    }
+}

@@ -1,0 +1,207 @@
+package io.evocompress.search;
+
+import io.evocompress.EvocompressException;
+import io.evocompress.fs.HadoopFiles;
+import org.apache.hadoop.fs.FileSystem;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.ToDoubleFunction;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class EvolutionarySearchTest {
+    @TempDir
+    Path dir;
+
+    /** 12 layers with levels -4..4; optimum c (sum 0) of a weighted separable convex fitness. */
+    private static final int[] OPTIMUM = {3, -2, 0, 4, -4, 1, -1, 2, -3, 0, 1, -1};
+    private static final SparsityDomain CONVEX_DOMAIN = new SparsityDomain(
+        DomainBudgetTest.llamaUnits().subList(0, 12), Collections.nCopies(12, List.of(-4, -3, -2, -1, 0, 1, 2, 3, 4)));
+
+    private static double convex(Genome g) {
+        double f = 0;
+        for (int u = 0; u < OPTIMUM.length; u++) {
+            double d = g.level(u) - OPTIMUM[u];
+            f += (1 + u % 3) * d * d;
+        }
+        return f;
+    }
+
+    private static final CalibrationPool POOL = new CalibrationPool(64, 128);
+    private static final SearchPreset CONVEX_PRESET = SearchPreset.fast().withGenerations(40).withInitial(1, 512);
+
+    @Test
+    void reachesTheOptimumOfASeparableConvexFitnessAndBeatsRandomSearch() {
+        SyntheticEvaluator evaluator = new SyntheticEvaluator(EvolutionarySearchTest::convex, 20);
+        SearchResult result = new EvolutionarySearch(CONVEX_DOMAIN, CONVEX_PRESET, POOL, 11).run(evaluator);
+        assertEquals(new Genome(OPTIMUM), result.best());
+        assertEquals(0, result.fitness(), 20 / Math.sqrt(8192));
+        assertEquals(convex(CONVEX_DOMAIN.fixedStart().orElseThrow()), result.history().get(0).fitness(), 1);
+        int budget = (int) evaluator.scored();
+        ScoredGenome random = new RandomSearchBaseline(CONVEX_DOMAIN, budget).best(new SyntheticEvaluator(EvolutionarySearchTest::convex, 20),
+            POOL, 8192, 11);
+        assertTrue(random.fitness() > 10, "best of " + budget + " random profiles: " + random.fitness());
+    }
+
+    /** Whole-block dropping, 6 of 16: per-block costs plus pairwise interactions, strongest between neighbours. */
+    private static ToDoubleFunction<Genome> interacting() {
+        SplittableRandom r = new SplittableRandom(42);
+        double[] cost = new double[16];
+        double[][] pair = new double[16][16];
+        for (int i = 0; i < 16; i++) {
+            cost[i] = r.nextDouble();
+            for (int j = i + 1; j < 16; j++) {
+                pair[i][j] = r.nextDouble(-0.1, 0.1) + (j == i + 1 ? 0.3 : 0); // neighbours dropped together hurt more
+            }
+        }
+        return g -> {
+            double f = 0;
+            for (int i = 0; i < 16; i++) {
+                if (g.level(i) == 1) {
+                    f += cost[i];
+                    for (int j = i + 1; j < 16; j++) {
+                        f += g.level(j) * pair[i][j];
+                    }
+                }
+            }
+            return f;
+        };
+    }
+
+    @Test
+    void depthSearchFindsTheBruteForceOptimumOfANonAdditiveFitness() {
+        DepthDomain domain = DepthDomain.wholeBlocks(16, 6);
+        CalibrationPool pool = new CalibrationPool(64, 512);
+        ToDoubleFunction<Genome> f = interacting();
+        ScoredGenome exact = new BruteForceDepth(domain, BruteForceDepth.DEFAULT_LIMIT).best(new SyntheticEvaluator(f, 0),
+            pool.draw(32768, new SplittableRandom(1)));
+        ScoredGenome noisy = new BruteForceDepth(domain, BruteForceDepth.DEFAULT_LIMIT).best(new SyntheticEvaluator(f, 1),
+            pool.draw(32768, new SplittableRandom(1)));
+        assertEquals(exact.genome(), noisy.genome());
+        // The sum of per-block costs alone points elsewhere: the interactions matter.
+        ScoredGenome byCost = new BruteForceDepth(domain, BruteForceDepth.DEFAULT_LIMIT).best(new SyntheticEvaluator(g -> {
+            return f.applyAsDouble(g) - interactionsOf(f, g);
+        }, 0), pool.draw(2048, new SplittableRandom(1)));
+        assertNotEquals(exact.genome(), byCost.genome());
+        assertTrue(domain.withinBudget(exact.genome()));
+        SearchPreset preset = SearchPreset.depth(16, 6); // 32 offspring, 2@2048, 1@32768; 20 seeds checked once, all find it
+        assertEquals(40, preset.generations());
+        for (long seed = 1; seed <= 3; seed++) {
+            SyntheticEvaluator evaluator = new SyntheticEvaluator(f, 1);
+            SearchResult result = new EvolutionarySearch(domain, preset, pool, seed).run(evaluator);
+            assertEquals(exact.genome(), result.best(), "seed " + seed);
+            assertTrue(evaluator.scored() < 8008 / 2, "the search must use far fewer scores than brute force: " + evaluator.scored());
+        }
+    }
+
+    /** The pairwise part of {@link #interacting()}: f(g) minus the sum of f of each single dropped block. */
+    private static double interactionsOf(ToDoubleFunction<Genome> f, Genome g) {
+        double singles = 0;
+        for (int i = 0; i < g.size(); i++) {
+            if (g.level(i) == 1) {
+                int[] one = new int[g.size()];
+                one[i] = 1;
+                singles += f.applyAsDouble(new Genome(one));
+            }
+        }
+        return f.applyAsDouble(g) - singles;
+    }
+
+    @Test
+    void sameSeedSameRunDifferentSeedDifferentPath() {
+        SearchPreset preset = CONVEX_PRESET.withGenerations(10);
+        SearchResult a = new EvolutionarySearch(CONVEX_DOMAIN, preset, POOL, 5).run(new SyntheticEvaluator(EvolutionarySearchTest::convex, 20));
+        SearchResult b = new EvolutionarySearch(CONVEX_DOMAIN, preset, POOL, 5).run(new SyntheticEvaluator(EvolutionarySearchTest::convex, 20));
+        SearchResult c = new EvolutionarySearch(CONVEX_DOMAIN, preset, POOL, 6).run(new SyntheticEvaluator(EvolutionarySearchTest::convex, 20));
+        assertEquals(a, b);
+        assertNotEquals(a.history(), c.history());
+    }
+
+    @Test
+    void resumeAfterACrashEndsExactlyAsAnUninterruptedRun() {
+        SearchPreset preset = CONVEX_PRESET.withGenerations(12);
+        SearchResult uninterrupted = new EvolutionarySearch(CONVEX_DOMAIN, preset, POOL, 9)
+            .run(new SyntheticEvaluator(EvolutionarySearchTest::convex, 20));
+
+        FileSystem fs = HadoopFiles.fileSystem(HadoopFiles.path(dir.toString()), HadoopFiles.defaultConf());
+        JsonCheckpointStore store = new JsonCheckpointStore(fs, HadoopFiles.path(dir.resolve("run/search-state.json").toString()));
+        SyntheticEvaluator healthy = new SyntheticEvaluator(EvolutionarySearchTest::convex, 20);
+        CandidateEvaluator crashing = (candidates, batch) -> {
+            if (healthy.calls.size() == 1 + 2 * 7 + 1) { // mid generation 8, after its first stage
+                throw new IllegalStateException("executor lost");
+            }
+            return healthy.evaluate(candidates, batch);
+        };
+        List<Integer> reported = new ArrayList<>();
+        EvolutionarySearch search = new EvolutionarySearch(CONVEX_DOMAIN, preset, POOL, 9);
+        assertThrows(IllegalStateException.class, () -> search.run(crashing, store, r -> reported.add(r.generation())));
+        assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7), reported);
+        assertEquals(7, store.load().orElseThrow().generation());
+
+        List<SearchProgress.Report> reports = new ArrayList<>();
+        SyntheticEvaluator resumed = new SyntheticEvaluator(EvolutionarySearchTest::convex, 20);
+        SearchResult result = search.run(resumed, store, reports::add);
+        assertEquals(uninterrupted, result);
+        assertEquals(2 * 5, resumed.calls.size(), "resume re-runs only generations 8..12");
+        assertEquals(List.of(8, 9, 10, 11, 12), reports.stream().map(SearchProgress.Report::generation).toList());
+        SearchProgress.Report last = reports.get(4);
+        assertEquals(0, last.secondsLeft());
+        assertTrue(last.candidatesPerSecond() > 0);
+        assertEquals(result.fitness(), last.bestFitness());
+
+        // A finished checkpoint returns the result without scoring anything.
+        SyntheticEvaluator none = new SyntheticEvaluator(EvolutionarySearchTest::convex, 20);
+        assertEquals(uninterrupted, search.run(none, store, SearchProgress.NONE));
+        assertEquals(0, none.calls.size());
+        String error = assertThrows(EvocompressException.class, () -> new EvolutionarySearch(CONVEX_DOMAIN, preset, POOL, 10)
+            .run(none, store, SearchProgress.NONE)).getMessage();
+        assertTrue(error.contains("seed 9, this run has seed 10"), error);
+    }
+
+    @Test
+    void presetsAndBaselineLimits() {
+        assertEquals("[8@2048, 2@16384, 1@65536]", SearchPreset.sparsity().stages().toString());
+        assertEquals(400, SearchPreset.sparsity().generations());
+        assertEquals(64, SearchPreset.sparsity().offspring());
+        assertEquals("[16@2048, 4@16384, 1@131072]", SearchPreset.quantization().stages().toString());
+        assertEquals(150, SearchPreset.quantization().generations());
+        assertEquals(128, SearchPreset.quantization().offspring());
+        assertEquals("[1@512, 1@8192]", SearchPreset.fast().stages().toString());
+        assertEquals(16, SearchPreset.named("fast", CONVEX_DOMAIN).offspring());
+        assertEquals(SearchPreset.depth(32, 8), SearchPreset.named("depth", DepthDomain.halves(32, 8)));
+        assertEquals(128, SearchPreset.depth(32, 8).generations()); // 8 * 24 / 1.5
+        assertThrows(EvocompressException.class, () -> SearchPreset.named("depth", CONVEX_DOMAIN));
+        assertThrows(EvocompressException.class, () -> SearchPreset.named("slow", CONVEX_DOMAIN));
+        String error = assertThrows(EvocompressException.class, () -> new BruteForceDepth(DepthDomain.halves(16, 6), 100_000)
+            .best(new SyntheticEvaluator(g -> 0, 0), POOL.draw(128, new SplittableRandom(1)))).getMessage();
+        assertTrue(error.contains("64128064 configurations, more than the limit of 100000"), error);
+        assertEquals(8008, new BruteForceDepth(DepthDomain.wholeBlocks(16, 6), 8008).configurations().size());
+        assertEquals(36, new BruteForceDepth(DepthDomain.halves(4, 2), 36).configurations().stream().distinct().count());
+    }
+
+    @Test
+    void profileTextRoundTrips() {
+        DepthDomain depth = DepthDomain.halves(3, 1);
+        Genome g = new Genome(new int[] {0, 1, 0, 1, 0, 0});
+        String text = depth.profile(g);
+        assertEquals("model.layers.0.self_attn: 0\nmodel.layers.1.self_attn: 1\nmodel.layers.2.self_attn: 0\n"
+            + "model.layers.0.mlp: 1\nmodel.layers.1.mlp: 0\nmodel.layers.2.mlp: 0\n", text);
+        assertEquals(g, Profile.parse(depth, text));
+        assertEquals(new Genome(OPTIMUM), Profile.parse(CONVEX_DOMAIN, CONVEX_DOMAIN.profile(new Genome(OPTIMUM))));
+        assertTrue(assertThrows(EvocompressException.class, () -> Profile.parse(depth, text.replace("1.mlp: 0", "1.mlp: 1")))
+            .getMessage().contains("not a legal genome"));
+        assertTrue(assertThrows(EvocompressException.class, () -> Profile.parse(depth, "model.layers.9.mlp: 1\n"))
+            .getMessage().contains("does not name a unit"));
+        assertTrue(assertThrows(EvocompressException.class, () -> Profile.parse(depth, "model.layers.0.mlp: 1\n"))
+            .getMessage().contains("no line for module model.layers.0.self_attn"));
+    }
+}
