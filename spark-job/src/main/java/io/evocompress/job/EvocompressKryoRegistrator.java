@@ -24,6 +24,44 @@ public final class EvocompressKryoRegistrator implements KryoRegistrator {
         kryo.register(Object[].class);
         kryo.register(SequenceScores.class, new SequenceScoresSerializer());
         kryo.register(ShardRange.class, new ShardRangeSerializer());
+        kryo.register(CandidateTask.class, new CandidateTaskSerializer());
+        kryo.register(CandidateResult.class, new CandidateResultSerializer());
+    }
+
+    static final class CandidateTaskSerializer extends Serializer<CandidateTask> {
+        @Override
+        public void write(Kryo kryo, Output out, CandidateTask t) {
+            out.writeInt(t.index());
+            int[] levels = t.levels();
+            out.writeInt(levels.length, true);
+            out.writeInts(levels);
+        }
+
+        @Override
+        public CandidateTask read(Kryo kryo, Input in, Class<CandidateTask> type) {
+            int index = in.readInt();
+            int n = in.readInt(true);
+            return new CandidateTask(index, in.readInts(n));
+        }
+    }
+
+    static final class CandidateResultSerializer extends Serializer<CandidateResult> {
+        @Override
+        public void write(Kryo kryo, Output out, CandidateResult r) {
+            out.writeInt(r.index());
+            out.writeDouble(r.fitness());
+            out.writeLong(r.positions());
+            out.writeLong(r.stitchNanos());
+            out.writeLong(r.forwardNanos());
+            out.writeLong(r.metricNanos());
+            out.writeLong(r.taskNanos());
+        }
+
+        @Override
+        public CandidateResult read(Kryo kryo, Input in, Class<CandidateResult> type) {
+            return new CandidateResult(in.readInt(), in.readDouble(), in.readLong(), in.readLong(), in.readLong(),
+                in.readLong(), in.readLong());
+        }
     }
 
     static final class SequenceScoresSerializer extends Serializer<SequenceScores> {

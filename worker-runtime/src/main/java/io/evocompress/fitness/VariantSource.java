@@ -1,9 +1,10 @@
 package io.evocompress.fitness;
 
-import io.evocompress.database.LayerVariant;
-
-/** Where compressed layer variants come from: a variant database, or variants built in memory. */
+/**
+ * Where a candidate's compressed layers come from: one variant per (layer, database level). The
+ * variant database implements it on executors (reading its files from the shared file system); tests
+ * build variants in memory. Implementations must be safe to call from several task threads.
+ */
 public interface VariantSource {
-    /** The variant of {@code layer} (e.g. {@code model.layers.3.self_attn.q_proj}) at {@code level}. */
-    LayerVariant variant(String layer, int level);
+    io.evocompress.database.LayerVariant variant(String layer, int level);
 }

@@ -1,0 +1,68 @@
+package io.evocompress.fitness;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import io.evocompress.EvocompressException;
+import io.evocompress.database.LayerVariant;
+import io.evocompress.device.DeviceChoice;
+
+/**
+ * Evaluates candidates where the work runs (a Spark task, or the driver for local evaluation): picks
+ * the device, borrows this JVM's candidate model, gets the dense outputs on the pool (computed once
+ * per JVM), stitches the candidate and scores it. Everything heavy comes from per-JVM caches loaded
+ * from the file system: the model ({@link CandidateModelPool}), the database ({@link VariantSources}),
+ * variant weights on the device ({@link VariantArrayCache}), the dense outputs ({@link TeacherOutputs}).
+ * The result does not depend on what the borrowed model held before, so a retried task returns the
+ * same number.
+ */
+public final class CandidateWorker {
+    private final EvaluationSetup setup;
+    private final VariantSourceOpener opener; // null when the domain needs no database (depth)
+
+    public CandidateWorker(EvaluationSetup setup, VariantSourceOpener opener) {
+        this.setup = setup;
+        this.opener = opener;
+    }
+
+    /**
+     * @param pool        the calibration pool (the same array for every call of a search)
+     * @param poolHash    {@link TeacherOutputs#poolHash} of the pool, computed once by the caller
+     * @param assignedGpu the GPU Spark assigned to the task, or null
+     */
+    public CandidateScore evaluate(CandidateSpec spec, int[][] pool, String poolHash, int[] sequences, int[] lengths,
+                                   Integer assignedGpu) {
+        Device device = DeviceChoice.resolve(setup.device(), assignedGpu);
+        DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
+        String database = setup.database() == null ? "(no database)" : setup.database();
+        VariantSource source = setup.database() == null || opener == null ? new NoDatabase()
+            : VariantSources.get(setup.database(), opener);
+        VariantArrayCache cache = VariantArrayCache.shared(setup.variantCacheBytes());
+        try (CandidateModelPool.Lease lease = CandidateModelPool.borrow(setup.model(), device, dtype, database, source, cache)) {
+            CandidateModel candidate = lease.model();
+            TeacherOutputs teacher = null;
+            if (setup.fitness().needsTeacher()) {
+                int k = setup.teacherTopK();
+                String key = TeacherOutputs.key(setup.model(), device.toString(), dtype.toString(), poolHash, k,
+                    setup.batchSize());
+                teacher = TeacherOutputs.cached(key, () -> {
+                    candidate.restoreDense();
+                    return TeacherOutputs.compute(candidate.model(), pool, k, setup.batchSize(), setup.maxTeacherBytes());
+                });
+            }
+            long t0 = System.nanoTime();
+            candidate.apply(spec);
+            long stitch = System.nanoTime() - t0;
+            CandidateScore score = new CandidateScorer(setup.fitness(), setup.batchSize())
+                .score(candidate, teacher, pool, sequences, lengths);
+            return new CandidateScore(score.fitness(), score.sum(), score.positions(), score.timing().withStitch(stitch));
+        }
+    }
+
+    private static final class NoDatabase implements VariantSource {
+        @Override
+        public LayerVariant variant(String layer, int level) {
+            throw new EvocompressException("Candidate asks for " + layer + " at level " + level
+                + " but no variant database was given: pass --database (build it with build-db).");
+        }
+    }
+}

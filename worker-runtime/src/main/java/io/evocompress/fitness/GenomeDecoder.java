@@ -1,0 +1,111 @@
+package io.evocompress.fitness;
+
+import io.evocompress.EvocompressException;
+import io.evocompress.model.LinearName;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns a genome's integer levels into the {@link CandidateSpec} the evaluator applies (ALGORITHMS.md
+ * section 3). Two domains:
+ * <ul>
+ *   <li>{@link #levels(List)}: sparsity or bit-width search; unit i is layer {@code layers[i]} at
+ *   database level {@code levels[i]} (the sparsity offset, or the bit width, as the database numbers
+ *   its levels);</li>
+ *   <li>{@link #depth(int)}: block dropping over n blocks; the genome has 2n units, unit i (i &lt; n)
+ *   non-zero drops block i's attention, unit n + i non-zero drops block i's MLP.</li>
+ * </ul>
+ * Small and serializable: it travels to executors inside the evaluation task.
+ */
+public final class GenomeDecoder implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final String[] layers; // null for depth
+    private final int blocks;       // depth only
+
+    private GenomeDecoder(String[] layers, int blocks) {
+        this.layers = layers;
+        this.blocks = blocks;
+    }
+
+    /** Unit i -> layer {@code layers.get(i)} at the genome's level. */
+    public static GenomeDecoder levels(List<String> layers) {
+        if (layers.isEmpty()) {
+            throw new IllegalArgumentException("A level genome needs at least one layer");
+        }
+        if (layers.stream().distinct().count() != layers.size()) {
+            throw new IllegalArgumentException("Layer names in a genome must be distinct, but were " + layers);
+        }
+        return new GenomeDecoder(layers.toArray(new String[0]), 0);
+    }
+
+    /** Every linear layer of a model of {@code numBlocks} blocks, block by block in {@link LinearName} order. */
+    public static List<String> allLinearLayers(int numBlocks) {
+        List<String> out = new ArrayList<>();
+        for (int b = 0; b < numBlocks; b++) {
+            for (LinearName n : LinearName.values()) {
+                out.add(CandidateSpec.layerName(b, n));
+            }
+        }
+        return out;
+    }
+
+    /** 2 * numBlocks units: attention dropped flags, then MLP dropped flags. */
+    public static GenomeDecoder depth(int numBlocks) {
+        if (numBlocks < 1) {
+            throw new IllegalArgumentException("A depth genome needs at least one block, but was " + numBlocks);
+        }
+        return new GenomeDecoder(null, numBlocks);
+    }
+
+    public boolean isDepth() {
+        return layers == null;
+    }
+
+    /** Units a genome of this domain has. */
+    public int units() {
+        return isDepth() ? 2 * blocks : layers.length;
+    }
+
+    /** The layer names, in unit order (empty for depth). */
+    public List<String> layers() {
+        return layers == null ? List.of() : List.of(layers);
+    }
+
+    public CandidateSpec decode(int[] levels) {
+        if (levels.length != units()) {
+            throw new EvocompressException("A genome of " + levels.length + " units does not fit this "
+                + (isDepth() ? "depth domain of " + blocks + " blocks (" + units() + " units)" : "layer domain of "
+                + layers.length + " layers") + "; the search and the evaluator must use the same domain.");
+        }
+        if (isDepth()) {
+            boolean[] attention = new boolean[blocks];
+            boolean[] mlp = new boolean[blocks];
+            for (int i = 0; i < blocks; i++) {
+                attention[i] = levels[i] != 0;
+                mlp[i] = levels[blocks + i] != 0;
+            }
+            return CandidateSpec.ofDepth(attention, mlp);
+        }
+        Map<String, Integer> spec = new TreeMap<>();
+        for (int i = 0; i < layers.length; i++) {
+            spec.put(layers[i], levels[i]);
+        }
+        return CandidateSpec.ofLevels(spec);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GenomeDecoder d && blocks == d.blocks && Arrays.equals(layers, d.layers);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(layers) + blocks;
+    }
+}
