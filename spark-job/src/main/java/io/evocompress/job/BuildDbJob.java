@@ -150,6 +150,7 @@ public final class BuildDbJob {
                 in.config().hiddenSize()),
             new DatabaseManifest.Calibration(s.data(), in.tokenIdsSha256(), s.sequences(), s.seqLen(), s.seed(), s.shards()),
             s.compressor().toJson(), s.compressor().hash(), ordered, DatabaseManifest.totals(ordered));
+        deleteTemporaries(fs, root);
         VariantDatabase.writeManifest(fs, root, manifest);
         progress.accept("manifest written: " + new Path(root, VariantDatabase.MANIFEST));
         return new Outcome(manifest, todo.size(), in.layers().size() - todo.size(), false);
@@ -184,6 +185,23 @@ public final class BuildDbJob {
             fs.setWriteChecksum(false);
         }
         return fs;
+    }
+
+    /** Deletes the temporary files ({@code .NAME.tmp-UUID}) a killed build may have left in {@code dir}. */
+    static void deleteTemporaries(FileSystem fs, Path dir) {
+        try {
+            if (!fs.exists(dir)) {
+                return;
+            }
+            for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(dir)) {
+                String n = st.getPath().getName();
+                if (st.isFile() && n.startsWith(".") && n.contains(".tmp-")) {
+                    fs.delete(st.getPath(), false);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot clean up temporary files in " + dir, e);
+        }
     }
 
     /** SHA-256 of the calibration sequences: count, then each sequence's length and ids, int32 little-endian. */

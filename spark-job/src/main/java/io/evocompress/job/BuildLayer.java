@@ -47,6 +47,7 @@ final class BuildLayer implements Function<LayerTask, String> {
         Path root = HadoopFiles.path(settings.output());
         FileSystem fs = BuildDbJob.outputFileSystem(root);
         VariantStore store = new VariantStore(fs, root);
+        BuildDbJob.deleteTemporaries(fs, store.layerDir(task.unit()));
         String name = HessianJob.fileName(task.block(), InputGroup.of(task.linear()));
         Path hessianFile = new Path(new Path(root, HessianJob.DIR), name);
         byte[] bytes = store.readAll(hessianFile);
