@@ -24,6 +24,9 @@ public final class EvocompressKryoRegistrator implements KryoRegistrator {
         kryo.register(Object[].class);
         kryo.register(SequenceScores.class, new SequenceScoresSerializer());
         kryo.register(ShardRange.class, new ShardRangeSerializer());
+        kryo.register(String[].class);
+        kryo.register(Integer[].class);
+        kryo.register(LayerTask.class, new LayerTaskSerializer());
         kryo.register(CandidateTask.class, new CandidateTaskSerializer());
         kryo.register(CandidateResult.class, new CandidateResultSerializer());
     }
@@ -89,6 +92,20 @@ public final class EvocompressKryoRegistrator implements KryoRegistrator {
         @Override
         public ShardRange read(Kryo kryo, Input in, Class<ShardRange> type) {
             return new ShardRange(in.readInt(), in.readInt());
+        }
+    }
+
+    static final class LayerTaskSerializer extends Serializer<LayerTask> {
+        @Override
+        public void write(Kryo kryo, Output out, LayerTask t) {
+            out.writeString(t.unit());
+            out.writeInt(t.block());
+            out.writeString(t.linear().name());
+        }
+
+        @Override
+        public LayerTask read(Kryo kryo, Input in, Class<LayerTask> type) {
+            return new LayerTask(in.readString(), in.readInt(), io.evocompress.model.LinearName.valueOf(in.readString()));
         }
     }
 }

@@ -34,6 +34,25 @@ public final class DenseCalibration {
      */
     public static void forEachBlock(CausalLm model, List<int[]> sequences, int batchSize, int toBlock,
                                     Consumer<BlockHessians> visitor) {
+        forEachBlockPartial(model, sequences, batchSize, toBlock, (block, parts) -> {
+            Map<InputGroup, InputStatistics> stats = new EnumMap<>(InputGroup.class);
+            parts.forEach((group, part) -> stats.put(group, part.statistics()));
+            visitor.accept(new BlockHessians(block, stats));
+        });
+    }
+
+    /** Receives one block's statistics as combinable partial sums. */
+    @FunctionalInterface
+    public interface PartialVisitor {
+        void accept(int block, Map<InputGroup, PartialStatistics> parts);
+    }
+
+    /**
+     * As {@link #forEachBlock}, but hands over each block's statistics as {@link PartialStatistics},
+     * which statistics of other shards of the calibration sequences can be combined with.
+     */
+    public static void forEachBlockPartial(CausalLm model, List<int[]> sequences, int batchSize, int toBlock,
+                                           PartialVisitor visitor) {
         if (sequences.isEmpty()) {
             throw new IllegalArgumentException("Calibration needs at least one sequence, but got none");
         }
@@ -65,9 +84,9 @@ public final class DenseCalibration {
                         in.close();
                         hidden.set(b, out);
                     }
-                    Map<InputGroup, InputStatistics> stats = new EnumMap<>(InputGroup.class);
-                    accumulators.forEach((group, acc) -> stats.put(group, acc.statistics()));
-                    visitor.accept(new BlockHessians(block, stats));
+                    Map<InputGroup, PartialStatistics> parts = new EnumMap<>(InputGroup.class);
+                    accumulators.forEach((group, acc) -> parts.put(group, acc.partial()));
+                    visitor.accept(block, parts);
                 } finally {
                     accumulators.values().forEach(HessianAccumulator::close);
                 }

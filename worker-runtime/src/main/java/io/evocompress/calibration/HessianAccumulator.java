@@ -96,6 +96,15 @@ public final class HessianAccumulator implements AutoCloseable {
         return new InputStatistics(hessian(), columnNorms());
     }
 
+    /**
+     * What this accumulator holds as a partial sum that can be combined with other shards'
+     * ({@link PartialStatistics#combine}): H (running form) with its sequence count, and the raw
+     * per-feature sums of squares.
+     */
+    public PartialStatistics partial() {
+        return new PartialStatistics(hessian(), sumSquares.toDoubleArray());
+    }
+
     @Override
     public void close() {
         manager.close();

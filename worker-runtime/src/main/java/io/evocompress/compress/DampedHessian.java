@@ -13,19 +13,27 @@ final class DampedHessian {
     private DampedHessian() {
     }
 
-    /**
-     * A dampened copy of H [in, in]; zeroes the dead columns of {@code weight} (rows, in) in place.
-     */
-    static double[] prepare(Hessian hessian, float[] weight, int rows, double dampRatio) {
+    /** Zeroes the columns of {@code weight} (rows, in) whose input is dead (H_ii = 0), in place. */
+    static void zeroDeadColumns(Hessian hessian, float[] weight, int rows) {
         int n = hessian.dim();
-        double[] h = hessian.values().clone();
-        // dead inputs: never active in calibration, so their weights cannot matter there
+        double[] h = hessian.values();
         for (int i = 0; i < n; i++) {
             if (h[i * n + i] == 0) {
-                h[i * n + i] = 1;
+                // dead input: never active in calibration, so its weights cannot matter there
                 for (int r = 0; r < rows; r++) {
                     weight[r * n + i] = 0;
                 }
+            }
+        }
+    }
+
+    /** A copy of H with dead inputs set to H_ii = 1, then H += lambda I, lambda = ratio * mean(diag H). */
+    static double[] damped(Hessian hessian, double dampRatio) {
+        int n = hessian.dim();
+        double[] h = hessian.values().clone();
+        for (int i = 0; i < n; i++) {
+            if (h[i * n + i] == 0) {
+                h[i * n + i] = 1;
             }
         }
         // dampening: lambda = ratio * mean(diag H)

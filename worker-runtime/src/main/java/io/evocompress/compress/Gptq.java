@@ -51,21 +51,32 @@ public final class Gptq {
 
     /** Quantizes {@code weight} [out, in] given its input's Hessian [in, in]. */
     public static CompressedLayer quantize(NDArray weight, Hessian hessian, Options options) {
+        return quantize(weight, PreparedHessian.of(hessian, options.dampening()), options);
+    }
+
+    /**
+     * As {@link #quantize(NDArray, Hessian, Options)} with a Hessian prepared once for several calls
+     * (its factorisation is shared); its dampening must equal {@code options.dampening()}.
+     */
+    public static CompressedLayer quantize(NDArray weight, PreparedHessian hessian, Options options) {
         DenseWeight w = DenseWeight.of(weight);
-        w.checkInputs(hessian);
+        w.checkInputs(hessian.hessian());
+        hessian.checkDampening(options.dampening(), "GPTQ");
         int rows = w.rows();
         int cols = w.columns();
         // dead inputs and dampening
         float[] values = w.values();
-        double[] h = DampedHessian.prepare(hessian, values, rows, options.dampening());
-        // act-order: process columns by descending diag H
-        int[] order = options.actOrder() ? DampedHessian.actOrder(h, cols) : null;
+        hessian.zeroDeadColumns(values, rows);
+        // act-order: process columns by descending diag H; U = upper Cholesky factor of H^-1
+        int[] order = options.actOrder() ? hessian.actOrder() : null;
+        double[] u;
         if (order != null) {
-            h = DampedHessian.permute(h, cols, order);
             values = DampedHessian.permuteColumns(values, rows, cols, order, false);
+            u = hessian.actOrderUpperFactor();
+        } else {
+            u = hessian.upperFactor();
         }
-        // U = upper Cholesky factor of H^-1; the sweep with q = quantize(w)
-        double[] u = Cholesky.upperFactorOfInverse(h, cols);
+        // the sweep with q = quantize(w)
         ColumnQuantizer quantizer = new ColumnQuantizer(options.quantization(), rows, cols);
         ObsSweep.Result result = ObsSweep.run(w.device(), values, rows, cols, u, options.blockSize(), null, quantizer);
         float[] out = order == null ? result.weight() : DampedHessian.permuteColumns(result.weight(), rows, cols, order, true);

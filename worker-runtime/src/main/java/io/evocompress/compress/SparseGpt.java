@@ -61,12 +61,21 @@ public final class SparseGpt {
 
     /** Prunes (and, if asked, quantizes) {@code weight} [out, in] given its input's Hessian [in, in]. */
     public static CompressedLayer compress(NDArray weight, Hessian hessian, Options options) {
+        return compress(weight, PreparedHessian.of(hessian, options.dampening()), options);
+    }
+
+    /**
+     * As {@link #compress(NDArray, Hessian, Options)} with a Hessian prepared once for several calls
+     * (its factorisation is shared); its dampening must equal {@code options.dampening()}.
+     */
+    public static CompressedLayer compress(NDArray weight, PreparedHessian hessian, Options options) {
         DenseWeight w = DenseWeight.of(weight);
-        w.checkInputs(hessian);
+        w.checkInputs(hessian.hessian());
+        hessian.checkDampening(options.dampening(), "SparseGPT");
         options.pattern().checkColumns(w.columns());
         // 1. dead inputs, dampening; U = upper Cholesky factor of H^-1
-        double[] h = DampedHessian.prepare(hessian, w.values(), w.rows(), options.dampening());
-        double[] u = Cholesky.upperFactorOfInverse(h, w.columns());
+        hessian.zeroDeadColumns(w.values(), w.rows());
+        double[] u = hessian.upperFactor();
         // 2-4. the OBS sweep: masks per block, column updates, lazy batch updates
         ColumnQuantizer quantizer = options.quantization() == null ? null
             : new ColumnQuantizer(options.quantization(), w.rows(), w.columns());

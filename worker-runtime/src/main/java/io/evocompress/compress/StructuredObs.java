@@ -62,7 +62,8 @@ public final class StructuredObs {
         checkLevels(levels, structures);
         // 1. dead inputs zeroed, dampened H, its inverse
         float[] dense = weight.clone();
-        double[] h = DampedHessian.prepare(hessian, dense, rows, dampRatio);
+        DampedHessian.zeroDeadColumns(hessian, dense, rows);
+        double[] h = DampedHessian.damped(hessian, dampRatio);
         double[] hinv = Cholesky.inverseFromLower(Cholesky.lower(h, n), n);
         double[] w = new double[dense.length];  // (rows, n)
         for (int i = 0; i < w.length; i++) {

@@ -12,7 +12,7 @@ import java.util.List;
  * constant whatever the layer sizes. Default Delta = int(0.5 * min(s, 1 - s) / L * hidden^2). Levels
  * whose sparsity would leave (0, 1) do not exist.
  */
-public record SparsityGrid(double target, int maxLevel, long delta) {
+public record SparsityGrid(double target, int maxLevel, long delta) implements java.io.Serializable {
 
     public SparsityGrid {
         if (!(target > 0 && target < 1)) {

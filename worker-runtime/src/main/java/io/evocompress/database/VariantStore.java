@@ -106,7 +106,8 @@ public final class VariantStore {
         }
     }
 
-    private void writeAtomically(Path target, byte[] bytes) {
+    /** Writes {@code bytes} to {@code target} under a temporary name, then renames it into place. */
+    public void writeAtomically(Path target, byte[] bytes) {
         Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
         try {
             fs.mkdirs(target.getParent());
@@ -124,7 +125,8 @@ public final class VariantStore {
         }
     }
 
-    private byte[] readAll(Path path) {
+    /** A whole file; a missing or unreadable file is an error naming it. */
+    public byte[] readAll(Path path) {
         try (FSDataInputStream in = fs.open(path)) {
             return in.readAllBytes();
         } catch (FileNotFoundException e) {

@@ -1,0 +1,142 @@
+package io.evocompress.cluster;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.Fixtures;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * build-db through deploy/spark-submit on a real standalone cluster (deploy/local-cluster: master and
+ * two workers, separate JVMs), model, data and database on a real HDFS (MiniDFSCluster), writes a
+ * database whose every file is byte-identical to the one the embedded default writes into local
+ * files (the manifest too, but for the model and data locations it records as given).
+ */
+class BuildDbClusterIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final File ROOT = new File(System.getProperty("evocompress.projectRoot", "..")).getAbsoluteFile();
+    private static MiniDFSCluster hdfs;
+    private static String master;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Fixtures.root();
+        Configuration conf = new Configuration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, new File(ROOT, "spark-job/target/it-hdfs-db").getAbsolutePath());
+        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        FileSystem fs = hdfs.getFileSystem();
+        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
+        master = exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "start", "2")).strip();
+        assertTrue(master.startsWith("spark://"), master);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "stop"));
+        if (hdfs != null) {
+            hdfs.shutdown();
+        }
+    }
+
+    static String config(String model, String data, String output) {
+        return "model: " + model + "\noutput: " + output + "\ncalibration:\n  data: " + data
+            + "\n  sequences: 6\n  seq-len: 64\n  shards: 3\ndatabase:\n  domain: sparsity\n  target: 0.7\n  max-level: 2\n";
+    }
+
+    @Test
+    void clusterBuildIntoHdfsIsByteIdenticalToTheLocalBuild() throws Exception {
+        String hdfsRoot = hdfs.getFileSystem().getUri().toString();
+        File dir = Files.createTempDirectory("build-db-it").toFile();
+        File clusterConfig = new File(dir, "cluster.yaml");
+        Files.writeString(clusterConfig.toPath(), config(hdfsRoot + "/models/stories260K", hdfsRoot + "/data/train.txt",
+            hdfsRoot + "/db"));
+        File local = new File(dir, "local-db");
+        File localConfig = new File(dir, "local.yaml");
+        Files.writeString(localConfig.toPath(), config(Fixtures.stories260k().toString(),
+            Fixtures.text("tinystories_train_head.txt").toString(), local.getPath()));
+
+        exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
+            "--conf", "spark.executor.memory=1g", "--", "build-db", "--config", clusterConfig.getPath(), "--json"));
+        exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "build-db", "--config", localConfig.getPath(), "--json"));
+
+        Map<String, byte[]> onHdfs = hdfsFiles(hdfs.getFileSystem(), new Path("/db"));
+        Map<String, byte[]> onDisk = localFiles(local.toPath());
+        assertEquals(onDisk.keySet(), onHdfs.keySet());
+        // 35 layers x (record + levels) + 20 Hessians + their index + the manifest
+        assertEquals(35 + 165 + 20 + 1 + 1, onDisk.size());
+        for (String name : onDisk.keySet()) {
+            if (name.equals("manifest.json")) {
+                ObjectNode a = (ObjectNode) JSON.readTree(onDisk.get(name));
+                ObjectNode b = (ObjectNode) JSON.readTree(onHdfs.get(name));
+                assertEquals(Fixtures.stories260k().toString(), a.get("model").get("location").asText());
+                assertEquals(hdfsRoot + "/models/stories260K", b.get("model").get("location").asText());
+                for (ObjectNode m : List.of(a, b)) {
+                    ((ObjectNode) m.get("model")).remove("location");
+                    ((ObjectNode) m.get("calibration")).remove("data");
+                }
+                assertEquals(a, b);
+            } else {
+                assertArrayEquals(onDisk.get(name), onHdfs.get(name), name);
+            }
+        }
+    }
+
+    static Map<String, byte[]> hdfsFiles(FileSystem fs, Path root) throws Exception {
+        Map<String, byte[]> out = new TreeMap<>();
+        String prefix = fs.makeQualified(root).toString() + "/";
+        RemoteIterator<LocatedFileStatus> it = fs.listFiles(root, true);
+        while (it.hasNext()) {
+            LocatedFileStatus st = it.next();
+            try (FSDataInputStream in = fs.open(st.getPath())) {
+                out.put(st.getPath().toString().substring(prefix.length()), in.readAllBytes());
+            }
+        }
+        return out;
+    }
+
+    static Map<String, byte[]> localFiles(java.nio.file.Path root) throws Exception {
+        Map<String, byte[]> out = new TreeMap<>();
+        try (Stream<java.nio.file.Path> walk = Files.walk(root)) {
+            for (java.nio.file.Path p : walk.filter(Files::isRegularFile).toList()) {
+                out.put(root.relativize(p).toString(), Files.readAllBytes(p));
+            }
+        }
+        return out;
+    }
+
+    /** Runs a command from the project root; fails with its output unless it exits 0 within 5 minutes. */
+    static String exec(List<String> command) throws Exception {
+        File log = Files.createTempFile("evocompress-it", ".err").toFile();
+        Process p = new ProcessBuilder(command).directory(ROOT).redirectError(log).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        boolean done = p.waitFor(5, TimeUnit.MINUTES);
+        String err = Files.readString(log.toPath());
+        log.delete();
+        assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + err);
+        return out;
+    }
+}
