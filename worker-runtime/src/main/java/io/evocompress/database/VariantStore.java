@@ -3,7 +3,6 @@ package io.evocompress.database;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.EvocompressException;
 import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -14,7 +13,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.UUID;
 
 /**
  * The files of a variant database on any Hadoop file system: {@code <root>/<layer>/<level>.bin} per
@@ -108,21 +106,7 @@ public final class VariantStore {
 
     /** Writes {@code bytes} to {@code target} under a temporary name, then renames it into place. */
     public void writeAtomically(Path target, byte[] bytes) {
-        Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
-        try {
-            fs.mkdirs(target.getParent());
-            try (FSDataOutputStream out = fs.create(tmp, true)) {
-                out.write(bytes);
-            }
-            if (fs.exists(target)) {
-                fs.delete(target, false);
-            }
-            if (!fs.rename(tmp, target)) {
-                throw new EvocompressException("Could not rename " + tmp + " to " + target);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot write " + target, e);
-        }
+        io.evocompress.fs.AtomicFile.write(fs, target, bytes);
     }
 
     /** A whole file; a missing or unreadable file is an error naming it. */

@@ -55,6 +55,10 @@ public record EvaluationSetup(String model, String database, String device, Stri
             maxTeacherBytes);
     }
 
+    public EvaluationSetup withFitness(FitnessKind kind) {
+        return new EvaluationSetup(model, database, device, dtype, kind, topK, batchSize, variantCacheBytes, maxTeacherBytes);
+    }
+
     public EvaluationSetup withTopK(int k) {
         return new EvaluationSetup(model, database, device, dtype, fitness, k, batchSize, variantCacheBytes, maxTeacherBytes);
     }

@@ -1,0 +1,110 @@
+package io.evocompress.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.config.JobConfig;
+import io.evocompress.fs.HadoopFiles;
+import io.evocompress.job.SearchJob;
+import io.evocompress.job.SearchSettings;
+import io.evocompress.job.SparkContexts;
+import io.evocompress.report.SearchReport;
+import org.apache.spark.api.java.JavaSparkContext;
+
+import java.util.Set;
+
+/** {@code evocompress search --config FILE.yaml [--set key=value ...] [--method brute-force] [--resume]}. */
+public final class SearchCommand implements Command {
+    @Override
+    public String name() {
+        return "search";
+    }
+
+    @Override
+    public String summary() {
+        return "EvoPress: evolutionary search over per-layer levels (sparsity, bits, depth), with baselines";
+    }
+
+    @Override
+    public Set<String> options() {
+        return Set.of("config", "set", "method");
+    }
+
+    @Override
+    public Set<String> flags() {
+        return Set.of("resume");
+    }
+
+    @Override
+    public String help() {
+        return """
+            Usage: evocompress search --config FILE.yaml [--set key=value ...] [--method evopress|brute-force] [--resume]
+
+            Searches, per layer, how hard each part of the model can be compressed (ALGORITHMS.md section 3):
+            builds or reuses the variant database, runs EvoPress with multi-step selection and KL fitness on
+            Spark executors, measures the result and the baselines on the same tokens, and writes OUTPUT/
+            result.json, profile.txt, profiles/<baseline>.txt, report.html, fitness.svg, levels.svg.
+            The population is checkpointed to OUTPUT/state/ every generation: --resume continues a run that
+            died and ends with the same result. --method brute-force scores every depth configuration.
+
+            Settings (YAML; --set key=value overrides any of them by its dotted key):
+              model                      dense checkpoint (any Hadoop file system)
+              output                     output directory
+              device                     auto | cpu | gpu | gpu:N (default auto: the task's GPU, else CPU)
+              domain.kind                sparsity | bits | depth
+              domain.target              sparsity in (0,1), average bits (e.g. 3 or 2.5), or fraction of blocks dropped
+              domain.whole-blocks        depth: drop whole blocks instead of attention/MLP halves (default false)
+              calibration.data           calibration text (plain lines or .jsonl); the fitness pool and the database's
+              calibration.sequences      sequences in the pool (default 64)
+              calibration.seq-len        tokens per sequence (default min(512, context))
+              calibration.seed, calibration.shards, calibration.batch-size   as in build-db
+              database.path              where the variant database lives (built if missing, reused if it matches)
+              database.*                 build-db's compressor settings (max-level, delta, bits, group-size, ...)
+              heldout.data               held-out text for the final perplexity
+              heldout.seq-len, heldout.max-tokens
+              search.preset              sparsity | quantization | depth | fast (default: the domain's, ALGORITHMS.md)
+              search.generations, search.offspring, search.initial-candidates, search.initial-tokens
+              search.stages              survivors@tokens list, e.g. "8@2048,2@16384,1@65536"
+              search.seed                (default 0); search.fitness kl | topk-kl | ppl (default kl); search.top-k (512)
+              search.batch-size          sequences per forward (default 8); search.candidates-per-task (default 1)
+              search.init                uniform | scheduler (sparsity: start from the layer-wise scheduler's profile)
+              baselines                  list of uniform, owl (sparsity), random, shortgpt (depth)
+                                         (default: uniform + owl for sparsity, uniform for bits, shortgpt + random for depth)
+              baseline.random.candidates (default 32), baseline.owl.lambda (0.08), baseline.owl.m (5)
+              final.tokens               calibration tokens the final KL is measured on (default min(pool, 65536))
+
+            Examples:
+              deploy/evocompress search --config conf/evopress-sparsity-70.yaml
+              deploy/evocompress search --config conf/evopress-depth-25.yaml --method brute-force --set output=target/runs/bf
+            """;
+    }
+
+    @Override
+    public ObjectNode run(Args args, Console console) {
+        String method = args.getOr("method", "evopress");
+        if (!method.equals("evopress") && !method.equals("brute-force")) {
+            throw new Args.UsageException("--method must be evopress or brute-force, but was '" + method + "'");
+        }
+        JobConfig config = JobConfig.load(args.required("config"), args.all("set"), HadoopFiles.defaultConf());
+        SearchSettings settings = SearchSettings.from(config);
+        SearchJob.Prepared prepared = SearchJob.prepare(settings, method, args.flag("resume"));
+        console.progress("%s search, target %s, on %s: %d units, %d generations x %d offspring, stages %s; pool %d x %d tokens",
+            settings.domain(), settings.target(), settings.model(), prepared.domain().units(),
+            prepared.search().preset().generations(), prepared.search().preset().offspring(), prepared.search().preset().stages(),
+            prepared.pool().size(), settings.seqLen());
+        SearchJob.Outcome outcome;
+        try (JavaSparkContext sc = SparkContexts.start("search")) {
+            outcome = SearchJob.run(sc, prepared, method, line -> console.progress("%s", line));
+        }
+        ObjectNode written = SearchReport.write(outcome);
+        ObjectNode result = Main.newResult(name());
+        result.put("output", settings.output());
+        result.put("kl_divergence", outcome.result().kl());
+        result.put("perplexity", outcome.result().perplexity());
+        ObjectNode baselines = result.putObject("baselines");
+        outcome.baselines().forEach(b -> baselines.putObject(b.name()).put("kl_divergence", b.kl()).put("perplexity", b.perplexity()));
+        result.put("dense_perplexity", outcome.densePerplexity());
+        result.put("generations", outcome.search().history().size());
+        result.put("seconds", console.elapsedSeconds());
+        result.put("report", settings.output() + "/report.html");
+        return result;
+    }
+}

@@ -1,0 +1,267 @@
+package io.evocompress.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.EvocompressException;
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.config.JobConfig;
+import io.evocompress.fitness.FitnessKind;
+import io.evocompress.model.ModelConfig;
+import io.evocompress.model.ModelLoader;
+import io.evocompress.search.SearchPreset;
+import io.evocompress.search.SelectionStage;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The settings of {@code evocompress search}, read from its YAML configuration and checked before
+ * any expensive work. The {@code database} section (sparsity and bits domains) is build-db's, with
+ * {@code database.path} naming where the database lives: built there when missing, reused when its
+ * manifest matches the model, calibration data and compressor settings.
+ *
+ * @param domain       sparsity | bits | depth
+ * @param target       sparsity in (0, 1), average bits, or the fraction of blocks dropped
+ * @param buildDb      build-db's settings for the database (null for depth)
+ * @param baselines    baseline names, evaluated exactly like the result
+ * @param finalTokens  calibration tokens every profile's final KL is measured on
+ */
+public record SearchSettings(String model, String output, String device, String domain, double target, boolean wholeBlocks,
+                             String calibrationData, int sequences, int seqLen, long calibrationSeed,
+                             BuildDbSettings buildDb, String heldoutData, int heldoutSeqLen, long heldoutMaxTokens,
+                             String presetName, Integer generations, Integer offspring, List<SelectionStage> stages,
+                             Integer initialCandidates, Long initialTokens, long seed, FitnessKind fitness, int topK,
+                             int batchSize, int candidatesPerTask, String init, List<String> baselines, int randomCandidates,
+                             double owlLambda, double owlM, long finalTokens, ObjectNode effectiveConfig) {
+
+    public static final Set<String> DOMAINS = Set.of("sparsity", "bits", "depth");
+    public static final Set<String> BASELINES = Set.of("uniform", "owl", "random", "shortgpt");
+    static final Set<String> KEYS = Set.of("model", "output", "device",
+        "domain.kind", "domain.target", "domain.whole-blocks",
+        "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
+        "calibration.batch-size",
+        "database.path", "database.max-level", "database.delta", "database.bits", "database.group-size",
+        "database.symmetric", "database.act-order", "database.dampening", "database.block-size", "database.value-bytes",
+        "heldout.data", "heldout.seq-len", "heldout.max-tokens",
+        "search.preset", "search.generations", "search.offspring", "search.stages", "search.initial-candidates",
+        "search.initial-tokens", "search.seed", "search.fitness", "search.top-k", "search.batch-size",
+        "search.candidates-per-task", "search.init",
+        "baselines", "baseline.random.candidates", "baseline.owl.lambda", "baseline.owl.m",
+        "final.tokens");
+
+    public static SearchSettings from(JobConfig c) {
+        c.requireOnly(KEYS);
+        String model = c.string("model");
+        String output = c.string("output");
+        String device = c.stringOr("device", "auto");
+        String domain = c.choice("domain.kind", null, DOMAINS);
+        double target = c.number("domain.target");
+        ModelConfig config;
+        try (CheckpointReader reader = CheckpointReader.open(model)) {
+            config = ModelLoader.config(reader);
+        }
+        switch (domain) {
+            case "sparsity" -> require(target > 0 && target < 1, c, "domain.target", "a sparsity in (0, 1)", target);
+            case "bits" -> require(target >= 2 && target <= 8, c, "domain.target", "an average bit width in [2, 8]", target);
+            default -> {
+                require(target > 0 && target < 1, c, "domain.target", "the fraction of blocks dropped, in (0, 1)", target);
+                require((int) (target * config.numLayers()) >= 1, c, "domain.target",
+                    "large enough to drop at least one of the model's " + config.numLayers() + " blocks", target);
+            }
+        }
+        boolean wholeBlocks = c.boolOr("domain.whole-blocks", false);
+        String data = c.string("calibration.data");
+        int sequences = c.intOr("calibration.sequences", 64);
+        int seqLen = c.intOr("calibration.seq-len", Math.min(512, config.maxPositionEmbeddings()));
+        long calibrationSeed = c.integerOr("calibration.seed", 0);
+        require(sequences >= 1, c, "calibration.sequences", "at least 1", sequences);
+        require(seqLen >= 2 && seqLen <= config.maxPositionEmbeddings(), c, "calibration.seq-len",
+            "in [2, " + config.maxPositionEmbeddings() + "] (the model's context)", seqLen);
+
+        BuildDbSettings buildDb = null;
+        if (!domain.equals("depth")) {
+            buildDb = BuildDbSettings.from(buildDbConfig(c, domain, target, sequences, seqLen, calibrationSeed));
+        } else if (c.has("database.path")) {
+            throw new EvocompressException("Setting 'database.path' in " + c.source()
+                + " does not apply to the depth domain (block dropping needs no database): remove it.");
+        }
+
+        String heldout = c.string("heldout.data");
+        int heldoutSeqLen = c.intOr("heldout.seq-len", seqLen);
+        require(heldoutSeqLen >= 2 && heldoutSeqLen <= config.maxPositionEmbeddings(), c, "heldout.seq-len",
+            "in [2, " + config.maxPositionEmbeddings() + "]", heldoutSeqLen);
+        long heldoutMax = c.integerOr("heldout.max-tokens", 0);
+
+        String preset = c.choice("search.preset", defaultPreset(domain), Set.of("sparsity", "quantization", "depth", "fast"));
+        Integer generations = c.has("search.generations") ? positive(c, "search.generations") : null;
+        Integer offspring = c.has("search.offspring") ? positive(c, "search.offspring") : null;
+        List<SelectionStage> stages = null;
+        if (c.has("search.stages")) {
+            JsonNode n = c.node("search.stages");
+            try {
+                stages = n.isTextual() ? SelectionStage.parseList(n.asText()) : parseStageList(c.list("search.stages"));
+            } catch (RuntimeException e) {
+                throw new EvocompressException("Setting 'search.stages' in " + c.source()
+                    + " must be stages like \"8@2048,2@16384,1@65536\" (survivors@tokens): " + e.getMessage());
+            }
+        }
+        Integer initialCandidates = c.has("search.initial-candidates") ? positive(c, "search.initial-candidates") : null;
+        Long initialTokens = c.has("search.initial-tokens") ? (long) positive(c, "search.initial-tokens") : null;
+        long seed = c.integerOr("search.seed", 0);
+        FitnessKind fitness;
+        try {
+            fitness = FitnessKind.parse(c.stringOr("search.fitness", "kl"));
+        } catch (RuntimeException e) {
+            throw new EvocompressException("Setting 'search.fitness' in " + c.source() + ": " + e.getMessage());
+        }
+        int topK = c.intOr("search.top-k", 512);
+        require(topK >= 1, c, "search.top-k", "at least 1", topK);
+        int batchSize = c.intOr("search.batch-size", 8);
+        require(batchSize >= 1, c, "search.batch-size", "at least 1", batchSize);
+        int perTask = c.intOr("search.candidates-per-task", 1);
+        require(perTask >= 1, c, "search.candidates-per-task", "at least 1", perTask);
+        String init = c.choice("search.init", "uniform", Set.of("uniform", "scheduler"));
+        if (init.equals("scheduler") && !domain.equals("sparsity")) {
+            throw new EvocompressException("Setting 'search.init' in " + c.source()
+                + " is 'scheduler', which starts a sparsity search; the domain is " + domain + ".");
+        }
+
+        List<String> baselines = new ArrayList<>();
+        if (c.has("baselines")) {
+            for (JsonNode n : c.list("baselines")) {
+                String b = n.asText();
+                if (!BASELINES.contains(b)) {
+                    throw new EvocompressException("Setting 'baselines' in " + c.source() + " names '" + b
+                        + "'; known baselines: " + BASELINES);
+                }
+                if (b.equals("owl") && !domain.equals("sparsity") || b.equals("shortgpt") && !domain.equals("depth")) {
+                    throw new EvocompressException("Baseline '" + b + "' (setting 'baselines' in " + c.source()
+                        + ") does not apply to the " + domain + " domain.");
+                }
+                if (!baselines.contains(b)) {
+                    baselines.add(b);
+                }
+            }
+        } else {
+            baselines.add("uniform");
+            if (domain.equals("sparsity")) {
+                baselines.add("owl");
+            }
+            if (domain.equals("depth")) {
+                baselines.remove("uniform");
+                baselines.add("shortgpt");
+                baselines.add("random");
+            }
+        }
+        if (baselines.contains("uniform") && domain.equals("depth")) {
+            throw new EvocompressException("Baseline 'uniform' does not apply to the depth domain; use shortgpt or random.");
+        }
+        if (domain.equals("bits") && baselines.contains("uniform") && target != Math.rint(target)) {
+            throw new EvocompressException("Baseline 'uniform' needs an integer bit target, but domain.target is " + target
+                + "; use 'random' for non-integer targets.");
+        }
+        int randomCandidates = c.intOr("baseline.random.candidates", 32);
+        require(randomCandidates >= 1, c, "baseline.random.candidates", "at least 1", randomCandidates);
+        double owlLambda = c.numberOr("baseline.owl.lambda", 0.08);
+        double owlM = c.numberOr("baseline.owl.m", 5);
+        long poolTokens = (long) sequences * seqLen;
+        long finalTokens = c.integerOr("final.tokens", Math.min(poolTokens, 65536));
+        require(finalTokens >= 1 && finalTokens <= poolTokens, c, "final.tokens",
+            "at most the calibration pool's " + poolTokens + " tokens (calibration.sequences x calibration.seq-len)", finalTokens);
+        return new SearchSettings(model, output, device, domain, target, wholeBlocks, data, sequences, seqLen, calibrationSeed,
+            buildDb, heldout, heldoutSeqLen, heldoutMax, preset, generations, offspring, stages, initialCandidates,
+            initialTokens, seed, fitness, topK, batchSize, perTask, init, baselines, randomCandidates, owlLambda, owlM,
+            finalTokens, c.tree());
+    }
+
+    /** The preset with every override applied. */
+    public SearchPreset preset(io.evocompress.search.SearchDomain searchDomain, int blocks, int dropped) {
+        SearchPreset p = switch (presetName) {
+            case "sparsity" -> SearchPreset.sparsity();
+            case "quantization" -> SearchPreset.quantization();
+            case "depth" -> SearchPreset.depth(blocks, dropped);
+            default -> SearchPreset.fast();
+        };
+        if (generations != null) {
+            p = p.withGenerations(generations);
+        }
+        if (offspring != null) {
+            p = p.withOffspring(offspring);
+        }
+        if (stages != null) {
+            p = p.withStages(stages);
+        }
+        if (initialCandidates != null || initialTokens != null) {
+            p = p.withInitial(initialCandidates != null ? initialCandidates : p.initialCandidates(),
+                initialTokens != null ? initialTokens : p.initialTokens());
+        }
+        return p;
+    }
+
+    private static String defaultPreset(String domain) {
+        return switch (domain) {
+            case "sparsity" -> "sparsity";
+            case "bits" -> "quantization";
+            default -> "depth";
+        };
+    }
+
+    /** build-db's configuration from the search's: model, output = database.path, calibration.*, database.*. */
+    private static JobConfig buildDbConfig(JobConfig c, String domain, double target, int sequences, int seqLen, long seed) {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        root.put("model", c.string("model"));
+        root.put("output", c.string("database.path"));
+        if (c.has("device")) {
+            root.set("device", c.node("device"));
+        }
+        ObjectNode calibration = root.putObject("calibration");
+        JobConfig cal = c.section("calibration");
+        for (String k : List.of("data", "sequences", "seq-len", "seed", "shards", "batch-size")) {
+            if (cal.has(k)) {
+                calibration.set(k, cal.node(k));
+            }
+        }
+        calibration.put("sequences", sequences);
+        calibration.put("seq-len", seqLen);
+        calibration.put("seed", seed);
+        ObjectNode database = root.putObject("database");
+        database.put("domain", domain);
+        if (domain.equals("sparsity")) {
+            database.put("target", target);
+        }
+        Set<String> skip = new HashSet<>(List.of("path"));
+        c.section("database").tree().properties().forEach(e -> {
+            if (!skip.contains(e.getKey())) {
+                database.set(e.getKey(), e.getValue());
+            }
+        });
+        return JobConfig.of(root, c.source(), List.of());
+    }
+
+    private static List<SelectionStage> parseStageList(List<JsonNode> items) {
+        List<SelectionStage> out = new ArrayList<>();
+        for (JsonNode n : items) {
+            if (n.isArray() && n.size() == 2) {
+                out.add(new SelectionStage(n.get(0).asInt(), n.get(1).asLong()));
+            } else {
+                out.add(SelectionStage.parse(n.asText()));
+            }
+        }
+        return out;
+    }
+
+    private static int positive(JobConfig c, String key) {
+        int v = c.intOr(key, 1);
+        require(v >= 1, c, key, "at least 1", v);
+        return v;
+    }
+
+    private static void require(boolean ok, JobConfig c, String key, String what, Object value) {
+        if (!ok) {
+            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be " + what + ", but was " + value);
+        }
+    }
+}
