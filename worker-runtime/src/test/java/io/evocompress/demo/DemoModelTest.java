@@ -41,7 +41,7 @@ class DemoModelTest {
         assertEquals(150, r.training().steps());
         // untrained: close to uniform; trained: well below the unigram model of the same text
         assertTrue(r.heldoutPerplexityBefore() > 0.7 * r.uniformPerplexity(), "before " + r.heldoutPerplexityBefore());
-        assertTrue(r.unigramPerplexity() < 0.5 * r.uniformPerplexity(), "unigram " + r.unigramPerplexity());
+        assertTrue(r.unigramPerplexity() < 0.7 * r.uniformPerplexity(), "unigram " + r.unigramPerplexity());
         assertTrue(r.heldoutPerplexityAfter() < 0.5 * r.unigramPerplexity(),
             "after " + r.heldoutPerplexityAfter() + " vs unigram " + r.unigramPerplexity());
 

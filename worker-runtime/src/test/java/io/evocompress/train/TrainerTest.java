@@ -32,7 +32,8 @@ class TrainerTest {
     void stepsLowerTheLossOnTheirBatchForStories260k() {
         int[] ids = Arrays.copyOf(ModelFixtures.referenceIds(), 64);
         List<int[]> batch = List.of(ids);
-        try (CheckpointReader reader = CheckpointReader.open(Fixtures.stories260k().toString());
+        try (EngineThreads one = EngineThreads.single();
+             CheckpointReader reader = CheckpointReader.open(Fixtures.stories260k().toString());
              CausalLm model = ModelLoader.load(reader, Device.cpu(), DataType.FLOAT32);
              Trainer trainer = new Trainer(model, new NextTokenLoss(), FAST)) {
             double before = GradientCheckTest.loss(model, batch);
