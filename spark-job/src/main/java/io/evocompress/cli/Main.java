@@ -24,7 +24,8 @@ public final class Main {
     private final Map<String, Command> commands = new LinkedHashMap<>();
 
     public Main() {
-        for (Command c : List.of(new EvalCommand(), new BuildDbCommand(), new SearchCommand(), new ExportCommand(), new SynthModelCommand(), new BenchCommand())) {
+        for (Command c : List.of(new EvalCommand(), new BuildDbCommand(), new SearchCommand(), new ExportCommand(),
+                new SynthModelCommand(), new BenchCommand(), new TrainDemoModelCommand())) {
             commands.put(c.name(), c);
         }
     }
@@ -105,7 +106,7 @@ public final class Main {
             .append("scheduling, DarwinLM) on Spark and DJL.\n\n")
             .append("Usage: evocompress <command> [options]   (evocompress <command> --help for its options)\n\nCommands:\n");
         for (Command c : commands.values()) {
-            sb.append(String.format("  %-12s %s%n", c.name(), c.summary()));
+            sb.append(String.format("  %-18s %s%n", c.name(), c.summary()));
         }
         sb.append("\nEvery command prints progress on stderr and, with --json, one JSON object as the last line of stdout.\n");
         return sb.toString();

@@ -98,6 +98,15 @@ public final class TextTokenizer implements AutoCloseable {
         return out;
     }
 
+    /** Text of token ids, special tokens skipped (the tokenizer's own decoder, if it has one). */
+    public String decode(int[] ids) {
+        long[] longs = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            longs[i] = ids[i];
+        }
+        return tokenizer.decode(longs, true);
+    }
+
     @Override
     public void close() {
         tokenizer.close();

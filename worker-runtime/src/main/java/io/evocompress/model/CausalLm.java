@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import io.evocompress.EvocompressException;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -149,6 +150,25 @@ public final class CausalLm implements AutoCloseable {
             logits.attach(out);
             return logits;
         }
+    }
+
+    /**
+     * Every weight of the model by its Hugging Face tensor name, in checkpoint order ({@link TensorLayout}):
+     * the live arrays (owned by the model: do not close; training updates them in place). A tied LM
+     * head is the embedding array and appears once, as {@code model.embed_tokens.weight}.
+     */
+    public Map<String, NDArray> parameters() {
+        Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config");
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        out.put(arch.embedTokens(), embedTokens);
+        for (int i = 0; i < blocks.size(); i++) {
+            blocks.get(i).collectParameters(arch.blockPrefix(i), out);
+        }
+        out.put(arch.finalNorm(), finalNorm);
+        if (lmHead != embedTokens) {
+            out.put(arch.lmHead(), lmHead);
+        }
+        return out;
     }
 
     private void checkLength(long seqLen) {

@@ -33,6 +33,18 @@ public final class DecoderBlock {
         return linears.get(name).weight;
     }
 
+    /** Adds this block's weights under {@code prefix} (e.g. model.layers.0.), in checkpoint order. */
+    void collectParameters(String prefix, Map<String, NDArray> out) {
+        out.put(prefix + "input_layernorm.weight", inputNorm);
+        for (Map.Entry<LinearName, LinearLayer> e : linears.entrySet()) {
+            out.put(prefix + e.getKey().path() + ".weight", e.getValue().weight);
+            if (e.getValue().bias != null) {
+                out.put(prefix + e.getKey().path() + ".bias", e.getValue().bias);
+            }
+        }
+        out.put(prefix + "post_attention_layernorm.weight", postAttnNorm);
+    }
+
     /**
      * Replaces a linear layer's weight with {@code weight} [out, in]; the array moves to the model's
      * manager and the previous weight is returned (detached: the caller closes or keeps it).

@@ -1,0 +1,39 @@
+package io.evocompress.train;
+
+import ai.djl.ndarray.NDArray;
+import io.evocompress.checkpoint.CheckpointWriter;
+import io.evocompress.checkpoint.DType;
+import io.evocompress.model.CausalLm;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a model's current (trained) weights as a Hugging Face checkpoint through
+ * {@link CheckpointWriter}: atomically, tensor by tensor in checkpoint order, float32 unless asked
+ * otherwise, with the tokenizer files copied from a source checkpoint when given.
+ */
+public final class TrainedCheckpoint {
+    private TrainedCheckpoint() {
+    }
+
+    /**
+     * @param configJson  the model's config.json text (e.g. {@code CheckpointReader.configJson()})
+     * @param sideFilesOf a checkpoint directory whose tokenizer files are copied, or null
+     */
+    public static void write(CausalLm model, String configJson, FileSystem fs, Path out, DType dtype, boolean overwrite,
+                             FileSystem sideFs, Path sideFilesOf) {
+        new CheckpointWriter(dtype, 1, overwrite).write(fs, out, configJson, tensors(model.parameters()), sideFs, sideFilesOf);
+    }
+
+    /** Writer input reading each array when the writer gets to it. */
+    static List<CheckpointWriter.Tensor> tensors(Map<String, NDArray> arrays) {
+        List<CheckpointWriter.Tensor> out = new ArrayList<>();
+        arrays.forEach((name, array) ->
+            out.add(new CheckpointWriter.Tensor(name, array.getShape().getShape(), array::toFloatArray)));
+        return out;
+    }
+}
