@@ -74,4 +74,120 @@ class SearchCommandTest {
             assertTrue(Files.exists(tmp.resolve(model + "-depth-evo").resolve("report.html")));
         }
     }
+
+    /** A short sparsity search on a small database shared by the tests below. */
+    static List<String> sparsity(String output, String... extra) {
+        List<String> a = args("evopress-sparsity-70.yaml", "stories260K", output,
+            "--set", "database.path=" + tmp.resolve("db-sparsity"), "--set", "calibration.shards=2",
+            "--set", "search.stages=1@512,1@2048", "--set", "search.offspring=8");
+        a.addAll(List.of(extra));
+        return a;
+    }
+
+    @Test
+    void sparsitySearchBeatsUniformAndOwlAndItsExportScoresTheSamePerplexity() throws Exception {
+        MainTest.Run r = search(sparsity("sparsity", "--set", "search.generations=40"));
+        assertEquals(0, r.status(), r.err());
+        JsonNode res = result("sparsity");
+        double kl = res.get("result").get("kl_divergence").asDouble();
+        double ppl = res.get("result").get("perplexity").asDouble();
+        JsonNode uniform = res.get("baselines").get("uniform");
+        JsonNode owl = res.get("baselines").get("owl");
+        assertTrue(kl < uniform.get("kl_divergence").asDouble(), "EvoPress KL " + kl + " vs uniform " + uniform);
+        assertTrue(kl < owl.get("kl_divergence").asDouble(), "EvoPress KL " + kl + " vs OWL " + owl);
+        assertTrue(ppl < uniform.get("perplexity").asDouble(), "EvoPress ppl " + ppl + " vs uniform " + uniform);
+        // The profile keeps the total zero count: levels sum to 0, mean sparsity over parameters = 0.7.
+        int sum = 0;
+        for (JsonNode level : res.get("result").get("profile")) {
+            sum += level.asInt();
+        }
+        assertEquals(0, sum);
+        assertTrue(Files.readString(tmp.resolve("sparsity").resolve("profile.txt")).contains("model.layers.4.mlp.down_proj: "));
+
+        Path exported = tmp.resolve("sparsity-model");
+        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve("sparsity").toString(), "--out", exported.toString(),
+            "--dtype", "f32", "--json");
+        assertEquals(0, e.status(), e.err());
+        MainTest.Run ev = MainTest.run("eval", "--model", exported.toString(), "--data",
+            Fixtures.text("tinystories_sample.txt").toString(), "--seq-len", "128", "--json");
+        assertEquals(0, ev.status(), ev.err());
+        assertEquals(ppl, ev.json().get("perplexity").asDouble(), ppl * 1e-4, "exported model scores the searched perplexity");
+    }
+
+    @Test
+    void aResumedSearchEndsWithTheUninterruptedResult() throws Exception {
+        MainTest.Run whole = search(sparsity("whole", "--set", "search.generations=6", "--set", "baselines=[uniform]"));
+        assertEquals(0, whole.status(), whole.err());
+        // A run that "died" after 3 generations (its state is checkpointed), continued with --resume.
+        MainTest.Run part = search(sparsity("resumed", "--set", "search.generations=3", "--set", "baselines=[uniform]"));
+        assertEquals(0, part.status(), part.err());
+        MainTest.Run again = search(sparsity("resumed", "--set", "search.generations=6", "--set", "baselines=[uniform]"));
+        assertEquals(1, again.status(), "an existing search is not overwritten without --resume");
+        assertTrue(again.err().contains("--resume"), again.err());
+        List<String> resume = sparsity("resumed", "--set", "search.generations=6", "--set", "baselines=[uniform]");
+        resume.add("--resume");
+        MainTest.Run resumed = search(resume);
+        assertEquals(0, resumed.status(), resumed.err());
+        JsonNode a = result("whole");
+        JsonNode b = result("resumed");
+        assertEquals(a.get("result"), b.get("result"));
+        assertEquals(a.get("generations"), b.get("generations"));
+    }
+
+    @Test
+    void threeBitSearchBeatsUniformThreeBits() throws Exception {
+        MainTest.Run r = search(args("evopress-bits-3.yaml", "stories260K", "bits",
+            "--set", "database.path=" + tmp.resolve("db-bits"), "--set", "calibration.shards=2",
+            "--set", "search.stages=2@512,1@2048", "--set", "search.offspring=8", "--set", "search.generations=30",
+            "--set", "baselines=[uniform]"));
+        assertEquals(0, r.status(), r.err());
+        JsonNode res = result("bits");
+        double kl = res.get("result").get("kl_divergence").asDouble();
+        assertTrue(kl < res.get("baselines").get("uniform").get("kl_divergence").asDouble(), res.toString());
+        long bits = 0;
+        long params = 0;
+        for (var e : iterable(res.get("result").get("profile").fields())) {
+            long numel = e.getKey().contains("mlp") ? 64L * 172 : e.getKey().contains("k_proj") || e.getKey().contains("v_proj")
+                ? 64L * 32 : 64L * 64;
+            bits += numel * e.getValue().asInt();
+            params += numel;
+        }
+        assertTrue(bits <= 3 * params, "average bits " + (double) bits / params + " within the budget");
+    }
+
+    private static <T> Iterable<T> iterable(java.util.Iterator<T> it) {
+        return () -> it;
+    }
+
+    @Test
+    void badConfigurationsFailBeforeAnyWorkNamingTheSetting() {
+        String[][] cases = {
+            {"search.stages=2@512,2@2048", "survivor"},
+            {"search.stages=1@512,1@99999999", "tokens"},
+            {"search.generatoins=3", "search.generatoins"},
+            {"domain.target=1.5", "domain.target"},
+        };
+        for (String[] c : cases) {
+            MainTest.Run r = search(sparsity("bad", "--set", c[0]));
+            assertEquals(1, r.status(), c[0] + ": " + r.err());
+            assertTrue(r.err().toLowerCase().contains(c[1]), c[0] + " -> " + r.err());
+        }
+        MainTest.Run bits = search(args("evopress-bits-3.yaml", "stories260K", "bad", "--set", "domain.target=7",
+            "--set", "database.path=" + tmp.resolve("db-bits-bad")));
+        assertEquals(1, bits.status(), bits.err());
+        assertTrue(bits.err().contains("outside what the database's levels can reach"), bits.err());
+        assertTrue(!Files.exists(tmp.resolve("bad")), "nothing written for a bad configuration");
+    }
+
+    @Test
+    void aDatabaseBuiltForAnotherModelIsRefused() throws Exception {
+        MainTest.Run build = MainTest.run("build-db", "--config", conf("build-db-sparsity.yaml").toString(),
+            "--set", "model=" + Fixtures.model("babyllama105"), "--set", "output=" + tmp.resolve("db-baby"),
+            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
+            "--set", "calibration.sequences=4", "--set", "calibration.seq-len=64", "--set", "calibration.shards=1", "--json");
+        assertEquals(0, build.status(), build.err());
+        MainTest.Run r = search(sparsity("other", "--set", "database.path=" + tmp.resolve("db-baby")));
+        assertEquals(1, r.status(), r.err());
+        assertTrue(r.err().contains("another model"), r.err());
+    }
 }
