@@ -97,8 +97,11 @@ public final class DemoCommand implements Command {
         if (!trained || args.flag("retrain")) {
             console.progress("1/5 training a small Llama on a generated language for %d s -> %s", trainSeconds, model);
             // a new model makes the old database and search stale
-            fs.delete(new Path(out, "db"), true);
-            fs.delete(new Path(out, "search"), true);
+            for (org.apache.hadoop.fs.FileStatus st : fs.exists(out) ? fs.listStatus(out) : new org.apache.hadoop.fs.FileStatus[0]) {
+                if (!st.getPath().getName().equals("model")) {
+                    fs.delete(st.getPath(), true);
+                }
+            }
             long[] last = {0};
             DemoModel.build(fs, model, DemoModel.Settings.defaults(), seed, Long.MAX_VALUE, Duration.ofSeconds(trainSeconds),
                 true, step -> {
@@ -114,11 +117,12 @@ public final class DemoCommand implements Command {
 
         ObjectNode c = JsonNodeFactory.instance.objectNode();
         c.put("model", model.toString());
-        c.put("output", new Path(out, "search").toString());
+        String tag = String.format(Locale.ROOT, "%.2f", sparsity);
+        c.put("output", new Path(out, "search-" + tag).toString());
         c.putObject("domain").put("kind", "sparsity").put("target", sparsity);
         c.putObject("calibration").put("data", new Path(model, DemoModel.TRAIN_TEXT).toString())
             .put("sequences", 64).put("seq-len", 256).put("seed", seed).put("shards", 2);
-        c.putObject("database").put("path", new Path(out, "db").toString());
+        c.putObject("database").put("path", new Path(out, "db-" + tag).toString());
         c.putObject("heldout").put("data", new Path(model, DemoModel.HELDOUT_TEXT).toString()).put("seq-len", 256)
             .put("max-tokens", 16384);
         c.putObject("search").put("preset", "fast").put("generations", generations).put("seed", seed);
@@ -134,7 +138,7 @@ public final class DemoCommand implements Command {
         }
         SearchReport.write(outcome);
 
-        Path compressed = new Path(out, "compressed");
+        Path compressed = new Path(out, "compressed-" + tag);
         console.progress("4/5 exporting the result -> %s", compressed);
         int status = new Main().run(new String[] {"export", "--result", settings.output(), "--out", compressed.toString(),
             "--overwrite"}, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), System.err);
