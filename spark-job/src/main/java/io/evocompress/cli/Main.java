@@ -24,7 +24,7 @@ public final class Main {
     private final Map<String, Command> commands = new LinkedHashMap<>();
 
     public Main() {
-        for (Command c : List.of(new EvalCommand(), new SynthModelCommand(), new BenchCommand())) {
+        for (Command c : List.of(new EvalCommand(), new CompressCommand(), new SynthModelCommand(), new BenchCommand())) {
             commands.put(c.name(), c);
         }
     }
