@@ -44,17 +44,27 @@ public final class Cholesky {
     /** A^-1 from A's lower Cholesky factor L: (L L^T)^-1 = L^-T L^-1 (torch.cholesky_inverse). */
     public static double[] inverseFromLower(double[] l, int n) {
         checkSize(l, n);
-        // M = L^-1, lower triangular, by forward substitution
+        // M = L^-1, lower triangular, by forward substitution, one row at a time:
+        // M_ij = -(sum_{k=j}^{i-1} L_ik M_kj) / L_ii. The sums run over k in increasing order as written,
+        // but k-outer, j-inner, so that rows of M are read contiguously (the inner loop vectorizes).
         double[] m = new double[n * n];
+        double[] s = new double[n];
         for (int i = 0; i < n; i++) {
-            m[i * n + i] = 1.0 / l[i * n + i];
-            for (int j = 0; j < i; j++) {
-                double s = 0;
-                for (int k = j; k < i; k++) {
-                    s += l[i * n + k] * m[k * n + j];
+            int ri = i * n;
+            java.util.Arrays.fill(s, 0, i, 0.0);
+            for (int k = 0; k < i; k++) {
+                double lik = l[ri + k];
+                int rk = k * n;
+                // terms with j <= k: M_kj is 0 for j > k
+                for (int j = 0; j <= k; j++) {
+                    s[j] += lik * m[rk + j];
                 }
-                m[i * n + j] = -s / l[i * n + i];
             }
+            double lii = l[ri + i];
+            for (int j = 0; j < i; j++) {
+                m[ri + j] = -s[j] / lii;
+            }
+            m[ri + i] = 1.0 / lii;
         }
         // A^-1 = M^T M: (A^-1)_ij = sum_{k >= max(i, j)} M_ki M_kj, lower half then mirrored
         double[] inv = new double[n * n];
