@@ -5,6 +5,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
+import io.evocompress.bench.CompressBenchmark;
 import io.evocompress.bench.ForwardBenchmark;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.DType;
@@ -18,9 +19,14 @@ import org.apache.hadoop.fs.Path;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.Set;
 
-/** {@code evocompress bench forward}: forward throughput against the engine's own matmul throughput. */
+/**
+ * {@code evocompress bench forward}: forward throughput against the engine's own matmul throughput;
+ * {@code evocompress bench compress}: SparseGPT / GPTQ seconds per layer against the products they
+ * cannot avoid, and their database bytes against dense fp16.
+ */
 final class BenchCommand implements Command {
 
     @Override
@@ -30,17 +36,18 @@ final class BenchCommand implements Command {
 
     @Override
     public String summary() {
-        return "benchmarks: 'bench forward' (forward tokens/s and GFLOP/s against the engine's matmul GFLOP/s)";
+        return "benchmarks: 'bench forward' (forward tokens/s vs the engine's matmul), 'bench compress' (SparseGPT/GPTQ "
+            + "seconds per layer vs Cholesky + matmul, bytes vs fp16)";
     }
 
     @Override
     public Set<String> options() {
-        return Set.of("model", "seq-len", "batch", "iterations", "device", "dtype");
+        return Set.of("model", "seq-len", "batch", "iterations", "device", "dtype", "hidden", "intermediate", "iters");
     }
 
     @Override
     public Set<String> subcommands() {
-        return Set.of("forward");
+        return Set.of("forward", "compress");
     }
 
     @Override
@@ -64,11 +71,34 @@ final class BenchCommand implements Command {
 
             Example:
               deploy/evocompress bench forward --seq-len 512 --batch 1 --json
+
+            Usage: evocompress bench compress [--hidden H] [--intermediate I] [--iters K] [--json]
+
+            Per layer shape, down_proj [H x I] and gate_proj [I x H], with a random weight and a random
+            positive-definite Hessian (from 2 x in random inputs): seconds of SparseGPT at 50% and 70% and of
+            GPTQ at 3 and 4 bits (group size 128), next to the work they cannot avoid: the Cholesky
+            factorisations giving the inverse-Hessian factor (the project's Java code) plus one W-by-H
+            product (the engine's float32 matmul); printed as a ratio. Also the bytes of each result in the
+            variant database (VariantCodec, fp16 values) against dense fp16 (2 bytes per weight).
+              --hidden H        (default 2048)
+              --intermediate I  (default 5632)
+              --iters K         timed runs per figure, median reported (default 1)
+
+            Example (quick):
+              deploy/evocompress bench compress --hidden 512 --intermediate 1408 --iters 3
             """;
     }
 
     @Override
     public ObjectNode run(Args args, Console console) throws IOException {
+        if (args.subcommand().equals("compress")) {
+            return compress(args, console);
+        }
+        for (String option : List.of("hidden", "intermediate", "iters")) {
+            if (args.flag(option)) {
+                throw new Args.UsageException("--" + option + " applies to 'bench compress', not 'bench forward'");
+            }
+        }
         int seqLen = args.intOr("seq-len", 512);
         int batch = args.intOr("batch", 1);
         int iterations = args.intOr("iterations", 3);
@@ -123,5 +153,51 @@ final class BenchCommand implements Command {
                 org.apache.hadoop.fs.FileUtil.fullyDelete(temporary.toFile());
             }
         }
+    }
+
+    private ObjectNode compress(Args args, Console console) {
+        for (String option : List.of("model", "seq-len", "batch", "iterations", "device", "dtype")) {
+            if (args.flag(option)) {
+                throw new Args.UsageException("--" + option + " applies to 'bench forward', not 'bench compress'");
+            }
+        }
+        int hidden = args.intOr("hidden", 2048);
+        int intermediate = args.intOr("intermediate", 5632);
+        int iters = args.intOr("iters", 1);
+        if (hidden < 128 || intermediate < 128) {
+            throw new Args.UsageException("--hidden and --intermediate must be at least 128 (one group of 128 columns)");
+        }
+        if (hidden % 128 != 0 || intermediate % 128 != 0) {
+            throw new Args.UsageException("--hidden and --intermediate must be multiples of 128 (the GPTQ group size)");
+        }
+        if (iters < 1) {
+            throw new Args.UsageException("--iters must be at least 1, but was " + iters);
+        }
+        console.progress("bench compress: hidden %d, intermediate %d, %d iteration(s), %d threads", hidden, intermediate,
+            iters, Runtime.getRuntime().availableProcessors());
+        List<CompressBenchmark.LayerResult> layers = CompressBenchmark.run(hidden, intermediate, iters,
+            line -> console.progress("%s", line));
+        ObjectNode result = Main.newResult(name());
+        result.put("benchmark", "compress");
+        result.put("hidden", hidden);
+        result.put("intermediate", intermediate);
+        result.put("iters", iters);
+        result.put("engine", Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion());
+        com.fasterxml.jackson.databind.node.ArrayNode array = result.putArray("layers");
+        for (CompressBenchmark.LayerResult layer : layers) {
+            ObjectNode l = array.addObject();
+            l.put("layer", layer.layer());
+            l.put("rows", layer.rows());
+            l.put("cols", layer.cols());
+            l.put("cholesky_seconds", layer.choleskySeconds());
+            l.put("matmul_seconds", layer.matmulSeconds());
+            l.put("dense_fp16_bytes", layer.denseFp16Bytes());
+            com.fasterxml.jackson.databind.node.ArrayNode methods = l.putArray("methods");
+            for (CompressBenchmark.MethodResult m : layer.methods()) {
+                methods.addObject().put("method", m.method()).put("seconds", m.seconds())
+                    .put("ratio_to_unavoidable", m.ratio()).put("bytes", m.bytes()).put("bytes_vs_fp16", m.bytesVsFp16());
+            }
+        }
+        return result;
     }
 }

@@ -27,11 +27,35 @@ public final class Cholesky {
             }
             double ljj = Math.sqrt(diag);
             l[j * n + j] = ljj;
-            // L_ij = (A_ij - sum_k<j L_ik L_jk) / L_jj for i > j
-            for (int i = j + 1; i < n; i++) {
+            // L_ij = (A_ij - sum_k<j L_ik L_jk) / L_jj for i > j. Four rows at a time: four independent
+            // sums, each over k in increasing order exactly as one row alone (identical results), so the
+            // processor overlaps them instead of waiting on one chain of additions.
+            int rj = j * n;
+            int i = j + 1;
+            for (; i + 3 < n; i += 4) {
+                int r0 = i * n;
+                int r1 = r0 + n;
+                int r2 = r1 + n;
+                int r3 = r2 + n;
+                double s0 = a[r0 + j];
+                double s1 = a[r1 + j];
+                double s2 = a[r2 + j];
+                double s3 = a[r3 + j];
+                for (int k = 0; k < j; k++) {
+                    double ljk = l[rj + k];
+                    s0 -= l[r0 + k] * ljk;
+                    s1 -= l[r1 + k] * ljk;
+                    s2 -= l[r2 + k] * ljk;
+                    s3 -= l[r3 + k] * ljk;
+                }
+                l[r0 + j] = s0 / ljj;
+                l[r1 + j] = s1 / ljj;
+                l[r2 + j] = s2 / ljj;
+                l[r3 + j] = s3 / ljj;
+            }
+            for (; i < n; i++) {
                 double s = a[i * n + j];
                 int ri = i * n;
-                int rj = j * n;
                 for (int k = 0; k < j; k++) {
                     s -= l[ri + k] * l[rj + k];
                 }
@@ -44,27 +68,71 @@ public final class Cholesky {
     /** A^-1 from A's lower Cholesky factor L: (L L^T)^-1 = L^-T L^-1 (torch.cholesky_inverse). */
     public static double[] inverseFromLower(double[] l, int n) {
         checkSize(l, n);
-        // M = L^-1, lower triangular, by forward substitution
+        // M = L^-1, lower triangular, by forward substitution: M_ij = -(sum_{k=j}^{i-1} L_ik M_kj) / L_ii.
+        // Every sum runs over k in increasing order, as written; the loops are arranged k-outer, j-inner
+        // (rows of M read contiguously, the inner loop vectorizes) and four rows i share each row k read.
         double[] m = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            m[i * n + i] = 1.0 / l[i * n + i];
-            for (int j = 0; j < i; j++) {
-                double s = 0;
-                for (int k = j; k < i; k++) {
-                    s += l[i * n + k] * m[k * n + j];
+        double[][] s = new double[4][n];
+        for (int i0 = 0; i0 < n; i0 += 4) {
+            int rows = Math.min(4, n - i0);
+            for (int t = 0; t < rows; t++) {
+                java.util.Arrays.fill(s[t], 0.0);
+            }
+            // rows k < i0 of M are complete: every row of the block takes their terms
+            for (int k = 0; k < i0; k++) {
+                int rk = k * n;
+                for (int t = 0; t < rows; t++) {
+                    double lik = l[(i0 + t) * n + k];
+                    double[] st = s[t];
+                    for (int j = 0; j <= k; j++) {
+                        st[j] += lik * m[rk + j];
+                    }
                 }
-                m[i * n + j] = -s / l[i * n + i];
+            }
+            // then the block's own rows, in order: row i0 + t needs rows i0 .. i0 + t - 1
+            for (int t = 0; t < rows; t++) {
+                int i = i0 + t;
+                int ri = i * n;
+                double[] st = s[t];
+                for (int k = i0; k < i; k++) {
+                    double lik = l[ri + k];
+                    int rk = k * n;
+                    for (int j = 0; j <= k; j++) {
+                        st[j] += lik * m[rk + j];
+                    }
+                }
+                double lii = l[ri + i];
+                for (int j = 0; j < i; j++) {
+                    m[ri + j] = -st[j] / lii;
+                }
+                m[ri + i] = 1.0 / lii;
             }
         }
-        // A^-1 = M^T M: (A^-1)_ij = sum_{k >= max(i, j)} M_ki M_kj, lower half then mirrored
+        // A^-1 = M^T M: (A^-1)_ij = sum_{k >= i} M_ki M_kj for j <= i, summed over k in increasing order;
+        // four rows i at a time share each row k read. Lower half, then mirrored.
         double[] inv = new double[n * n];
-        for (int k = 0; k < n; k++) {
-            int rk = k * n;
-            for (int i = 0; i <= k; i++) {
-                double mki = m[rk + i];
-                for (int j = 0; j <= i; j++) {
-                    inv[i * n + j] += mki * m[rk + j];
+        for (int i0 = 0; i0 < n; i0 += 4) {
+            int rows = Math.min(4, n - i0);
+            for (int t = 0; t < rows; t++) {
+                java.util.Arrays.fill(s[t], 0.0);
+            }
+            for (int k = i0; k < n; k++) {
+                int rk = k * n;
+                for (int t = 0; t < rows; t++) {
+                    int i = i0 + t;
+                    if (i > k) {
+                        break;
+                    }
+                    double mki = m[rk + i];
+                    double[] st = s[t];
+                    for (int j = 0; j <= i; j++) {
+                        st[j] += mki * m[rk + j];
+                    }
                 }
+            }
+            for (int t = 0; t < rows; t++) {
+                int i = i0 + t;
+                System.arraycopy(s[t], 0, inv, i * n, i + 1);
             }
         }
         for (int i = 0; i < n; i++) {
