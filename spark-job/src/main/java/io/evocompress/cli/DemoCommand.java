@@ -27,7 +27,7 @@ import java.util.Set;
 /**
  * {@code evocompress demo}: the whole pipeline on a fresh machine with no input. Generates a
  * language and trains a small Llama on it (reused when already trained), builds the SparseGPT
- * variant database, runs EvoPress at 70% unstructured sparsity with the fast preset, measures the
+ * variant database, runs EvoPress at 80% unstructured sparsity (by default) with the fast preset, measures the
  * uniform and OWL baselines on the same tokens, exports the result, and prints a table.
  */
 public final class DemoCommand implements Command {
@@ -60,9 +60,9 @@ public final class DemoCommand implements Command {
               1. generates a language (a seeded grammar) and trains a small Llama on it for --train-seconds
                  (default 90) on the CPU: DIR/model, with DIR/model/train.txt and heldout.txt;
                  a model already trained there is reused unless --retrain;
-              2. builds the SparseGPT variant database for --sparsity (default 0.7): DIR/db;
+              2. builds the SparseGPT variant database for --sparsity (default 0.8): DIR/db;
               3. searches per-layer sparsities with EvoPress (fast preset: 16 offspring, 1@512 then 1@8192 tokens,
-                 --generations, default 60), and measures uniform sparsity and OWL on the same tokens: DIR/search
+                 --generations, default 120), and measures uniform sparsity and OWL on the same tokens: DIR/search
                  (result.json, profile.txt, report.html);
               4. exports the result as a Hugging Face checkpoint: DIR/compressed;
               5. prints KL to the dense model and held-out perplexity for the result and the baselines.
@@ -80,8 +80,8 @@ public final class DemoCommand implements Command {
         Path out = HadoopFiles.path(args.getOr("out", "target/demo"));
         FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
         int trainSeconds = args.intOr("train-seconds", 90);
-        int generations = args.intOr("generations", 60);
-        double sparsity = Double.parseDouble(args.getOr("sparsity", "0.7"));
+        int generations = args.intOr("generations", 120);
+        double sparsity = Double.parseDouble(args.getOr("sparsity", "0.8"));
         long seed = args.longOr("seed", 0);
         if (trainSeconds < 1 || generations < 1 || !(sparsity > 0 && sparsity < 1)) {
             throw new EvocompressException("--train-seconds and --generations must be positive and --sparsity in (0, 1)");
