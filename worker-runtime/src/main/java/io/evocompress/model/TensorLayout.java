@@ -58,8 +58,16 @@ public final class TensorLayout {
      * the error names the file, the tensor and both shapes.
      */
     public void check(CheckpointReader checkpoint) {
+        check(checkpoint, name -> false);
+    }
+
+    /** As {@link #check(CheckpointReader)}, skipping the tensors {@code packed} says are stored packed (checked on read). */
+    public void check(CheckpointReader checkpoint, java.util.function.Predicate<String> packed) {
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
             String name = e.getKey();
+            if (packed.test(name)) {
+                continue;
+            }
             if (!checkpoint.has(name)) {
                 throw new EvocompressException("Checkpoint " + checkpoint.dir() + " is missing tensor '" + name
                     + "' (expected shape " + Arrays.toString(e.getValue()) + " for its config.json).");
