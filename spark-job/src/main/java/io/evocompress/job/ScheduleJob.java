@@ -130,7 +130,7 @@ public final class ScheduleJob {
             LayerTask t = layers.get(i);
             VariantStore.LayerRecord record = manifest.layer(t.unit());
             numel[i] = record.rows() * record.cols();
-            errors[i] = record.level(0).error();
+            errors[i] = record.level(0).error() / (s.errorMeasure().equals("per-weight") ? numel[i] : 1);
             layerErrors.add(new LayerError(t.unit(), numel[i], t.block(), errors[i]));
         }
 

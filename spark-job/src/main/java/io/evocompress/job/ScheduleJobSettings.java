@@ -29,12 +29,15 @@ import java.util.Set;
  * @param bits        4 for joint SparseGPT + GPTQ, 0 for pruning only
  * @param groupSize   quantization group (columns), clamped to each layer's width
  * @param finalTokens calibration tokens KL is measured on (range trials and final figures)
+ * @param errorMeasure {@code total}: E_l as SparseGPT reports it (the layer's summed OBS loss, the
+ *                    paper's); {@code per-weight}: E_l / numel, so layers of different sizes compare by
+ *                    the loss per weight rather than by their size
  */
 public record ScheduleJobSettings(String model, String output, String device, double target, String calibrationData,
                                   int sequences, int seqLen, BuildDbSettings buildDb, String heldoutData, int heldoutSeqLen,
                                   long heldoutMaxTokens, ScheduleSettings schedule, SparsityRange range, double[] widths,
                                   int bits, int groupSize, int batchSize, double owlLambda, double owlM, long finalTokens,
-                                  ObjectNode effectiveConfig) {
+                                  String errorMeasure, ObjectNode effectiveConfig) {
 
     static final Set<String> KEYS = Set.of("model", "output", "device", "target",
         "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
@@ -43,7 +46,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
         "database.value-bytes",
         "heldout.data", "heldout.seq-len", "heldout.max-tokens",
         "scheduler.clusters", "scheduler.granularity", "scheduler.cap", "scheduler.error-floor", "scheduler.range",
-        "scheduler.range-widths",
+        "scheduler.range-widths", "scheduler.error-measure",
         "quantization.bits", "quantization.group-size",
         "evaluation.batch-size", "evaluation.tokens", "baseline.owl.lambda", "baseline.owl.m");
 
@@ -128,8 +131,10 @@ public record ScheduleJobSettings(String model, String output, String device, do
             "at most the calibration pool's " + poolTokens + " tokens", finalTokens);
         double owlLambda = c.numberOr("baseline.owl.lambda", 0.08);
         double owlM = c.numberOr("baseline.owl.m", 5);
+        String errorMeasure = c.choice("scheduler.error-measure", "total", Set.of("total", "per-weight"));
         return new ScheduleJobSettings(model, output, device, target, data, sequences, seqLen, buildDb, heldout, heldoutSeqLen,
-            heldoutMax, schedule, range, widths, bits, groupSize, batchSize, owlLambda, owlM, finalTokens, c.tree());
+            heldoutMax, schedule, range, widths, bits, groupSize, batchSize, owlLambda, owlM, finalTokens, errorMeasure,
+            c.tree());
     }
 
     private static void require(boolean ok, JobConfig c, String key, String what, Object value) {

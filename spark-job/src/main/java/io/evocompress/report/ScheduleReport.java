@@ -64,6 +64,7 @@ public final class ScheduleReport {
         sched.put("granularity", s.schedule().granularity().name().toLowerCase(Locale.ROOT));
         sched.put("cap", s.schedule().cap());
         sched.put("error_floor", s.schedule().errorFloor());
+        sched.put("error_measure", s.errorMeasure());
         sched.put("range_mode", s.autoRange() ? "auto" : "fixed");
         sched.putArray("range").add(schedule.range().min()).add(schedule.range().max());
         sched.put("shift", schedule.shift());
