@@ -54,11 +54,13 @@ public final class TensorLayout {
     }
 
     /**
-     * Checks that the checkpoint holds every tensor with the right shape, without reading any data;
+     * Checks that the checkpoint holds every tensor with the right shape, without reading any data
+     * (weights it declares packed, {@link io.evocompress.checkpoint.PackedInt4}, are checked when read);
      * the error names the file, the tensor and both shapes.
      */
     public void check(CheckpointReader checkpoint) {
-        check(checkpoint, name -> false);
+        io.evocompress.checkpoint.PackedInt4 packed = io.evocompress.checkpoint.PackedInt4.of(checkpoint);
+        check(checkpoint, packed == null ? name -> false : packed::covers);
     }
 
     /** As {@link #check(CheckpointReader)}, skipping the tensors {@code packed} says are stored packed (checked on read). */
