@@ -39,7 +39,7 @@ public final class ExportCommand implements Command {
 
     @Override
     public Set<String> options() {
-        return Set.of("result", "out", "dtype", "profile");
+        return Set.of("result", "out", "dtype", "profile", "weights");
     }
 
     @Override
@@ -61,6 +61,10 @@ public final class ExportCommand implements Command {
             name and renamed into place.
 
               --profile   result (default) or the name of a baseline in result.json (uniform, owl, ...)
+              --weights   dense | packed: 4-bit quantized variants written packed (PackedInt4 layout: qweight I32,
+                          scales F16, qzeros U8, declared in config.json quantization_config; eval dequantizes on
+                          load). Default: packed for a schedule result with quantization.bits 4, else dense.
+            Prints checkpoint_bytes (the .safetensors files written) and dense_fp16_bytes (every dense tensor at 2 bytes).
 
             Example:
               deploy/evocompress export --result target/runs/evopress-sparsity-70 --out target/models/stories-70
@@ -84,6 +88,8 @@ public final class ExportCommand implements Command {
         DType dtype = DType.parseFloating(args.getOr("dtype", "f16"));
         Path out = HadoopFiles.path(args.required("out"));
         FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
+        boolean packed;
+        long denseFp16 = 0;
         try (CheckpointReader dense = CheckpointReader.open(model)) {
             int blocks = ModelLoader.config(dense).numLayers();
             Map<String, Integer> levels = new TreeMap<>();
@@ -116,10 +122,19 @@ public final class ExportCommand implements Command {
                 }
                 source = VariantDatabase.open(db);
             }
+            String weights = args.getOr("weights", result.path("command").asText().equals("schedule")
+                && result.path("quantization").path("bits").asInt() == 4 ? "packed" : "dense");
+            if (!weights.equals("dense") && !weights.equals("packed")) {
+                throw new Args.UsageException("--weights must be dense or packed, but was '" + weights + "'");
+            }
+            packed = weights.equals("packed");
+            for (String name : dense.tensorFiles().keySet()) {
+                denseFp16 += 2 * dense.info(name).numel();
+            }
             int total = dense.tensorFiles().size();
             console.progress("exporting profile '%s' (%s) of %s to %s in %s", which, domain, model, out, dtype);
             StitchedCheckpoint.write(dense, source, new StitchedCheckpoint.Profile(levels, dropA, dropM), fs, out, dtype,
-                args.flag("overwrite"), i -> {
+                args.flag("overwrite"), packed, i -> {
                     if (i % 50 == 0 || i == total) {
                         console.progress("%d/%d tensors", i, total);
                     }
@@ -129,6 +144,16 @@ public final class ExportCommand implements Command {
         r.put("output", out.toString());
         r.put("profile", which);
         r.put("domain", domain);
+        long bytes = 0;
+        for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(out)) {
+            if (st.getPath().getName().endsWith(".safetensors")) {
+                bytes += st.getLen();
+            }
+        }
+        r.put("weights", packed ? "packed" : "dense");
+        r.put("checkpoint_bytes", bytes);
+        r.put("dense_fp16_bytes", denseFp16);
+        r.put("size_ratio", (double) bytes / denseFp16);
         r.put("seconds", console.elapsedSeconds());
         return r;
     }

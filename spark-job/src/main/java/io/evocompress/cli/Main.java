@@ -24,7 +24,7 @@ public final class Main {
     private final Map<String, Command> commands = new LinkedHashMap<>();
 
     public Main() {
-        for (Command c : List.of(new EvalCommand(), new BuildDbCommand(), new CompressCommand(), new SearchCommand(), new ExportCommand(),
+        for (Command c : List.of(new EvalCommand(), new BuildDbCommand(), new CompressCommand(), new SearchCommand(), new ScheduleCommand(), new ExportCommand(),
                 new SynthModelCommand(), new BenchCommand(), new TrainDemoModelCommand(), new DemoCommand())) {
             commands.put(c.name(), c);
         }

@@ -27,6 +27,7 @@ public final class EvocompressKryoRegistrator implements KryoRegistrator {
         kryo.register(String[].class);
         kryo.register(Integer[].class);
         kryo.register(LayerTask.class, new LayerTaskSerializer());
+        kryo.register(ScheduledLayer.class, new ScheduledLayerSerializer());
         kryo.register(CandidateTask.class, new CandidateTaskSerializer());
         kryo.register(CandidateResult.class, new CandidateResultSerializer());
     }
@@ -106,6 +107,25 @@ public final class EvocompressKryoRegistrator implements KryoRegistrator {
         @Override
         public LayerTask read(Kryo kryo, Input in, Class<LayerTask> type) {
             return new LayerTask(in.readString(), in.readInt(), io.evocompress.model.LinearName.valueOf(in.readString()));
+        }
+    }
+
+    static final class ScheduledLayerSerializer extends Serializer<ScheduledLayer> {
+        private final LayerTaskSerializer task = new LayerTaskSerializer();
+
+        @Override
+        public void write(Kryo kryo, Output out, ScheduledLayer l) {
+            task.write(kryo, out, l.task());
+            out.writeInt(l.levels().length, true);
+            out.writeInts(l.levels());
+            out.writeLongs(l.zeros());
+        }
+
+        @Override
+        public ScheduledLayer read(Kryo kryo, Input in, Class<ScheduledLayer> type) {
+            LayerTask t = task.read(kryo, in, LayerTask.class);
+            int n = in.readInt(true);
+            return new ScheduledLayer(t, in.readInts(n), in.readLongs(n));
         }
     }
 }

@@ -210,7 +210,7 @@ public record SearchSettings(String model, String output, String device, String 
     }
 
     /** build-db's configuration from the search's: model, output = database.path, calibration.*, database.*. */
-    private static JobConfig buildDbConfig(JobConfig c, String domain, double target, int sequences, int seqLen, long seed) {
+    static JobConfig buildDbConfig(JobConfig c, String domain, double target, int sequences, int seqLen, long seed) {
         ObjectNode root = JsonNodeFactory.instance.objectNode();
         root.put("model", c.string("model"));
         root.put("output", c.string("database.path"));

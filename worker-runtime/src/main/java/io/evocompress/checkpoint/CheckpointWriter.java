@@ -32,8 +32,25 @@ public final class CheckpointWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int HEADER_ALIGN = 8;
 
-    /** One tensor to write: its name, shape and a supplier of its float32 values in row-major order. */
-    public record Tensor(String name, long[] shape, Supplier<float[]> data) {
+    /**
+     * One tensor to write: its name, shape and a supplier of its float32 values in row-major order,
+     * written in the writer's dtype; or, for a tensor of its own element type (packed integer weights,
+     * fp16 scales), {@code rawType} and a supplier of its little-endian bytes, written as given.
+     */
+    public record Tensor(String name, long[] shape, Supplier<float[]> data, DType rawType, Supplier<byte[]> raw) {
+        public Tensor(String name, long[] shape, Supplier<float[]> data) {
+            this(name, shape, data, null, null);
+        }
+
+        /** A tensor of element type {@code type} whose bytes are written as supplied. */
+        public static Tensor raw(String name, long[] shape, DType type, Supplier<byte[]> bytes) {
+            return new Tensor(name, shape, null, type, bytes);
+        }
+
+        long bytes(DType writerType) {
+            return numel() * (rawType != null ? rawType : writerType).bytes();
+        }
+
         long numel() {
             long n = 1;
             for (long d : shape) {
@@ -127,9 +144,9 @@ public final class CheckpointWriter {
         header.putObject("__metadata__").put("format", "pt");
         long offset = 0;
         for (Tensor t : tensors) {
-            long bytes = t.numel() * dtype.bytes();
+            long bytes = t.bytes(dtype);
             ObjectNode entry = header.putObject(t.name());
-            entry.put("dtype", dtype.name());
+            entry.put("dtype", (t.rawType() != null ? t.rawType() : dtype).name());
             ArrayNode shape = entry.putArray("shape");
             for (long d : t.shape()) {
                 shape.add(d);
@@ -147,6 +164,15 @@ public final class CheckpointWriter {
                 out.write(' ');
             }
             for (Tensor t : tensors) {
+                if (t.raw() != null) {
+                    byte[] bytes = t.raw().get();
+                    if (bytes.length != t.bytes(dtype)) {
+                        throw new IllegalStateException("Tensor " + t.name() + " supplied " + bytes.length + " bytes for shape "
+                            + java.util.Arrays.toString(t.shape()) + " of " + t.rawType());
+                    }
+                    out.write(bytes);
+                    continue;
+                }
                 float[] values = t.data().get();
                 if (values.length != t.numel()) {
                     throw new IllegalStateException("Tensor " + t.name() + " supplied " + values.length

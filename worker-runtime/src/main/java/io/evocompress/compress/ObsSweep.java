@@ -61,7 +61,8 @@ final class ObsSweep {
                 if (pattern != null && !pattern.isNOfM()) {
                     // unstructured: mask the lowest w^2 / U_ii^2 of the whole block, on the updated weights
                     scores(w1, rows, bw, 0, bw, u, cols, i1, scores);
-                    MaskSelection.markLowest(scores, 0, rows * bw, pattern.zerosIn(rows * bw), mask);
+                    MaskSelection.markLowest(scores, 0, rows * bw, pattern.exactTotal()
+                        ? pattern.zerosInColumns(rows, i1, i2) : pattern.zerosIn(rows * bw), mask);
                 }
                 for (int j = 0; j < bw; j++) {
                     int c = i1 + j;

@@ -7,9 +7,20 @@ package io.evocompress.compress;
  * @param fraction the fraction of zeros; n / m for N:M
  * @param n        zeros per group for N:M; 0 for unstructured
  * @param m        group width for N:M; 0 for unstructured
+ * @param exactTotal unstructured only: each block of columns gets round(fraction * rows * end) minus
+ *                 round(fraction * rows * start) zeros (cumulative rounding), so the whole layer gets exactly
+ *                 round(fraction * rows * cols); false: round(fraction * rows * width) per block (the default,
+ *                 the reference's rule)
  */
-public record SparsityPattern(double fraction, int n, int m) {
+public record SparsityPattern(double fraction, int n, int m, boolean exactTotal) {
+    public SparsityPattern(double fraction, int n, int m) {
+        this(fraction, n, m, false);
+    }
+
     public SparsityPattern {
+        if (exactTotal && m != 0) {
+            throw new IllegalArgumentException("An exact zero total applies to unstructured sparsity only");
+        }
         if (m == 0 && n == 0) {
             if (!(fraction >= 0 && fraction < 1)) {
                 throw new IllegalArgumentException("Sparsity must be in [0, 1), but was " + fraction);
@@ -27,6 +38,22 @@ public record SparsityPattern(double fraction, int n, int m) {
 
     public static SparsityPattern unstructured(double fraction) {
         return new SparsityPattern(fraction, 0, 0);
+    }
+
+    /**
+     * Exactly {@code zeros} of a layer's {@code numel} weights, spread over the column blocks by
+     * cumulative rounding (the layer-wise scheduler's integer zero counts).
+     */
+    public static SparsityPattern exactZeros(long zeros, long numel) {
+        if (zeros < 0 || zeros >= numel) {
+            throw new IllegalArgumentException("Zeros must be in [0, " + numel + "), but was " + zeros);
+        }
+        return new SparsityPattern((double) zeros / numel, 0, 0, true);
+    }
+
+    /** Zeros of the column range [from, to) of a layer with {@code rows} rows, under cumulative rounding. */
+    public int zerosInColumns(int rows, int from, int to) {
+        return (int) (Math.round(fraction * rows * (double) to) - Math.round(fraction * rows * (double) from));
     }
 
     /** N zeros in every M consecutive columns of a row (2:4, 4:8). */

@@ -8,6 +8,8 @@ import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.CheckpointWriter;
 import io.evocompress.checkpoint.DType;
+import io.evocompress.checkpoint.PackedInt4;
+import io.evocompress.database.LayerVariant;
 import io.evocompress.fitness.VariantSource;
 import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
@@ -46,6 +48,26 @@ public final class StitchedCheckpoint {
 
     public static void write(CheckpointReader dense, VariantSource variants, Profile profile, FileSystem fs, Path out,
                              DType dtype, boolean overwrite, IntConsumer progress) {
+        write(dense, variants, profile, fs, out, dtype, overwrite, false, progress);
+    }
+
+    /**
+     * As above; with {@code packInt4}, every profiled layer whose variant is 4-bit quantized is written
+     * packed ({@link PackedInt4}: codes, fp16 scales and zero points instead of {@code .weight}, masked
+     * weights as their group's zero point) and config.json gets the {@code quantization_config} the
+     * loader dequantizes from; other layers are written as usual.
+     */
+    public static void write(CheckpointReader dense, VariantSource variants, Profile profile, FileSystem fs, Path out,
+                             DType dtype, boolean overwrite, boolean packInt4, IntConsumer progress) {
+        TreeMap<String, Integer> packedGroups = new TreeMap<>();
+        if (packInt4) {
+            for (Map.Entry<String, Integer> e : profile.levels().entrySet()) {
+                if (variants.variant(e.getKey(), e.getValue()) instanceof LayerVariant.Quantized q && q.bits() == 4) {
+                    packedGroups.put(e.getKey(), q.groupSize());
+                }
+            }
+        }
+        int groupSize = packedGroups.values().stream().max(Integer::compare).orElse(0);
         ModelConfig config = ModelLoader.config(dense);
         int n = config.numLayers();
         boolean[] dropA = profile.dropAttention() == null ? new boolean[n] : profile.dropAttention();
@@ -87,6 +109,28 @@ public final class StitchedCheckpoint {
             String layer = name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : null;
             Integer level = layer == null ? null : profile.levels().get(layer);
             boolean zeroed = zero;
+            if (level != null && packedGroups.containsKey(layer) && !zeroed) {
+                LayerVariant.Quantized q = (LayerVariant.Quantized) variants.variant(layer, level);
+                if (q.groupSize() != Math.min(groupSize, q.cols())) {
+                    throw new EvocompressException("Layer " + layer + " is quantized in groups of " + q.groupSize()
+                        + " columns, others in groups of " + groupSize + ": one packed checkpoint needs one group size.");
+                }
+                int[] codes = q.q().clone();
+                if (q.mask() != null) {
+                    int groups = LayerVariant.Quantized.groups(q.cols(), q.groupSize());
+                    for (int i = 0; i < codes.length; i++) {
+                        if (!q.mask()[i]) {
+                            codes[i] = q.zeros()[(i / q.cols()) * groups + (i % q.cols()) / q.groupSize()];
+                        }
+                    }
+                }
+                String outLayer = outName.substring(0, outName.length() - ".weight".length());
+                tensors.addAll(PackedInt4.tensors(outLayer, q.rows(), q.cols(), q.groupSize(), codes, q.scales(), q.zeros()));
+                if (progress != null) {
+                    progress.accept(++written[0]);
+                }
+                continue;
+            }
             tensors.add(new CheckpointWriter.Tensor(outName, shape, () -> {
                 float[] data;
                 if (zeroed) {
@@ -107,6 +151,20 @@ public final class StitchedCheckpoint {
             }));
         }
         String configJson = configWithLayers(dense.configJson(), kept, newIndex);
+        if (!packedGroups.isEmpty()) {
+            List<String> modules = new ArrayList<>();
+            for (String layer : packedGroups.keySet()) {
+                Matcher m = BLOCK.matcher(layer);
+                modules.add(m.matches() ? "model.layers." + newIndex[Integer.parseInt(m.group(1))] + "." + m.group(2) : layer);
+            }
+            try {
+                ObjectNode node = (ObjectNode) JSON.readTree(configJson);
+                node.set("quantization_config", PackedInt4.quantizationConfig(groupSize, modules));
+                configJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node);
+            } catch (IOException e) {
+                throw new EvocompressException("config.json is not a JSON object: " + e.getMessage());
+            }
+        }
         new CheckpointWriter(dtype, 1, overwrite).write(fs, out, configJson, tensors, dense.fileSystem(), dense.dir());
     }
 

@@ -54,12 +54,22 @@ public final class TensorLayout {
     }
 
     /**
-     * Checks that the checkpoint holds every tensor with the right shape, without reading any data;
+     * Checks that the checkpoint holds every tensor with the right shape, without reading any data
+     * (weights it declares packed, {@link io.evocompress.checkpoint.PackedInt4}, are checked when read);
      * the error names the file, the tensor and both shapes.
      */
     public void check(CheckpointReader checkpoint) {
+        io.evocompress.checkpoint.PackedInt4 packed = io.evocompress.checkpoint.PackedInt4.of(checkpoint);
+        check(checkpoint, packed == null ? name -> false : packed::covers);
+    }
+
+    /** As {@link #check(CheckpointReader)}, skipping the tensors {@code packed} says are stored packed (checked on read). */
+    public void check(CheckpointReader checkpoint, java.util.function.Predicate<String> packed) {
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
             String name = e.getKey();
+            if (packed.test(name)) {
+                continue;
+            }
             if (!checkpoint.has(name)) {
                 throw new EvocompressException("Checkpoint " + checkpoint.dir() + " is missing tensor '" + name
                     + "' (expected shape " + Arrays.toString(e.getValue()) + " for its config.json).");

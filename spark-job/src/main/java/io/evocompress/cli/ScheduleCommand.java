@@ -1,0 +1,99 @@
+package io.evocompress.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.config.JobConfig;
+import io.evocompress.fs.HadoopFiles;
+import io.evocompress.job.ScheduleJob;
+import io.evocompress.job.ScheduleJobSettings;
+import io.evocompress.job.SparkContexts;
+import io.evocompress.report.ScheduleReport;
+import org.apache.spark.api.java.JavaSparkContext;
+
+import java.util.Set;
+
+/** {@code evocompress schedule --config FILE.yaml [--set key=value ...]}: the layer-wise sparsity scheduler. */
+public final class ScheduleCommand implements Command {
+    @Override
+    public String name() {
+        return "schedule";
+    }
+
+    @Override
+    public String summary() {
+        return "Layer-wise sparsity scheduler: per-layer SparseGPT sparsities from error estimates, optionally with INT4";
+    }
+
+    @Override
+    public Set<String> options() {
+        return Set.of("config", "set");
+    }
+
+    @Override
+    public String help() {
+        return """
+            Usage: evocompress schedule --config FILE.yaml [--set key=value ...]
+
+            The layer-wise sparsity scheduler (ALGORITHMS.md section 4): per-layer SparseGPT error estimates at
+            the target (level 0 of the variant database, built or reused), log-level clustering into K levels
+            mapped onto [min, max] (higher error, lower sparsity), shifted so the parameter-weighted mean is the
+            target to the weight; then every layer pruned with SparseGPT to exactly its scheduled zeros
+            (optionally jointly with 4-bit GPTQ, one pass), one Spark task per layer. Writes OUTPUT/result.json
+            (KL on calibration tokens and held-out perplexity of the scheduler, uniform SparseGPT and OWL, same
+            compressor, same tokens), profile.txt, profiles/, report.html, levels.svg, errors.svg, and
+            variants/ (the compressed layers; `evocompress export --result OUTPUT` writes the checkpoint).
+            An existing OUTPUT/variants is replaced.
+
+            Settings (YAML; --set key=value overrides any of them by its dotted key):
+              model, output, device     as in search
+              target                    mean sparsity in (0, 1), exact to the weight
+              calibration.*             data, sequences (64), seq-len, seed, shards, batch-size (as in build-db)
+              database.path             the variant database with the error estimates (built if missing)
+              database.max-level        levels the database holds (default 0: the probe only; 8 shares a search's)
+              database.delta, database.dampening, database.block-size, database.value-bytes
+              heldout.data, heldout.seq-len, heldout.max-tokens
+              scheduler.clusters        K (default 10); scheduler.granularity layer | block (default layer)
+              scheduler.cap             highest sparsity of any layer (default 0.99)
+              scheduler.error-floor     errors below it are raised to it before log10 (default 1e-30)
+              scheduler.error-measure   total (E_l, default) or per-weight (E_l / numel of the layer)
+              scheduler.range           [min, max] (default target -/+ 0.1) or auto (tries scheduler.range-widths,
+                                        default [0, 0.05, 0.1, 0.15, 0.2], centred on the target, by calibration KL)
+              quantization.bits         4: joint SparseGPT + GPTQ (asymmetric min-max); absent: pruning only
+              quantization.group-size   columns per group (default 128, clamped to the layer)
+              evaluation.batch-size (8), evaluation.tokens (calibration tokens KL is measured on, default min(pool, 65536))
+              baseline.owl.lambda (0.08), baseline.owl.m (5)
+
+            Examples:
+              deploy/evocompress schedule --config conf/schedule-70.yaml
+              deploy/evocompress schedule --config conf/schedule-70-int4.yaml --set scheduler.range=auto
+            """;
+    }
+
+    @Override
+    public ObjectNode run(Args args, Console console) {
+        JobConfig config = JobConfig.load(args.required("config"), args.all("set"), HadoopFiles.defaultConf());
+        ScheduleJobSettings settings = ScheduleJobSettings.from(config);
+        ScheduleJob.Prepared prepared = ScheduleJob.prepare(settings);
+        console.progress("schedule, target %s%s, on %s: %d layers, range %s; pool %d x %d tokens", settings.target(),
+            settings.quantized() ? " + " + settings.bits() + "-bit" : "", settings.model(), prepared.db().layers().size(),
+            settings.autoRange() ? "auto" : settings.range(), prepared.pool().size(), settings.seqLen());
+        ScheduleJob.Outcome outcome;
+        try (JavaSparkContext sc = SparkContexts.start("schedule")) {
+            outcome = ScheduleJob.run(sc, prepared, line -> console.progress("%s", line));
+        }
+        ObjectNode written = ScheduleReport.write(outcome);
+        ObjectNode result = Main.newResult(name());
+        result.put("output", settings.output());
+        result.put("kl_divergence", outcome.result().kl());
+        result.put("perplexity", outcome.result().perplexity());
+        result.set("range", written.path("scheduler").path("range"));
+        result.put("mean_sparsity", written.path("totals").path("mean_sparsity").asDouble());
+        ObjectNode baselines = result.putObject("baselines");
+        for (ScheduleJob.Measured b : new ScheduleJob.Measured[] {outcome.uniform(), outcome.owl()}) {
+            baselines.putObject(b.name()).put("kl_divergence", b.kl()).put("perplexity", b.perplexity());
+        }
+        result.put("dense_perplexity", outcome.densePerplexity());
+        result.put("seconds", console.elapsedSeconds());
+        result.put("report", settings.output() + "/report.html");
+        return result;
+    }
+}

@@ -1,0 +1,114 @@
+package io.evocompress.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.Fixtures;
+import io.evocompress.database.LayerVariant;
+import io.evocompress.database.VariantDatabase;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code schedule}, {@code export} and {@code eval} end to end on stories260K with the example
+ * configurations shrunk by --set (16 x 128 calibration tokens, the probe level only).
+ */
+class ScheduleCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path tmp;
+
+    static List<String> args(String config, String output, String... extra) {
+        List<String> a = new ArrayList<>(List.of("schedule", "--config", SearchCommandTest.conf(config).toString(),
+            "--set", "model=" + Fixtures.model("stories260K"),
+            "--set", "output=" + tmp.resolve(output),
+            "--set", "database.path=" + tmp.resolve("db"), "--set", "database.max-level=0",
+            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
+            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128",
+            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
+            "--set", "evaluation.tokens=2048", "--json"));
+        a.addAll(List.of(extra));
+        return a;
+    }
+
+    static JsonNode run(List<String> argv, String output) throws Exception {
+        MainTest.Run r = MainTest.run(argv.toArray(new String[0]));
+        assertEquals(0, r.status(), r.err());
+        return JSON.readTree(tmp.resolve(output).resolve("result.json").toFile());
+    }
+
+    @Test
+    void schedulerBeatsUniformAt70PercentAndPrunesExactlyTheTarget() throws Exception {
+        JsonNode r = run(args("schedule-70.yaml", "s70"), "s70");
+        double kl = r.at("/result/kl_divergence").asDouble();
+        double ppl = r.at("/result/perplexity").asDouble();
+        assertTrue(kl < r.at("/baselines/uniform/kl_divergence").asDouble(), "KL " + kl + " vs uniform " + r.at("/baselines/uniform"));
+        assertTrue(ppl < r.at("/baselines/uniform/perplexity").asDouble(), "ppl " + ppl + " vs uniform " + r.at("/baselines/uniform"));
+        // count the zeros of the stored layers: exactly round(0.7 * parameters), and each layer's scheduled count
+        VariantDatabase db = VariantDatabase.open(r.at("/database/path").asText());
+        long zeros = 0;
+        long params = 0;
+        int level = r.at("/result/profile").elements().next().asInt();
+        for (Iterator<Map.Entry<String, JsonNode>> it = r.get("layers").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            LayerVariant.Sparse v = (LayerVariant.Sparse) db.variant(e.getKey(), level);
+            assertEquals(e.getValue().get("zeros").asLong(), v.zeros(), e.getKey());
+            zeros += v.zeros();
+            params += (long) v.rows() * v.cols();
+        }
+        assertEquals(Math.round(0.7 * params), zeros);
+        assertTrue(r.at("/scheduler/range").get(0).asDouble() == 0.6 && r.at("/scheduler/trials").isEmpty());
+    }
+
+    @Test
+    void rangeAutoReportsEveryTrialAndKeepsTheLowestKl() throws Exception {
+        JsonNode r = run(args("schedule-70.yaml", "auto", "--set", "scheduler.range=auto"), "auto");
+        JsonNode trials = r.at("/scheduler/trials");
+        assertEquals(5, trials.size());
+        double best = Double.POSITIVE_INFINITY;
+        for (JsonNode t : trials) {
+            best = Math.min(best, t.get("kl_divergence").asDouble());
+        }
+        for (JsonNode t : trials) {
+            if (t.get("chosen").asBoolean()) {
+                assertEquals(best, t.get("kl_divergence").asDouble(), 0);
+                assertEquals(t.get("kl_divergence").asDouble(), r.at("/result/kl_divergence").asDouble(), 0,
+                    "the chosen range is measured on the same tokens");
+            }
+        }
+        // width 0 is the uniform profile: same KL as the uniform baseline
+        assertEquals(r.at("/baselines/uniform/kl_divergence").asDouble(), trials.get(0).get("kl_divergence").asDouble(), 0);
+    }
+
+    @Test
+    void int4ExportIsPackedLoadsInEvalAndIsSmall() throws Exception {
+        JsonNode r = run(args("schedule-70-int4.yaml", "s70q"), "s70q");
+        assertEquals(4, r.at("/quantization/bits").asInt());
+        assertTrue(r.at("/result/kl_divergence").asDouble() < r.at("/baselines/uniform/kl_divergence").asDouble() * 1.05);
+        Path out = tmp.resolve("s70q-model");
+        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve("s70q").toString(), "--out", out.toString(), "--json");
+        assertEquals(0, e.status(), e.err());
+        JsonNode ex = JSON.readTree(e.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+        assertEquals("packed", ex.get("weights").asText());
+        double ratio = ex.get("size_ratio").asDouble();
+        assertTrue(ratio < 0.4, "packed 70% + INT4 checkpoint is " + ratio + " of dense fp16");
+        JsonNode config = JSON.readTree(out.resolve("config.json").toFile());
+        assertEquals("evocompress-int4", config.at("/quantization_config/quant_method").asText());
+        MainTest.Run ev = MainTest.run("eval", "--model", out.toString(), "--data", Fixtures.text("tinystories_sample.txt").toString(),
+            "--seq-len", "128", "--json");
+        assertEquals(0, ev.status(), ev.err());
+        JsonNode m = JSON.readTree(ev.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+        double ppl = m.get("perplexity").asDouble();
+        // the packed weights are the scored variants bit for bit; only the fp16 rounding of the other tensors differs
+        assertEquals(r.at("/result/perplexity").asDouble(), ppl, 0.02 * ppl);
+    }
+}
