@@ -1,0 +1,287 @@
+package io.evocompress.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.Fixtures;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code search} on a real standalone cluster (deploy/local-cluster: master and two workers, separate
+ * JVMs) through deploy/spark-submit, with model, calibration text, database and output on a real HDFS
+ * (MiniDFSCluster), and under faults. Every run's result.json {@code result}, {@code baselines},
+ * {@code dense} and {@code generations}, and its profile files, must equal those of one local-master
+ * run on local files with the same seed, exactly (the evaluation is deterministic on any executor):
+ * <ol>
+ *   <li>a plain cluster run, which also builds the database on HDFS;</li>
+ *   <li>a run during which one executor JVM is killed with SIGKILL after a few generations: Spark
+ *       reschedules its tasks (spark.task.maxFailures, 4 in deploy/spark-submit) and the worker starts
+ *       a new executor;</li>
+ *   <li>a run whose driver JVM (the spark-submit process) is killed with SIGKILL after a few
+ *       generations are checkpointed, then rerun with --resume: it reuses the database and the
+ *       checkpoint and ends with the uninterrupted result; no result file exists before that.</li>
+ * </ol>
+ * The three share one HDFS and one cluster start.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SearchClusterIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final File ROOT = new File(System.getProperty("evocompress.projectRoot", "..")).getAbsoluteFile();
+    private static final File CLUSTER_HOME = new File(ROOT, "spark-job/target/local-cluster");
+    private static final int GENERATIONS = 16;
+    private static final List<String> PROFILE_FILES = List.of("profile.txt", "profiles/uniform.txt", "profiles/owl.txt");
+    private static MiniDFSCluster hdfs;
+    private static String hdfsRoot;
+    private static String master;
+    private static File dir;
+    private static JsonNode reference;
+    private static Map<String, String> referenceProfiles;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Fixtures.root();
+        Configuration conf = new Configuration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, new File(ROOT, "spark-job/target/it-hdfs-search").getAbsolutePath());
+        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        FileSystem fs = hdfs.getFileSystem();
+        hdfsRoot = fs.getUri().toString();
+        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/heldout.txt"));
+        dir = Files.createTempDirectory("search-cluster-it").toFile();
+
+        // the reference: the embedded default (local[1]) on local files
+        File local = new File(dir, "local");
+        File localConfig = write("local.yaml", config(Fixtures.stories260k().toString(),
+            Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
+            new File(dir, "local-db").getPath(), local.getPath()));
+        run(List.of(new File(ROOT, "deploy/evocompress").getPath(), "search", "--config", localConfig.getPath(), "--json"));
+        reference = JSON.readTree(new File(local, "result.json"));
+        referenceProfiles = new TreeMap<>();
+        for (String name : PROFILE_FILES) {
+            referenceProfiles.put(name, Files.readString(new File(local, name).toPath()));
+        }
+        assertEquals(GENERATIONS + 1, reference.get("generations").size());
+
+        master = run(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "start", "2")).out().strip();
+        assertTrue(master.startsWith("spark://"), master);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        run(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "stop"));
+        if (hdfs != null) {
+            hdfs.shutdown();
+        }
+    }
+
+    /** Small settings: 8 x 64 calibration tokens, levels -2..2, 16 generations of 4 offspring. */
+    static String config(String model, String train, String heldout, String db, String output) {
+        return "model: " + model + "\noutput: " + output
+            + "\ndomain:\n  kind: sparsity\n  target: 0.7"
+            + "\ncalibration:\n  data: " + train + "\n  sequences: 8\n  seq-len: 64\n  shards: 2"
+            + "\ndatabase:\n  path: " + db + "\n  max-level: 2"
+            + "\nheldout:\n  data: " + heldout + "\n  seq-len: 64\n  max-tokens: 1024"
+            + "\nsearch:\n  preset: fast\n  generations: " + GENERATIONS + "\n  offspring: 4\n  stages: 1@128,1@512"
+            + "\n  initial-candidates: 4\n  initial-tokens: 256\n  seed: 3"
+            + "\nfinal:\n  tokens: 512\nbaselines: [uniform, owl]\n";
+    }
+
+    /** A configuration with every location on HDFS, as URIs (executors open them as written). */
+    private static File clusterConfig(String name) throws IOException {
+        return write(name + ".yaml", config(hdfsRoot + "/models/stories260K", hdfsRoot + "/data/train.txt",
+            hdfsRoot + "/data/heldout.txt", hdfsRoot + "/db", hdfsRoot + "/runs/" + name));
+    }
+
+    private static List<String> submit(File config, String... extra) {
+        List<String> command = new ArrayList<>(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
+            "--conf", "spark.executor.memory=1g", "--", "search", "--config", config.getPath(), "--json"));
+        command.addAll(List.of(extra));
+        return command;
+    }
+
+    @Test
+    @Order(1)
+    void clusterSearchOnHdfsEqualsTheLocalRun() throws Exception {
+        Result r = run(submit(clusterConfig("plain")));
+        assertTrue(r.err().contains("35 layers built, 0 reused"), "the first cluster run builds the database on HDFS\n" + r.err());
+        assertSameResult("plain");
+    }
+
+    @Test
+    @Order(2)
+    void killedExecutorIsReplacedAndTheResultIsUnchanged() throws Exception {
+        File config = clusterConfig("executor-kill");
+        File log = new File(dir, "executor-kill.err");
+        Process driver = new ProcessBuilder(submit(config)).directory(ROOT).redirectErrorStream(true)
+            .redirectOutput(log).start();
+        try {
+            int atKill = awaitGeneration("executor-kill", 3, driver, log);
+            ProcessHandle executor = executors().stream().max(Comparator.comparing(SearchClusterIT::appId))
+                .orElseThrow(() -> new AssertionError("no executor process of " + CLUSTER_HOME + " found"));
+            String app = appId(executor);
+            assertTrue(executor.destroyForcibly(), "kill -9 " + executor.pid());
+            assertTrue(atKill < GENERATIONS, "killed at generation " + atKill + ", after the search's end");
+            assertTrue(driver.waitFor(5, TimeUnit.MINUTES), "the search did not end");
+            String out = Files.readString(log.toPath());
+            assertEquals(0, driver.exitValue(), out);
+            assertTrue(out.contains("Lost executor"), "Spark never noticed the killed executor:\n" + out);
+            assertTrue(out.contains("database is complete and verifies: reusing it"), out);
+            // the standalone worker replaced the killed executor: the application ran on 3 executors
+            File[] launched = new File(CLUSTER_HOME, "work/" + app).listFiles(File::isDirectory);
+            assertTrue(launched != null && launched.length >= 3, "executors launched for " + app + ": "
+                + (launched == null ? "none" : launched.length));
+        } finally {
+            driver.destroyForcibly();
+        }
+        assertSameResult("executor-kill");
+    }
+
+    @Test
+    @Order(3)
+    void killedDriverResumesToTheUninterruptedResult() throws Exception {
+        File config = clusterConfig("driver-kill");
+        File log = new File(dir, "driver-kill.err");
+        Process driver = new ProcessBuilder(submit(config)).directory(ROOT).redirectErrorStream(true)
+            .redirectOutput(log).start();
+        try {
+            awaitGeneration("driver-kill", 3, driver, log);
+        } finally {
+            driver.destroyForcibly(); // SIGKILL to the spark-submit JVM, which is the driver
+            driver.waitFor();
+        }
+        int atKill = generation("driver-kill").orElseThrow();
+        assertTrue(atKill >= 3 && atKill < GENERATIONS, "checkpoint at generation " + atKill);
+        FileSystem fs = hdfs.getFileSystem();
+        assertFalse(fs.exists(new Path("/runs/driver-kill/result.json")), "result.json written before the search ended");
+        assertFalse(fs.exists(new Path("/runs/driver-kill/profile.txt")), "profile.txt written before the search ended");
+
+        Result resumed = run(submit(config, "--resume"));
+        assertTrue(resumed.err().contains("database is complete and verifies: reusing it"), resumed.err());
+        assertFalse(resumed.err().contains("generation " + atKill + "/"), "generation " + atKill + " ran again:\n" + resumed.err());
+        assertTrue(resumed.err().contains("generation " + (atKill + 1) + "/" + GENERATIONS), resumed.err());
+        assertSameResult("driver-kill");
+    }
+
+    private static void assertSameResult(String name) throws Exception {
+        FileSystem fs = hdfs.getFileSystem();
+        JsonNode got;
+        try (FSDataInputStream in = fs.open(new Path("/runs/" + name + "/result.json"))) {
+            got = JSON.readTree(in);
+        }
+        for (String field : List.of("result", "baselines", "dense", "generations", "measured_on", "seed")) {
+            if (field.equals("measured_on")) {
+                assertEquals(reference.get(field).get("kl_calibration_tokens"), got.get(field).get("kl_calibration_tokens"));
+                assertEquals(reference.get(field).get("heldout_tokens"), got.get(field).get("heldout_tokens"));
+            } else {
+                assertEquals(reference.get(field), got.get(field), name + ": result.json '" + field + "'");
+            }
+        }
+        assertEquals(reference.get("database").get("id"), got.get("database").get("id"));
+        for (String file : PROFILE_FILES) {
+            try (FSDataInputStream in = fs.open(new Path("/runs/" + name + "/" + file))) {
+                assertEquals(referenceProfiles.get(file), new String(in.readAllBytes(), StandardCharsets.UTF_8), name + ": " + file);
+            }
+        }
+    }
+
+    /** Waits until the run's checkpoint on HDFS reaches generation {@code at}; returns the generation seen. */
+    private static int awaitGeneration(String name, int at, Process driver, File log) throws Exception {
+        long deadline = System.currentTimeMillis() + 240_000;
+        while (System.currentTimeMillis() < deadline) {
+            Optional<Integer> g = generation(name);
+            if (g.isPresent() && g.get() >= at) {
+                return g.get();
+            }
+            if (!driver.isAlive()) {
+                throw new AssertionError("the search ended before generation " + at + ":\n" + Files.readString(log.toPath()));
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no checkpoint of generation " + at + " within 4 minutes:\n" + Files.readString(log.toPath()));
+    }
+
+    /** The generation of the run's checkpoint (output/state/search-state.json), if one is readable now. */
+    private static Optional<Integer> generation(String name) {
+        for (String file : List.of("search-state.json", "search-state.json.prev")) {
+            try (FSDataInputStream in = hdfs.getFileSystem().open(new Path("/runs/" + name + "/state/" + file))) {
+                return Optional.of(JSON.readTree(in).get("generation").asInt());
+            } catch (IOException | RuntimeException e) {
+                // not written yet, or between the checkpoint's renames: try the previous one
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Live executor JVMs (CoarseGrainedExecutorBackend) of this project's local cluster, as {@code ps} shows them. */
+    private static List<ProcessHandle> executors() {
+        String home = CLUSTER_HOME.getPath();
+        return ProcessHandle.allProcesses().filter(p -> {
+            String cmd = cmdline(p);
+            return cmd.contains("org.apache.spark.executor.CoarseGrainedExecutorBackend") && cmd.contains(home);
+        }).toList();
+    }
+
+    private static String appId(ProcessHandle p) {
+        Matcher m = Pattern.compile("--app-id\\s(\\S+)").matcher(cmdline(p));
+        return m.find() ? m.group(1) : "";
+    }
+
+    private static String cmdline(ProcessHandle p) {
+        try {
+            byte[] raw = Files.readAllBytes(java.nio.file.Path.of("/proc/" + p.pid() + "/cmdline"));
+            return new String(raw, StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    private static File write(String name, String text) throws IOException {
+        File f = new File(dir, name);
+        Files.writeString(f.toPath(), text);
+        return f;
+    }
+
+    record Result(String out, String err) {
+    }
+
+    /** Runs a command from the project root; fails with its output unless it exits 0 within 5 minutes. */
+    static Result run(List<String> command) throws Exception {
+        File err = Files.createTempFile("evocompress-it", ".err").toFile();
+        Process p = new ProcessBuilder(command).directory(ROOT).redirectError(err).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        boolean done = p.waitFor(5, TimeUnit.MINUTES);
+        String text = Files.readString(err.toPath());
+        err.delete();
+        assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + text);
+        return new Result(out, text);
+    }
+}
