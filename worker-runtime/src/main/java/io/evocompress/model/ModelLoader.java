@@ -29,28 +29,56 @@ public final class ModelLoader {
 
     public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype) {
         ModelConfig config = config(checkpoint);
-        Architecture arch = ArchitectureRegistry.forType(config.modelType(), checkpoint.dir() + "/config.json");
-        TensorLayout layout = TensorLayout.of(config);
+        List<BlockShape> shapes = LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json");
+        TensorLayout layout = TensorLayout.of(config, shapes);
         layout.check(checkpoint);
+        return load(config, shapes, name -> checkpoint.file(name).readFloat(checkpoint.file(name).info(name)), device, dtype);
+    }
+
+    /**
+     * Builds a model from weights in memory (e.g. a candidate stitched from a structured database):
+     * {@code tensors} maps each tensor name of the layout to its row-major float32 values.
+     */
+    public static CausalLm load(String configJson, String where, java.util.function.Function<String, float[]> tensors,
+                                Device device, DataType dtype) {
+        ModelConfig config = ArchitectureRegistry.parseConfig(configJson, where);
+        List<BlockShape> shapes = LayerShapes.parse(configJson, config, where);
+        return load(config, shapes, tensors, device, dtype);
+    }
+
+    private static CausalLm load(ModelConfig config, List<BlockShape> shapes,
+                                 java.util.function.Function<String, float[]> source, Device device, DataType dtype) {
+        Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config.json");
+        TensorLayout layout = TensorLayout.of(config, shapes);
+        java.util.function.Function<String, float[]> checked = name -> {
+            float[] values = source.apply(name);
+            long numel = java.util.Arrays.stream(layout.shape(name)).reduce(1, (a, b) -> a * b);
+            if (values == null || values.length != numel) {
+                throw new io.evocompress.EvocompressException("Tensor '" + name + "' holds "
+                    + (values == null ? "nothing" : values.length + " values") + ", expected shape "
+                    + java.util.Arrays.toString(layout.shape(name)));
+            }
+            return values;
+        };
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            NDArray embed = tensor(checkpoint, manager, arch.embedTokens(), dtype, layout);
+            NDArray embed = tensor(checked, manager, arch.embedTokens(), dtype, layout);
             List<DecoderBlock> blocks = new ArrayList<>();
             for (int layer = 0; layer < config.numLayers(); layer++) {
                 String p = arch.blockPrefix(layer);
                 Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
                 for (LinearName name : LinearName.values()) {
                     String base = p + name.path();
-                    NDArray w = tensor(checkpoint, manager, base + ".weight", dtype, layout);
-                    NDArray b = name.hasBias(config) ? tensor(checkpoint, manager, base + ".bias", dtype, layout) : null;
+                    NDArray w = tensor(checked, manager, base + ".weight", dtype, layout);
+                    NDArray b = name.hasBias(config) ? tensor(checked, manager, base + ".bias", dtype, layout) : null;
                     linears.put(name, new LinearLayer(w, b));
                 }
-                NDArray inNorm = tensor(checkpoint, manager, p + "input_layernorm.weight", dtype, layout);
-                NDArray postNorm = tensor(checkpoint, manager, p + "post_attention_layernorm.weight", dtype, layout);
-                blocks.add(new DecoderBlock(config, inNorm, postNorm, linears));
+                NDArray inNorm = tensor(checked, manager, p + "input_layernorm.weight", dtype, layout);
+                NDArray postNorm = tensor(checked, manager, p + "post_attention_layernorm.weight", dtype, layout);
+                blocks.add(new DecoderBlock(config, shapes.get(layer), inNorm, postNorm, linears));
             }
-            NDArray norm = tensor(checkpoint, manager, arch.finalNorm(), dtype, layout);
-            NDArray head = config.tieWordEmbeddings() ? embed : tensor(checkpoint, manager, arch.lmHead(), dtype, layout);
+            NDArray norm = tensor(checked, manager, arch.finalNorm(), dtype, layout);
+            NDArray head = config.tieWordEmbeddings() ? embed : tensor(checked, manager, arch.lmHead(), dtype, layout);
             return new CausalLm(config, manager, dtype, embed, blocks, norm, head);
         } catch (RuntimeException e) {
             manager.close();
@@ -59,11 +87,9 @@ public final class ModelLoader {
     }
 
     /** Reads one (already checked) tensor and puts it on the manager's device in {@code dtype}. */
-    private static NDArray tensor(CheckpointReader checkpoint, NDManager manager, String name, DataType dtype,
-                                  TensorLayout layout) {
-        SafetensorsFile file = checkpoint.file(name);
-        TensorInfo info = file.info(name);
-        NDArray array = manager.create(file.readFloat(info), new Shape(layout.shape(name)));
+    private static NDArray tensor(java.util.function.Function<String, float[]> checkpoint, NDManager manager, String name,
+                                  DataType dtype, TensorLayout layout) {
+        NDArray array = manager.create(checkpoint.apply(name), new Shape(layout.shape(name)));
         if (dtype == DataType.FLOAT32) {
             return array;
         }
