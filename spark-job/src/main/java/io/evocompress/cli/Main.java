@@ -25,7 +25,7 @@ public final class Main {
 
     public Main() {
         for (Command c : List.of(new EvalCommand(), new BuildDbCommand(), new SearchCommand(), new ExportCommand(),
-                new SynthModelCommand(), new BenchCommand(), new TrainDemoModelCommand())) {
+                new SynthModelCommand(), new BenchCommand(), new TrainDemoModelCommand(), new DarwinCommand())) {
             commands.put(c.name(), c);
         }
     }
