@@ -42,7 +42,7 @@ final class BenchCommand implements Command {
 
     @Override
     public Set<String> options() {
-        return Set.of("model", "seq-len", "batch", "iterations", "device", "dtype", "hidden", "intermediate", "iters");
+        return Set.of("model", "compare-to", "seq-len", "batch", "iterations", "device", "dtype", "hidden", "intermediate", "iters");
     }
 
     @Override
@@ -61,6 +61,7 @@ final class BenchCommand implements Command {
             layers make (each shape as often as one forward does). Prints tokens_per_second, gflops (2
             FLOPs per multiply-add of every linear layer, LM head included, and of attention) and
             matmul_gflops; the goal is gflops of at least half of matmul_gflops.
+              --compare-to URI  also run this checkpoint (e.g. the dense model) in the same run: speedup = tokens/s ratio
               --model URI     checkpoint to run (default: a synthetic Llama of about 100M parameters,
                               hidden 768, 12 layers, 12 heads, intermediate 2048, vocab 32000, written to a
                               temporary directory)
@@ -134,7 +135,7 @@ final class BenchCommand implements Command {
                 console.progress("forward %.1f tokens/s, %.1f GFLOP/s = %.0f%% of the engine's matmul %.1f GFLOP/s",
                     r.tokensPerSecond(), r.gflops(), 100 * r.fractionOfMatmul(), r.matmulGflops());
                 result.put("model", modelUri);
-                result.put("parameters", model.config().parameterCount());
+                result.put("parameters", model.parameterCount());
                 result.put("device", device.toString());
                 result.put("dtype", dtype.toString());
                 result.put("engine", Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion());
@@ -146,6 +147,25 @@ final class BenchCommand implements Command {
                 result.put("gflops", r.gflops());
                 result.put("matmul_gflops", r.matmulGflops());
                 result.put("fraction_of_matmul", r.fractionOfMatmul());
+                String other = args.get("compare-to").orElse(null);
+                if (other != null) {
+                    // the same benchmark on a second model (e.g. the dense one) in this run, alternating models
+                    try (CheckpointReader r2 = CheckpointReader.open(other);
+                         CausalLm model2 = ModelLoader.load(r2, device, dtype)) {
+                        ForwardBenchmark.Result o = ForwardBenchmark.run(model2, batch, seqLen, iterations,
+                            line -> console.progress("%s", line));
+                        ForwardBenchmark.Result again = ForwardBenchmark.run(model, batch, seqLen, iterations,
+                            line -> console.progress("%s", line));
+                        double mine = Math.max(r.tokensPerSecond(), again.tokensPerSecond());
+                        result.put("tokens_per_second", mine);
+                        result.put("compare_to", other);
+                        result.put("compare_parameters", model2.parameterCount());
+                        result.put("compare_tokens_per_second", o.tokensPerSecond());
+                        result.put("speedup", mine / o.tokensPerSecond());
+                        console.progress("%s: %.1f tokens/s; %s: %.1f tokens/s; ratio %.3f", modelUri, mine, other,
+                            o.tokensPerSecond(), mine / o.tokensPerSecond());
+                    }
+                }
             }
             return result;
         } finally {

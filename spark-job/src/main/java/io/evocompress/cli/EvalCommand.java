@@ -91,7 +91,7 @@ final class EvalCommand implements Command {
         int seqLen;
         try (CheckpointReader model = CheckpointReader.open(modelUri)) {
             config = ModelLoader.config(model);
-            TensorLayout.of(config).check(model);
+            TensorLayout.of(config, model).check(model);
             console.progress("model %s: %s, %d blocks, hidden %d, vocab %d, context %d", modelUri, config.modelType(),
                 config.numLayers(), config.hiddenSize(), config.vocabSize(), config.maxPositionEmbeddings());
             if (referenceUri != null) {
@@ -165,7 +165,7 @@ final class EvalCommand implements Command {
     private static void checkReference(String referenceUri, ModelConfig config) {
         try (CheckpointReader ref = CheckpointReader.open(referenceUri)) {
             ModelConfig refConfig = ModelLoader.config(ref);
-            TensorLayout.of(refConfig).check(ref);
+            TensorLayout.of(refConfig, ref).check(ref);
             if (refConfig.vocabSize() != config.vocabSize()) {
                 throw new EvocompressException("The reference model " + referenceUri + " has vocab_size " + refConfig.vocabSize()
                     + " but the model has " + config.vocabSize() + ": KL needs the same vocabulary.");

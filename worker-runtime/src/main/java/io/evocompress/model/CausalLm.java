@@ -45,6 +45,16 @@ public final class CausalLm implements AutoCloseable {
         return config;
     }
 
+    /** Every block's shape (all dense unless the checkpoint was structurally pruned). */
+    public List<BlockShape> blockShapes() {
+        return blocks.stream().map(DecoderBlock::shape).toList();
+    }
+
+    /** Parameters of this model as loaded (per-layer shapes counted). */
+    public long parameterCount() {
+        return LayerShapes.parameterCount(config, blockShapes());
+    }
+
     public Device device() {
         return manager.getDevice();
     }

@@ -17,15 +17,28 @@ import java.util.Map;
  */
 public final class DecoderBlock {
     private final ModelConfig config;
+    private final BlockShape shape;
+    private final int[] kvRepeats;       // per key/value head, kept query heads reading it (pruned heads only)
     private final NDArray inputNorm;     // (H) input_layernorm
     private final NDArray postAttnNorm;  // (H) post_attention_layernorm
     private final Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
 
-    DecoderBlock(ModelConfig config, NDArray inputNorm, NDArray postAttnNorm, Map<LinearName, LinearLayer> linears) {
+    DecoderBlock(ModelConfig config, BlockShape shape, NDArray inputNorm, NDArray postAttnNorm,
+                 Map<LinearName, LinearLayer> linears) {
         this.config = config;
+        this.shape = shape;
+        this.kvRepeats = new int[config.numKvHeads()];
+        for (int h : shape.keptHeads()) {
+            kvRepeats[h / config.groupSize()]++;
+        }
         this.inputNorm = inputNorm;
         this.postAttnNorm = postAttnNorm;
         this.linears.putAll(linears);
+    }
+
+    /** Which heads and how many neurons this block has (dense unless structurally pruned). */
+    public BlockShape shape() {
+        return shape;
     }
 
     /** The current weight of a linear layer, [out, in] (owned by the model: do not close). */
@@ -51,7 +64,7 @@ public final class DecoderBlock {
      */
     public NDArray replaceLinear(LinearName name, NDArray weight) {
         LinearLayer layer = linears.get(name);
-        long[] expected = name.shape(config);
+        long[] expected = shape.shape(name, config);
         if (!weight.getShape().equals(new Shape(expected))) {
             throw new EvocompressException("Replacement weight for " + name.path() + " has shape " + weight.getShape()
                 + ", expected " + new Shape(expected));
@@ -95,6 +108,9 @@ public final class DecoderBlock {
         int d = config.headDim();
         int kv = config.numKvHeads();
         int group = config.groupSize();
+        if (!shape.allHeads(config)) {
+            return prunedAttention(h, inputs, observer);
+        }
         // qkv matmuls: (B, T, heads * d) -> (B, heads, T, d); one shared input, reported once
         observe(observer, LinearName.Q_PROJ, h);
         NDArray q = linears.get(LinearName.Q_PROJ).apply(h).reshape(b, t, config.numHeads(), d).transpose(0, 2, 1, 3);
@@ -114,6 +130,43 @@ public final class DecoderBlock {
         NDArray out = probs.matMul(v5);                                                    // (B, kv, group, T, d)
         out = out.reshape(b, config.numHeads(), t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * d);
         // output projection
+        observe(observer, LinearName.O_PROJ, out);
+        return linears.get(LinearName.O_PROJ).apply(out);
+    }
+
+    /**
+     * Attention of a block with query heads removed: the kept query heads (B, hq, T, d) each attend with
+     * the key/value head they read in the dense model; the key/value heads, kept whole, are repeated
+     * to one per kept query head (heads ascending, so kept heads of one group are adjacent).
+     */
+    private NDArray prunedAttention(NDArray h, AttentionInputs inputs, LinearInputObserver observer) {
+        Shape s = h.getShape();
+        long b = s.get(0);
+        long t = s.get(1);
+        int d = config.headDim();
+        int kv = config.numKvHeads();
+        int hq = shape.numHeads();
+        observe(observer, LinearName.Q_PROJ, h);
+        NDArray q = linears.get(LinearName.Q_PROJ).apply(h).reshape(b, t, hq, d).transpose(0, 2, 1, 3);
+        NDArray k = linears.get(LinearName.K_PROJ).apply(h).reshape(b, t, kv, d).transpose(0, 2, 1, 3);
+        NDArray v = linears.get(LinearName.V_PROJ).apply(h).reshape(b, t, kv, d).transpose(0, 2, 1, 3);
+        q = rope(q, inputs);
+        k = rope(k, inputs);
+        NDList ks = new NDList();
+        NDList vs = new NDList();
+        for (int j = 0; j < kv; j++) {
+            if (kvRepeats[j] > 0) {
+                String slice = ":, " + j + ":" + (j + 1);
+                ks.add(k.get(slice).repeat(1, kvRepeats[j]));
+                vs.add(v.get(slice).repeat(1, kvRepeats[j]));
+            }
+        }
+        NDArray kq = ks.size() == 1 ? ks.get(0) : NDArrays.concat(ks, 1);  // (B, hq, T, d)
+        NDArray vq = vs.size() == 1 ? vs.get(0) : NDArrays.concat(vs, 1);
+        NDArray scores = q.matMul(kq.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(d)); // (B, hq, T, T)
+        DataType dtype = scores.getDataType();
+        NDArray probs = scores.toType(DataType.FLOAT32, false).add(inputs.mask).softmax(-1).toType(dtype, false);
+        NDArray out = probs.matMul(vq).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
         observe(observer, LinearName.O_PROJ, out);
         return linears.get(LinearName.O_PROJ).apply(out);
     }

@@ -21,6 +21,11 @@ public final class TensorLayout {
     }
 
     public static TensorLayout of(ModelConfig config) {
+        return of(config, LayerShapes.dense(config));
+    }
+
+    /** The layout of a structurally pruned model: per-layer shapes ({@link LayerShapes}). */
+    public static TensorLayout of(ModelConfig config, java.util.List<BlockShape> blockShapes) {
         Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config");
         Map<String, long[]> s = new LinkedHashMap<>();
         int h = config.hiddenSize();
@@ -29,7 +34,7 @@ public final class TensorLayout {
             String p = arch.blockPrefix(layer);
             s.put(p + "input_layernorm.weight", new long[] {h});
             for (LinearName name : LinearName.values()) {
-                long[] shape = name.shape(config);
+                long[] shape = blockShapes.get(layer).shape(name, config);
                 s.put(p + name.path() + ".weight", shape);
                 if (name.hasBias(config)) {
                     s.put(p + name.path() + ".bias", new long[] {shape[0]});
@@ -42,6 +47,11 @@ public final class TensorLayout {
             s.put(arch.lmHead(), new long[] {config.vocabSize(), h});
         }
         return new TensorLayout(s);
+    }
+
+    /** The layout a checkpoint's config.json implies, per-layer shapes included ({@link LayerShapes}). */
+    public static TensorLayout of(ModelConfig config, CheckpointReader checkpoint) {
+        return of(config, LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json"));
     }
 
     /** name -> shape, in checkpoint order. */

@@ -123,6 +123,9 @@ public final class Trainer implements AutoCloseable {
     /** One optimizer step on a batch of sequences of equal length (at least 2 tokens each). */
     public StepReport step(List<int[]> batch) {
         long start = System.nanoTime();
+        // PyTorch's grad mode is per thread and on in a fresh thread (a Spark task thread); the gradient
+        // collector restores what it found, so switch it off here or the in-place update fails on leaves
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
         Map<String, NDArray> parameters = model.parameters();
         Gradients.requireGradients(parameters);
         double lr = learningRate(optimizer.step());

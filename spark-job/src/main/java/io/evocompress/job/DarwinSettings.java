@@ -1,0 +1,123 @@
+package io.evocompress.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.evocompress.EvocompressException;
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.config.JobConfig;
+import io.evocompress.database.CompressorSettings;
+import io.evocompress.model.ModelConfig;
+import io.evocompress.model.ModelLoader;
+import io.evocompress.search.SelectionStage;
+import io.evocompress.structured.StructuredGrid;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The darwin command's settings (YAML + --set), validated before Spark starts. Stages are
+ * {@code survivors@fitnessTokens:trainingTokens} (ALGORITHMS.md section 5 by default:
+ * 8@1024:10000, 4@2048:50000, 2@4096:100000, 1@8192:200000), fitness token counts distinct (a stage is
+ * recognised by its minibatch's size).
+ */
+public record DarwinSettings(String model, String output, String device, String calibrationData, int sequences, int seqLen,
+                             long calibrationSeed, int shards, int batchSize, String databasePath, double target, int steps,
+                             String trainingData, int generations, int offspring, long seed, List<SelectionStage> stages,
+                             long[] trainingTokens, double learningRate, long postTokens, String postObjective,
+                             double postLearningRate, int postBatchSize, int postCheckpointEvery, String heldoutData,
+                             int heldoutSeqLen, long heldoutMaxTokens, long finalTokens, String effectiveConfig)
+    implements Serializable {
+
+    public static final String DEFAULT_STAGES = "8@1024:10000,4@2048:50000,2@4096:100000,1@8192:200000";
+    public static final Set<String> KEYS = Set.of("model", "output", "device",
+        "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
+        "calibration.batch-size", "database.path", "database.target", "database.steps", "training.data",
+        "search.generations", "search.offspring", "search.seed", "search.stages", "search.learning-rate",
+        "post-training.tokens", "post-training.objective", "post-training.learning-rate", "post-training.batch-size",
+        "post-training.checkpoint-every", "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens");
+
+    public static DarwinSettings from(JobConfig c) {
+        c.requireOnly(KEYS);
+        String model = c.string("model");
+        ModelConfig config;
+        try (CheckpointReader r = CheckpointReader.open(model)) {
+            config = ModelLoader.config(r);
+        }
+        String output = c.string("output");
+        String device = c.stringOr("device", "auto");
+        String data = c.string("calibration.data");
+        int seqLen = c.intOr("calibration.seq-len", Math.min(256, config.maxPositionEmbeddings()));
+        if (seqLen < 2 || seqLen > config.maxPositionEmbeddings()) {
+            throw new EvocompressException("Setting 'calibration.seq-len' in " + c.source() + " must be in [2, "
+                + config.maxPositionEmbeddings() + "], but was " + seqLen);
+        }
+        int sequences = positive(c, "calibration.sequences", c.intOr("calibration.sequences", 64));
+        int shards = positive(c, "calibration.shards", c.intOr("calibration.shards", Math.min(4, sequences)));
+        double target = c.numberOr("database.target", 0.5);
+        int steps = positive(c, "database.steps", c.intOr("database.steps", 10));
+        StructuredGrid grid = new StructuredGrid(target, steps);
+        grid.levels(io.evocompress.structured.StructureGroup.ATTENTION, config);
+        grid.levels(io.evocompress.structured.StructureGroup.MLP, config);
+        List<SelectionStage> stages = new ArrayList<>();
+        List<Long> training = new ArrayList<>();
+        for (String part : c.stringOr("search.stages", DEFAULT_STAGES).split(",")) {
+            String[] st = part.strip().split(":");
+            if (st.length != 2) {
+                throw new EvocompressException("Setting 'search.stages' in " + c.source() + ": stage '" + part
+                    + "' is not survivors@fitnessTokens:trainingTokens, e.g. 8@1024:10000");
+            }
+            SelectionStage s = SelectionStage.parse(st[0]);
+            if (stages.stream().anyMatch(x -> x.tokens() == s.tokens())) {
+                throw new EvocompressException("Setting 'search.stages' in " + c.source() + ": two stages score "
+                    + s.tokens() + " tokens; give every stage a different fitness token count");
+            }
+            stages.add(s);
+            try {
+                training.add(Long.parseLong(st[1].strip()));
+            } catch (NumberFormatException e) {
+                throw new EvocompressException("Setting 'search.stages' in " + c.source() + ": '" + st[1] + "' is not a token count");
+            }
+        }
+        String objective = c.choice("post-training.objective", "lm", Set.of("lm", "distill"));
+        return new DarwinSettings(model, output, device, data, sequences, seqLen, c.integerOr("calibration.seed", 0), shards,
+            positive(c, "calibration.batch-size", c.intOr("calibration.batch-size", 8)),
+            c.stringOr("database.path", output + "/database"), target, steps,
+            c.stringOr("training.data", data),
+            c.intOr("search.generations", 200), positive(c, "search.offspring", c.intOr("search.offspring", 16)),
+            c.integerOr("search.seed", 0), List.copyOf(stages), training.stream().mapToLong(Long::longValue).toArray(),
+            c.numberOr("search.learning-rate", 1e-5),
+            c.integerOr("post-training.tokens", 100_000), objective, c.numberOr("post-training.learning-rate", 1e-4),
+            positive(c, "post-training.batch-size", c.intOr("post-training.batch-size", 4)),
+            positive(c, "post-training.checkpoint-every", c.intOr("post-training.checkpoint-every", 50)),
+            c.string("heldout.data"), c.intOr("heldout.seq-len", seqLen), c.integerOr("heldout.max-tokens", 0),
+            c.integerOr("final.tokens", Math.min((long) sequences * seqLen, 65536)), c.toJson());
+    }
+
+    private static int positive(JobConfig c, String key, int v) {
+        if (v < 1) {
+            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be >= 1, but was " + v);
+        }
+        return v;
+    }
+
+    public StructuredGrid grid() {
+        return new StructuredGrid(target, steps);
+    }
+
+    /** The build-db settings whose Hessian pass ({@link HessianJob}) the structured database reuses. */
+    public BuildDbSettings hessianSettings() {
+        return new BuildDbSettings(model, databasePath, device, calibrationData, sequences, seqLen, calibrationSeed, shards,
+            batchSize, CompressorSettings.bits(List.of(4), 128, false, false, 0.01, 128));
+    }
+
+    /** Training tokens of the stage that scores {@code fitnessTokens}. */
+    public long trainingTokensFor(long fitnessTokens) {
+        for (int i = 0; i < stages.size(); i++) {
+            if (stages.get(i).tokens() == fitnessTokens) {
+                return trainingTokens[i];
+            }
+        }
+        return 0; // the initial genome's scoring: no stage, no training
+    }
+}

@@ -1,0 +1,105 @@
+package io.evocompress.model;
+
+import io.evocompress.EvocompressException;
+
+import java.util.Arrays;
+
+/**
+ * The size of one decoder block after structured pruning (DarwinLM): which query heads it keeps and
+ * how many MLP neurons. Heads are named by their index in the dense model, so that each kept query
+ * head still reads the key/value head it read before ({@code keptHeads[i] / groupSize}): with
+ * grouped-query attention the key/value projections are kept whole, only query rows and o_proj input
+ * columns go. A block keeps at least one head and one neuron (removing a whole half is depth
+ * pruning, EvoPress's depth domain).
+ *
+ * @param keptHeads    kept query heads, ascending dense indices
+ * @param intermediate kept MLP neurons (rows of gate/up, columns of down)
+ */
+public record BlockShape(int[] keptHeads, int intermediate) {
+    public BlockShape {
+        keptHeads = keptHeads.clone();
+        if (keptHeads.length == 0) {
+            throw new EvocompressException("A block must keep at least one attention head");
+        }
+        for (int i = 1; i < keptHeads.length; i++) {
+            if (keptHeads[i] <= keptHeads[i - 1]) {
+                throw new EvocompressException("Kept heads must be strictly ascending, but were " + Arrays.toString(keptHeads));
+            }
+        }
+        if (intermediate < 1) {
+            throw new EvocompressException("A block must keep at least one MLP neuron, but kept " + intermediate);
+        }
+    }
+
+    /** The dense block of a config: every head, the full intermediate size. */
+    public static BlockShape dense(ModelConfig c) {
+        return new BlockShape(java.util.stream.IntStream.range(0, c.numHeads()).toArray(), c.intermediateSize());
+    }
+
+    @Override
+    public int[] keptHeads() {
+        return keptHeads.clone();
+    }
+
+    public int numHeads() {
+        return keptHeads.length;
+    }
+
+    /** Whether this block has the dense config's heads and neurons. */
+    public boolean isDense(ModelConfig c) {
+        return keptHeads.length == c.numHeads() && intermediate == c.intermediateSize();
+    }
+
+    /** Whether every dense head is kept (then the forward is the standard grouped one). */
+    public boolean allHeads(ModelConfig c) {
+        return keptHeads.length == c.numHeads();
+    }
+
+    public void check(ModelConfig c, int layer) {
+        if (keptHeads[keptHeads.length - 1] >= c.numHeads() || keptHeads[0] < 0) {
+            throw new EvocompressException("config.json: layer " + layer + " keeps heads " + Arrays.toString(keptHeads)
+                + " but the model has " + c.numHeads() + " (num_attention_heads)");
+        }
+        if (intermediate > c.intermediateSize()) {
+            throw new EvocompressException("config.json: layer " + layer + " has " + intermediate
+                + " MLP neurons, more than intermediate_size " + c.intermediateSize());
+        }
+    }
+
+    /** [out, in] of a linear layer of this block. */
+    public long[] shape(LinearName name, ModelConfig c) {
+        long q = (long) keptHeads.length * c.headDim();
+        return switch (name) {
+            case Q_PROJ -> new long[] {q, c.hiddenSize()};
+            case K_PROJ, V_PROJ -> new long[] {c.kvDim(), c.hiddenSize()};
+            case O_PROJ -> new long[] {c.hiddenSize(), q};
+            case GATE_PROJ, UP_PROJ -> new long[] {intermediate, c.hiddenSize()};
+            case DOWN_PROJ -> new long[] {c.hiddenSize(), intermediate};
+        };
+    }
+
+    /** Parameters of this block's linear layers (no norms, no biases). */
+    public long linearParams(ModelConfig c) {
+        long total = 0;
+        for (LinearName n : LinearName.values()) {
+            long[] s = shape(n, c);
+            total += s[0] * s[1];
+        }
+        return total;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof BlockShape b && Arrays.equals(keptHeads, b.keptHeads) && intermediate == b.intermediate;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(keptHeads) + intermediate;
+    }
+
+    @Override
+    public String toString() {
+        return "BlockShape[heads " + Arrays.toString(keptHeads) + ", intermediate " + intermediate + "]";
+    }
+}

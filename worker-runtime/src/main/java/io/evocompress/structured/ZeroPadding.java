@@ -1,0 +1,79 @@
+package io.evocompress.structured;
+
+import io.evocompress.model.Architecture;
+import io.evocompress.model.ArchitectureRegistry;
+import io.evocompress.model.BlockShape;
+import io.evocompress.model.LinearName;
+import io.evocompress.model.ModelConfig;
+import io.evocompress.model.TensorLayout;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * A structurally pruned model's tensors in the dense (standard) layout, for tools that need uniform
+ * layer sizes: kept query rows, o_proj columns, gate/up rows and down_proj columns go back to their
+ * dense positions, removed ones are zero. The padded model computes the same function (a zero query
+ * head's output meets zero o_proj columns; silu(0) * up = 0 meets zero down_proj columns).
+ */
+public final class ZeroPadding {
+    private ZeroPadding() {
+    }
+
+    public static Map<String, float[]> pad(ModelConfig c, List<BlockShape> shapes, Function<String, float[]> smaller) {
+        Architecture arch = ArchitectureRegistry.forType(c.modelType(), "config");
+        Map<String, float[]> out = new LinkedHashMap<>();
+        int h = c.hiddenSize();
+        int d = c.headDim();
+        for (String name : TensorLayout.of(c).shapes().keySet()) {
+            out.put(name, smaller.apply(name).clone());
+        }
+        for (int b = 0; b < shapes.size(); b++) {
+            String p = arch.blockPrefix(b);
+            BlockShape s = shapes.get(b);
+            int[] qRows = new int[s.numHeads() * d];
+            int[] heads = s.keptHeads();
+            for (int i = 0; i < heads.length; i++) {
+                for (int k = 0; k < d; k++) {
+                    qRows[i * d + k] = heads[i] * d + k;
+                }
+            }
+            int[] neurons = java.util.stream.IntStream.range(0, s.intermediate()).toArray();
+            // neurons of a smaller model are not named by dense index: they fill the first positions
+            out.put(p + LinearName.Q_PROJ.path() + ".weight", rows(smaller.apply(p + LinearName.Q_PROJ.path() + ".weight"), qRows, c.qDim(), h));
+            if (c.qkvBias()) {
+                out.put(p + LinearName.Q_PROJ.path() + ".bias", rows(smaller.apply(p + LinearName.Q_PROJ.path() + ".bias"), qRows, c.qDim(), 1));
+            }
+            out.put(p + LinearName.O_PROJ.path() + ".weight", cols(smaller.apply(p + LinearName.O_PROJ.path() + ".weight"), qRows, h, c.qDim()));
+            for (LinearName n : List.of(LinearName.GATE_PROJ, LinearName.UP_PROJ)) {
+                out.put(p + n.path() + ".weight", rows(smaller.apply(p + n.path() + ".weight"), neurons, c.intermediateSize(), h));
+                if (c.mlpBias()) {
+                    out.put(p + n.path() + ".bias", rows(smaller.apply(p + n.path() + ".bias"), neurons, c.intermediateSize(), 1));
+                }
+            }
+            out.put(p + LinearName.DOWN_PROJ.path() + ".weight", cols(smaller.apply(p + LinearName.DOWN_PROJ.path() + ".weight"),
+                neurons, h, c.intermediateSize()));
+        }
+        return out;
+    }
+
+    private static float[] rows(float[] compact, int[] to, int rows, int cols) {
+        float[] out = new float[rows * cols];
+        for (int i = 0; i < to.length; i++) {
+            System.arraycopy(compact, i * cols, out, to[i] * cols, cols);
+        }
+        return out;
+    }
+
+    private static float[] cols(float[] compact, int[] to, int rows, int cols) {
+        float[] out = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < to.length; i++) {
+                out[r * cols + to[i]] = compact[r * to.length + i];
+            }
+        }
+        return out;
+    }
+}
