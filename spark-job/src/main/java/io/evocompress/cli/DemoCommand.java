@@ -62,7 +62,7 @@ public final class DemoCommand implements Command {
                  a model already trained there is reused unless --retrain;
               2. builds the SparseGPT variant database for --sparsity (default 0.8): DIR/db;
               3. searches per-layer sparsities with EvoPress (fast preset: 16 offspring, 1@512 then 1@8192 tokens,
-                 --generations, default 120), and measures uniform sparsity and OWL on the same tokens: DIR/search
+                 --generations, default 200), and measures uniform sparsity and OWL on the same tokens: DIR/search
                  (result.json, profile.txt, report.html);
               4. exports the result as a Hugging Face checkpoint: DIR/compressed;
               5. prints KL to the dense model and held-out perplexity for the result and the baselines.
@@ -80,7 +80,7 @@ public final class DemoCommand implements Command {
         Path out = HadoopFiles.path(args.getOr("out", "target/demo"));
         FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
         int trainSeconds = args.intOr("train-seconds", 90);
-        int generations = args.intOr("generations", 120);
+        int generations = args.intOr("generations", 200);
         double sparsity = Double.parseDouble(args.getOr("sparsity", "0.8"));
         long seed = args.longOr("seed", 0);
         if (trainSeconds < 1 || generations < 1 || !(sparsity > 0 && sparsity < 1)) {
