@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
-import io.evocompress.baselines.OwlAllocation;
-import io.evocompress.calibration.HessianFile;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.data.TokenSequences;
@@ -25,7 +23,6 @@ import io.evocompress.scheduler.SparsitySchedule;
 import io.evocompress.search.CalibrationPool;
 import io.evocompress.search.Genome;
 import io.evocompress.search.Minibatch;
-import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -35,7 +32,6 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -125,12 +121,17 @@ public final class ScheduleJob {
         int n = layers.size();
         long[] numel = new long[n];
         double[] errors = new double[n];
+        double[] energies = s.errorMeasure().equals("relative") ? outputEnergies(s, config, layers) : null;
         List<LayerError> layerErrors = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             LayerTask t = layers.get(i);
             VariantStore.LayerRecord record = manifest.layer(t.unit());
             numel[i] = record.rows() * record.cols();
-            errors[i] = record.level(0).error() / (s.errorMeasure().equals("per-weight") ? numel[i] : 1);
+            errors[i] = record.level(0).error() / switch (s.errorMeasure()) {
+                case "per-weight" -> numel[i];
+                case "relative" -> energies[i];
+                default -> 1;
+            };
             layerErrors.add(new LayerError(t.unit(), numel[i], t.block(), errors[i]));
         }
 
@@ -264,39 +265,43 @@ public final class ScheduleJob {
     /** OWL's block sparsities (dense weights, calibration input norms), as zeros per layer: round(s_block * numel). */
     static long[] owlZeros(Prepared p, ModelConfig config, long[] numel) {
         ScheduleJobSettings s = p.settings();
-        Path hessians = new Path(HadoopFiles.path(s.buildDb().output()), HessianJob.DIR);
-        FileSystem fs = HadoopFiles.fileSystem(hessians, HadoopFiles.defaultConf());
-        double[] ratios = new double[config.numLayers()];
-        List<LayerTask> layers = p.db().layers();
-        try (CheckpointReader reader = CheckpointReader.open(s.model())) {
-            for (int b = 0; b < config.numLayers(); b++) {
-                Map<InputGroup, double[]> norms = new LinkedHashMap<>();
-                List<OwlAllocation.Layer> block = new ArrayList<>();
-                for (LayerTask t : layers) {
-                    if (t.block() != b) {
-                        continue;
-                    }
-                    double[] nrm = norms.computeIfAbsent(InputGroup.of(t.linear()), g -> readNorms(fs, new Path(hessians,
-                        HessianJob.fileName(t.block(), g))));
-                    long[] shape = t.linear().shape(config);
-                    block.add(new OwlAllocation.Layer((int) shape[0], (int) shape[1], reader.readFloat(t.unit() + ".weight"), nrm));
-                }
-                ratios[b] = OwlAllocation.outlierRatio(block, s.owlM());
-            }
-        }
-        double[] blockSparsity = OwlAllocation.sparsities(ratios, s.target(), s.owlLambda());
-        long[] zeros = new long[layers.size()];
-        for (int i = 0; i < zeros.length; i++) {
-            zeros[i] = Math.max(0, Math.min(numel[i] - 1, Math.round(blockSparsity[layers.get(i).block()] * numel[i])));
-        }
-        return zeros;
+        return OwlProfile.zeros(s.model(), s.buildDb().output(), p.db().layers(), config, s.target(), s.owlLambda(), s.owlM());
     }
 
-    private static double[] readNorms(FileSystem fs, Path file) {
-        try (FSDataInputStream in = fs.open(file)) {
-            return HessianFile.decode(in.readAllBytes(), file.toString()).statistics().columnNorms();
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read " + file, e);
+    /**
+     * Each layer's dense output energy under its calibration Hessian, 1/2 sum_r w_r H w_r^T
+     * (= ||W X||^2 / n), the scale its OBS error is measured on: error / energy is the fraction of the
+     * layer's output the probe pruning loses, comparable across layer types.
+     */
+    static double[] outputEnergies(ScheduleJobSettings s, ModelConfig config, List<LayerTask> layers) {
+        DatabaseHessians hessians = new DatabaseHessians(s.buildDb().output());
+        double[] energy = new double[layers.size()];
+        try (CheckpointReader reader = CheckpointReader.open(s.model())) {
+            Map<String, double[]> cache = new HashMap<>();
+            for (int i = 0; i < energy.length; i++) {
+                LayerTask t = layers.get(i);
+                InputGroup g = InputGroup.of(t.linear());
+                double[] h = cache.computeIfAbsent(t.block() + "/" + g, k -> hessians.read(t.block(), g).hessian().values());
+                float[] w = reader.readFloat(t.unit() + ".weight");
+                int cols = (int) t.linear().shape(config)[1];
+                int rows = w.length / cols;
+                double e = 0;
+                double[] hw = new double[cols];
+                for (int r = 0; r < rows; r++) {
+                    for (int a = 0; a < cols; a++) {
+                        double acc = 0;
+                        for (int b = 0; b < cols; b++) {
+                            acc += h[a * cols + b] * w[r * cols + b];
+                        }
+                        hw[a] = acc;
+                    }
+                    for (int a = 0; a < cols; a++) {
+                        e += w[r * cols + a] * hw[a];
+                    }
+                }
+                energy[i] = Math.max(e / 2, Double.MIN_NORMAL);
+            }
         }
+        return energy;
     }
 }

@@ -131,7 +131,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
             "at most the calibration pool's " + poolTokens + " tokens", finalTokens);
         double owlLambda = c.numberOr("baseline.owl.lambda", 0.08);
         double owlM = c.numberOr("baseline.owl.m", 5);
-        String errorMeasure = c.choice("scheduler.error-measure", "total", Set.of("total", "per-weight"));
+        String errorMeasure = c.choice("scheduler.error-measure", "total", Set.of("total", "per-weight", "relative"));
         return new ScheduleJobSettings(model, output, device, target, data, sequences, seqLen, buildDb, heldout, heldoutSeqLen,
             heldoutMax, schedule, range, widths, bits, groupSize, batchSize, owlLambda, owlM, finalTokens, errorMeasure,
             c.tree());

@@ -2,9 +2,6 @@ package io.evocompress.job;
 
 import io.evocompress.EvocompressException;
 import io.evocompress.baselines.BlockSimilarity;
-import io.evocompress.baselines.OwlAllocation;
-import io.evocompress.calibration.HessianFile;
-import io.evocompress.calibration.InputGroup;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.database.DatabaseManifest;
@@ -16,7 +13,6 @@ import io.evocompress.fitness.FitnessKind;
 import io.evocompress.fitness.GenomeDecoder;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.CausalLm;
-import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
 import io.evocompress.scheduler.GridLevels;
@@ -40,15 +36,11 @@ import io.evocompress.search.SearchDomain;
 import io.evocompress.search.SearchPreset;
 import io.evocompress.search.SearchProgress;
 import io.evocompress.search.SearchResult;
-import io.evocompress.search.SearchState;
 import io.evocompress.search.SparsityDomain;
-import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -330,44 +322,14 @@ public final class SearchJob {
     /** OWL's block sparsities (from the dense weights and the calibration input norms) on the database's grid. */
     static Genome owlGenome(Prepared p, String database) {
         SearchSettings s = p.settings();
-        ModelConfig config = p.config();
-        Path hessians = new Path(HadoopFiles.path(database), HessianJob.DIR);
-        FileSystem fs = HadoopFiles.fileSystem(hessians, HadoopFiles.defaultConf());
-        double[] ratios = new double[config.numLayers()];
-        try (CheckpointReader reader = CheckpointReader.open(s.model())) {
-            for (int b = 0; b < config.numLayers(); b++) {
-                Map<InputGroup, double[]> norms = new LinkedHashMap<>();
-                List<OwlAllocation.Layer> layers = new ArrayList<>();
-                for (LayerTask t : p.db().layers()) {
-                    if (t.block() != b) {
-                        continue;
-                    }
-                    double[] n = norms.computeIfAbsent(InputGroup.of(t.linear()), g -> readNorms(fs, new Path(hessians,
-                        HessianJob.fileName(t.block(), g))));
-                    long[] shape = t.linear().shape(config);
-                    layers.add(new OwlAllocation.Layer((int) shape[0], (int) shape[1], reader.readFloat(t.unit() + ".weight"), n));
-                }
-                ratios[b] = OwlAllocation.outlierRatio(layers, s.owlM());
-            }
-        }
-        double[] blockSparsity = OwlAllocation.sparsities(ratios, s.target(), s.owlLambda());
         List<LayerTask> tasks = p.db().layers();
+        long[] zeros = OwlProfile.zeros(s.model(), database, tasks, p.config(), s.target(), s.owlLambda(), s.owlM());
         long[] numel = new long[tasks.size()];
-        long[] zeros = new long[tasks.size()];
-        for (int i = 0; i < tasks.size(); i++) {
-            long[] shape = tasks.get(i).linear().shape(config);
+        for (int i = 0; i < numel.length; i++) {
+            long[] shape = tasks.get(i).linear().shape(p.config());
             numel[i] = shape[0] * shape[1];
-            zeros[i] = Math.round(blockSparsity[tasks.get(i).block()] * numel[i]);
         }
         return new Genome(GridLevels.nearest(s.buildDb().compressor().grid(), numel, zeros));
-    }
-
-    private static double[] readNorms(FileSystem fs, Path file) {
-        try (FSDataInputStream in = fs.open(file)) {
-            return HessianFile.decode(in.readAllBytes(), file.toString()).statistics().columnNorms();
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read " + file, e);
-        }
     }
 
     /** ShortGPT: drop the k blocks whose output is most similar to their input (both halves). */
