@@ -112,11 +112,7 @@ public final class BitsDomain implements SearchDomain {
     @Override
     public Genome random(RandomGenerator random) {
         if (integerTarget()) {
-            Genome g = uniform((int) target);
-            for (int i = 0; i < 4 * units(); i++) {
-                g = mutate(g, random);
-            }
-            return g;
+            return randomWalk(uniform((int) target), random);
         }
         int[] levels = new int[units()];
         Arrays.fill(levels, (int) Math.ceil(target));

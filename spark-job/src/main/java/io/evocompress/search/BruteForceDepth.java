@@ -59,14 +59,7 @@ public final class BruteForceDepth {
     }
 
     private static ScoredGenome bestOf(CandidateEvaluator evaluator, List<Genome> genomes, Minibatch batch) {
-        double[] scores = evaluator.evaluate(List.copyOf(genomes), batch);
-        int best = 0;
-        for (int i = 1; i < scores.length; i++) {
-            if (Double.compare(scores[i], scores[best]) < 0) {
-                best = i;
-            }
-        }
-        return new ScoredGenome(genomes.get(best), scores[best]);
+        return ScoredGenome.best(evaluator, genomes, batch);
     }
 
     /** All k-subsets of 0..n-1, each ascending, in lexicographic order. */

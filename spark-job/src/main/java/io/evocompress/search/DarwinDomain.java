@@ -83,11 +83,7 @@ public final class DarwinDomain implements SearchDomain {
 
     @Override
     public Genome random(RandomGenerator random) {
-        Genome g = fixedStart().orElseThrow();
-        for (int i = 0; i < 4 * units(); i++) {
-            g = mutate(g, random);
-        }
-        return g;
+        return randomWalk(fixedStart().orElseThrow(), random);
     }
 
     @Override

@@ -25,14 +25,7 @@ public final class RandomSearchBaseline {
         for (int i = 0; i < candidates; i++) {
             genomes.add(domain.random(random));
         }
-        double[] scores = evaluator.evaluate(List.copyOf(genomes), batch);
-        int best = 0;
-        for (int i = 1; i < scores.length; i++) {
-            if (Double.compare(scores[i], scores[best]) < 0) {
-                best = i;
-            }
-        }
-        return new ScoredGenome(genomes.get(best), scores[best]);
+        return ScoredGenome.best(evaluator, genomes, batch);
     }
 
     /** On a minibatch of {@code tokens} drawn from the pool, everything seeded from {@code seed}. */

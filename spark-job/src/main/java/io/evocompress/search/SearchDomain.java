@@ -52,4 +52,13 @@ public interface SearchDomain {
     default String profile(Genome genome) {
         return Profile.format(this, genome);
     }
+
+    /** A random walk of 4 switches per unit from {@code start}: a random genome that keeps the budget. */
+    default Genome randomWalk(Genome start, RandomGenerator random) {
+        Genome g = start;
+        for (int i = 0; i < 4 * units(); i++) {
+            g = mutate(g, random);
+        }
+        return g;
+    }
 }

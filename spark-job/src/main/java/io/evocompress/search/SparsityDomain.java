@@ -78,11 +78,7 @@ public final class SparsityDomain implements SearchDomain {
     /** A random walk of 4 switches per unit from the all-zero start. */
     @Override
     public Genome random(RandomGenerator random) {
-        Genome g = fixedStart().orElseThrow();
-        for (int i = 0; i < 4 * units(); i++) {
-            g = mutate(g, random);
-        }
-        return g;
+        return randomWalk(fixedStart().orElseThrow(), random);
     }
 
     @Override
