@@ -54,7 +54,7 @@ public final class ScheduleCommand implements Command {
               scheduler.clusters        K (default 10); scheduler.granularity layer | block (default layer)
               scheduler.cap             highest sparsity of any layer (default 0.99)
               scheduler.error-floor     errors below it are raised to it before log10 (default 1e-30)
-              scheduler.error-measure   total (E_l, default) or per-weight (E_l / numel of the layer)
+              scheduler.error-measure   relative (E_l / the layer's dense output energy, default), total (E_l) or per-weight (E_l / numel)
               scheduler.range           [min, max] (default target -/+ 0.1) or auto (tries scheduler.range-widths,
                                         default [0, 0.05, 0.1, 0.15, 0.2], centred on the target, by calibration KL)
               quantization.bits         4: joint SparseGPT + GPTQ (asymmetric min-max); absent: pruning only

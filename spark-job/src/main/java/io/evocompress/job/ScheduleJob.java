@@ -121,7 +121,7 @@ public final class ScheduleJob {
         int n = layers.size();
         long[] numel = new long[n];
         double[] errors = new double[n];
-        double[] energies = s.errorMeasure().equals("relative") ? outputEnergies(s, config, layers) : null;
+        double[] energies = s.errorMeasure().equals("relative") ? outputEnergies(s.model(), s.buildDb().output(), config, layers) : null;
         List<LayerError> layerErrors = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             LayerTask t = layers.get(i);
@@ -273,10 +273,10 @@ public final class ScheduleJob {
      * (= ||W X||^2 / n), the scale its OBS error is measured on: error / energy is the fraction of the
      * layer's output the probe pruning loses, comparable across layer types.
      */
-    static double[] outputEnergies(ScheduleJobSettings s, ModelConfig config, List<LayerTask> layers) {
-        DatabaseHessians hessians = new DatabaseHessians(s.buildDb().output());
+    static double[] outputEnergies(String model, String database, ModelConfig config, List<LayerTask> layers) {
+        DatabaseHessians hessians = new DatabaseHessians(database);
         double[] energy = new double[layers.size()];
-        try (CheckpointReader reader = CheckpointReader.open(s.model())) {
+        try (CheckpointReader reader = CheckpointReader.open(model)) {
             Map<String, double[]> cache = new HashMap<>();
             for (int i = 0; i < energy.length; i++) {
                 LayerTask t = layers.get(i);

@@ -31,7 +31,9 @@ import java.util.Set;
  * @param finalTokens calibration tokens KL is measured on (range trials and final figures)
  * @param errorMeasure {@code total}: E_l as SparseGPT reports it (the layer's summed OBS loss, the
  *                    paper's); {@code per-weight}: E_l / numel, so layers of different sizes compare by
- *                    the loss per weight rather than by their size
+ *                    the loss per weight rather than by their size; {@code relative} (default):
+ *                    E_l / (1/2 tr(W H W^T)), the fraction of the layer's dense output energy the probe
+ *                    pruning loses, which compares q, k, v, o, gate, up and down on one scale
  */
 public record ScheduleJobSettings(String model, String output, String device, double target, String calibrationData,
                                   int sequences, int seqLen, BuildDbSettings buildDb, String heldoutData, int heldoutSeqLen,
@@ -131,7 +133,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
             "at most the calibration pool's " + poolTokens + " tokens", finalTokens);
         double owlLambda = c.numberOr("baseline.owl.lambda", 0.08);
         double owlM = c.numberOr("baseline.owl.m", 5);
-        String errorMeasure = c.choice("scheduler.error-measure", "total", Set.of("total", "per-weight", "relative"));
+        String errorMeasure = c.choice("scheduler.error-measure", "relative", Set.of("total", "per-weight", "relative"));
         return new ScheduleJobSettings(model, output, device, target, data, sequences, seqLen, buildDb, heldout, heldoutSeqLen,
             heldoutMax, schedule, range, widths, bits, groupSize, batchSize, owlLambda, owlM, finalTokens, errorMeasure,
             c.tree());

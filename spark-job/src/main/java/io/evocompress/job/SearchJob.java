@@ -288,13 +288,17 @@ public final class SearchJob {
         return new EvolutionarySearch(fixed, p.search().preset(), p.calibrationPool(), p.settings().seed());
     }
 
-    /** The layer-wise scheduler's sparsities (level-0 OBS errors, range target +/- 0.1) as grid levels. */
+    /** The layer-wise scheduler's sparsities (level-0 OBS errors relative to each layer's output energy, range target +/- 0.1) as grid levels. */
     static Genome schedulerGenome(Prepared p, DatabaseManifest manifest) {
         SparsityGrid grid = p.settings().buildDb().compressor().grid();
         List<LayerError> errors = new ArrayList<>();
-        for (LayerTask t : p.db().layers()) {
+        List<LayerTask> layers = p.db().layers();
+        double[] energy = ScheduleJob.outputEnergies(p.settings().model(), p.settings().buildDb().output(), p.config(), layers);
+        for (int i = 0; i < layers.size(); i++) {
+            LayerTask t = layers.get(i);
             var record = manifest.layer(t.unit());
-            errors.add(new LayerError(t.unit(), record.rows() * record.cols(), t.block(), Math.max(record.level(0).error(), 1e-30)));
+            double relative = record.level(0).error() / energy[i];
+            errors.add(new LayerError(t.unit(), record.rows() * record.cols(), t.block(), Math.max(relative, 1e-30)));
         }
         SparsitySchedule schedule = SparsitySchedule.plan(errors, grid.target(),
             SparsityRange.around(grid.target(), 0.2, ScheduleSettings.DEFAULTS.cap()), ScheduleSettings.DEFAULTS);
