@@ -70,6 +70,18 @@ class ScheduleCommandTest {
     }
 
     @Test
+    void schedulerBeatsUniformAt80PercentAndOnBabyllamaAt70WithRangeAuto() throws Exception {
+        JsonNode s80 = run(args("schedule-70.yaml", "s80", "--set", "target=0.8", "--set", "database.path=" + tmp.resolve("db80")),
+            "s80");
+        assertTrue(s80.at("/result/kl_divergence").asDouble() < s80.at("/baselines/uniform/kl_divergence").asDouble(), s80.toString());
+        assertTrue(s80.at("/result/perplexity").asDouble() < s80.at("/baselines/uniform/perplexity").asDouble(), s80.toString());
+        JsonNode b70 = run(args("schedule-70.yaml", "b70", "--set", "model=" + Fixtures.model("babyllama105"),
+            "--set", "database.path=" + tmp.resolve("db-baby"), "--set", "scheduler.range=auto"), "b70");
+        assertTrue(b70.at("/result/kl_divergence").asDouble() < b70.at("/baselines/uniform/kl_divergence").asDouble(), b70.toString());
+        assertTrue(b70.at("/result/perplexity").asDouble() < b70.at("/baselines/uniform/perplexity").asDouble(), b70.toString());
+    }
+
+    @Test
     void rangeAutoReportsEveryTrialAndKeepsTheLowestKl() throws Exception {
         JsonNode r = run(args("schedule-70.yaml", "auto", "--set", "scheduler.range=auto"), "auto");
         JsonNode trials = r.at("/scheduler/trials");
