@@ -38,7 +38,7 @@ public final class DemoCommand implements Command {
 
     @Override
     public String summary() {
-        return "The whole pipeline with no input: train a small model, build the database, search, export";
+        return "the whole pipeline with no input: train a small model, build the database, search, export";
     }
 
     @Override

@@ -34,7 +34,7 @@ public final class ExportCommand implements Command {
 
     @Override
     public String summary() {
-        return "Write a search result (or a baseline) as a compressed Hugging Face checkpoint";
+        return "write a search or schedule result (or a baseline) as a compressed Hugging Face checkpoint";
     }
 
     @Override

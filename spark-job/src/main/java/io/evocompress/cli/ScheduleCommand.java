@@ -20,7 +20,7 @@ public final class ScheduleCommand implements Command {
 
     @Override
     public String summary() {
-        return "Layer-wise sparsity scheduler: per-layer SparseGPT sparsities from error estimates, optionally with INT4";
+        return "layer-wise sparsity scheduler: per-layer SparseGPT sparsities from error estimates, optionally with INT4";
     }
 
     @Override

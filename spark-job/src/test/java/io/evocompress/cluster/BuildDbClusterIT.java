@@ -3,7 +3,6 @@ package io.evocompress.cluster;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.Fixtures;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
@@ -15,13 +14,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -36,30 +32,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BuildDbClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final File ROOT = new File(System.getProperty("evocompress.projectRoot", "..")).getAbsoluteFile();
+    private static final File ROOT = ClusterFixture.ROOT;
     private static MiniDFSCluster hdfs;
     private static String master;
 
     @BeforeAll
     static void start() throws Exception {
-        Fixtures.root();
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, new File(ROOT, "spark-job/target/it-hdfs-db").getAbsolutePath());
-        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = ClusterFixture.startHdfs("it-hdfs-db");
         FileSystem fs = hdfs.getFileSystem();
         fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
         fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
-        master = exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "start", "2")).strip();
-        assertTrue(master.startsWith("spark://"), master);
+        master = ClusterFixture.startSpark();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "stop"));
-        if (hdfs != null) {
-            hdfs.shutdown();
-        }
+        ClusterFixture.stop(hdfs);
     }
 
     static String config(String model, String data, String output) {
@@ -128,15 +116,7 @@ class BuildDbClusterIT {
         return out;
     }
 
-    /** Runs a command from the project root; fails with its output unless it exits 0 within 5 minutes. */
     static String exec(List<String> command) throws Exception {
-        File log = Files.createTempFile("evocompress-it", ".err").toFile();
-        Process p = new ProcessBuilder(command).directory(ROOT).redirectError(log).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        boolean done = p.waitFor(5, TimeUnit.MINUTES);
-        String err = Files.readString(log.toPath());
-        log.delete();
-        assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + err);
-        return out;
+        return ClusterFixture.exec(command);
     }
 }

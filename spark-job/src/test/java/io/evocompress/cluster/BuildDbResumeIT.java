@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * build.
  */
 class BuildDbResumeIT {
-    private static final File ROOT = new File(System.getProperty("evocompress.projectRoot", "..")).getAbsoluteFile();
+    private static final File ROOT = ClusterFixture.ROOT;
 
     @Test
     void killedBuildResumesToTheUninterruptedBytes() throws Exception {

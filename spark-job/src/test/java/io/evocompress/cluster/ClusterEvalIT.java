@@ -3,7 +3,6 @@ package io.evocompress.cluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.Fixtures;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
@@ -13,11 +12,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,31 +25,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ClusterEvalIT {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final File ROOT = new File(System.getProperty("evocompress.projectRoot", "..")).getAbsoluteFile();
+    private static final File ROOT = ClusterFixture.ROOT;
     private static MiniDFSCluster hdfs;
     private static String master;
 
     @BeforeAll
     static void start() throws Exception {
-        Fixtures.root();
-        Configuration conf = new Configuration();
-        File base = new File(ROOT, "spark-job/target/it-hdfs");
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.getAbsolutePath());
-        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = ClusterFixture.startHdfs("it-hdfs");
         FileSystem fs = hdfs.getFileSystem();
         fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
         fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/sample.txt"));
-        master = exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "start", "2")).strip();
-        assertTrue(master.startsWith("spark://"), master);
+        master = ClusterFixture.startSpark();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "stop"));
-        if (hdfs != null) {
-            hdfs.shutdown();
-        }
+        ClusterFixture.stop(hdfs);
     }
 
     @Test
@@ -79,13 +66,6 @@ class ClusterEvalIT {
 
     /** Runs a command from the project root; fails with its output unless it exits 0 within 3 minutes. */
     private static String exec(List<String> command) throws Exception {
-        File log = Files.createTempFile("evocompress-it", ".err").toFile();
-        Process p = new ProcessBuilder(command).directory(ROOT).redirectError(log).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        boolean done = p.waitFor(3, TimeUnit.MINUTES);
-        String err = Files.readString(log.toPath());
-        log.delete();
-        assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + err);
-        return out;
+        return ClusterFixture.exec(command);
     }
 }

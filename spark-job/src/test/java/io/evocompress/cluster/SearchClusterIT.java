@@ -3,7 +3,6 @@ package io.evocompress.cluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.Fixtures;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -53,7 +52,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SearchClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final File ROOT = new File(System.getProperty("evocompress.projectRoot", "..")).getAbsoluteFile();
+    private static final File ROOT = ClusterFixture.ROOT;
     private static final File CLUSTER_HOME = new File(ROOT, "spark-job/target/local-cluster");
     private static final int GENERATIONS = 16;
     private static final List<String> PROFILE_FILES = List.of("profile.txt", "profiles/uniform.txt", "profiles/owl.txt");
@@ -66,11 +65,7 @@ class SearchClusterIT {
 
     @BeforeAll
     static void start() throws Exception {
-        Fixtures.root();
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, new File(ROOT, "spark-job/target/it-hdfs-search").getAbsolutePath());
-        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = ClusterFixture.startHdfs("it-hdfs-search");
         FileSystem fs = hdfs.getFileSystem();
         hdfsRoot = fs.getUri().toString();
         fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
@@ -91,16 +86,12 @@ class SearchClusterIT {
         }
         assertEquals(GENERATIONS + 1, reference.get("generations").size());
 
-        master = run(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "start", "2")).out().strip();
-        assertTrue(master.startsWith("spark://"), master);
+        master = ClusterFixture.startSpark();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        run(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "stop"));
-        if (hdfs != null) {
-            hdfs.shutdown();
-        }
+        ClusterFixture.stop(hdfs);
     }
 
     /** Small settings: 8 x 64 calibration tokens, levels -2..2, 16 generations of 4 offspring. */

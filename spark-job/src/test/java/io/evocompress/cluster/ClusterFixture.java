@@ -1,0 +1,65 @@
+package io.evocompress.cluster;
+
+import io.evocompress.Fixtures;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What the cluster integration tests share: the project root, a real HDFS (MiniDFSCluster with one
+ * data node), the real standalone Spark cluster of deploy/local-cluster (master and two workers as
+ * separate JVMs), and running a deploy/ script as a subprocess.
+ */
+final class ClusterFixture {
+    static final File ROOT = new File(System.getProperty("evocompress.projectRoot", "..")).getAbsoluteFile();
+
+    private ClusterFixture() {
+    }
+
+    /** A running HDFS whose storage lives under spark-job/target/{@code name}. */
+    static MiniDFSCluster startHdfs(String name) throws Exception {
+        Fixtures.root();
+        Configuration conf = new Configuration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, new File(ROOT, "spark-job/target/" + name).getAbsolutePath());
+        MiniDFSCluster hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        return hdfs;
+    }
+
+    /** Starts deploy/local-cluster with two workers; returns the master URL. */
+    static String startSpark() throws Exception {
+        String master = exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "start", "2")).strip();
+        assertTrue(master.startsWith("spark://"), master);
+        return master;
+    }
+
+    /** Stops the Spark cluster, then the HDFS (either may be absent). */
+    static void stop(MiniDFSCluster hdfs) throws Exception {
+        try {
+            exec(List.of(new File(ROOT, "deploy/local-cluster").getPath(), "stop"));
+        } finally {
+            if (hdfs != null) {
+                hdfs.shutdown();
+            }
+        }
+    }
+
+    /** Runs a command from the project root; fails with its output unless it exits 0 within 5 minutes. */
+    static String exec(List<String> command) throws Exception {
+        File log = Files.createTempFile("evocompress-it", ".err").toFile();
+        Process p = new ProcessBuilder(command).directory(ROOT).redirectError(log).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        boolean done = p.waitFor(5, TimeUnit.MINUTES);
+        String err = Files.readString(log.toPath());
+        log.delete();
+        assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + err);
+        return out;
+    }
+}
