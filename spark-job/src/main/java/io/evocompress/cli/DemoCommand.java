@@ -140,11 +140,9 @@ public final class DemoCommand implements Command {
 
         Path compressed = new Path(out, "compressed-" + tag);
         console.progress("4/5 exporting the result -> %s", compressed);
-        int status = new Main().run(new String[] {"export", "--result", settings.output(), "--out", compressed.toString(),
-            "--overwrite"}, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), System.err);
-        if (status != 0) {
-            throw new EvocompressException("export of " + settings.output() + " failed (see above)");
-        }
+        ExportCommand export = new ExportCommand();
+        export.run(Args.parse("export", new String[] {"--result", settings.output(), "--out", compressed.toString(), "--overwrite"},
+            export.options(), export.flags()), new Console("export", System.err));
 
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"dense", "0", fmt(outcome.densePerplexity())});

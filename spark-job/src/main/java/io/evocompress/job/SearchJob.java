@@ -211,7 +211,7 @@ public final class SearchJob {
         try (SparkCandidateEvaluator fitness = new SparkCandidateEvaluator(sc, setup, new DatabaseOpener(), p.decoder(), pool,
                  s.candidatesPerTask());
              SparkCandidateEvaluator klEval = s.fitness() == FitnessKind.KL ? null : new SparkCandidateEvaluator(sc,
-                 setup.withTopK(s.topK()).withFitness(FitnessKind.KL), new DatabaseOpener(), p.decoder(), pool, s.candidatesPerTask());
+                 setup.withFitness(FitnessKind.KL), new DatabaseOpener(), p.decoder(), pool, s.candidatesPerTask());
              SparkCandidateEvaluator pplEval = new SparkCandidateEvaluator(sc, setup.withFitness(FitnessKind.PPL),
                  new DatabaseOpener(), p.decoder(), p.heldout().toArray(new int[0][]), s.candidatesPerTask())) {
             CandidateEvaluator search = expand(p, fitness);
