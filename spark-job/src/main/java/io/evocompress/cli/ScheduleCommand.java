@@ -56,7 +56,7 @@ public final class ScheduleCommand implements Command {
               scheduler.error-floor     errors below it are raised to it before log10 (default 1e-30)
               scheduler.error-measure   relative (E_l / the layer's dense output energy, default), total (E_l) or per-weight (E_l / numel)
               scheduler.range           [min, max] (default target -/+ 0.1) or auto (tries scheduler.range-widths,
-                                        default [0, 0.05, 0.1, 0.15, 0.2], centred on the target, by calibration KL)
+                                        default [0, 0.01, 0.02, 0.05, 0.1, 0.2], centred on the target, by calibration KL)
               quantization.bits         4: joint SparseGPT + GPTQ (asymmetric min-max); absent: pruning only
               quantization.group-size   columns per group (default 128, clamped to the layer)
               evaluation.batch-size (8), evaluation.tokens (calibration tokens KL is measured on, default min(pool, 65536))

@@ -15,7 +15,7 @@
  *       common shift, clamped to [0, cap] (default cap 0.99), to the exact target.</li>
  *   <li>Integer zeros: round(target * total parameters), largest remainder, ties to the earlier unit.</li>
  *   <li>Per block: a block's error is the sum of its layers' errors.</li>
- *   <li>range auto: widths 0, 0.05, 0.1, 0.15, 0.2 centred on the target, lowest score wins, ties
+ *   <li>range auto: widths 0, 0.01, 0.02, 0.05, 0.1, 0.2 centred on the target, lowest score wins, ties
  *       to the earlier (narrower) width.</li>
  * </ul>
  */

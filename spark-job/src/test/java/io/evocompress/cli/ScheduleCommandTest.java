@@ -85,7 +85,7 @@ class ScheduleCommandTest {
     void rangeAutoReportsEveryTrialAndKeepsTheLowestKl() throws Exception {
         JsonNode r = run(args("schedule-70.yaml", "auto", "--set", "scheduler.range=auto"), "auto");
         JsonNode trials = r.at("/scheduler/trials");
-        assertEquals(5, trials.size());
+        assertEquals(6, trials.size());
         double best = Double.POSITIVE_INFINITY;
         for (JsonNode t : trials) {
             best = Math.min(best, t.get("kl_divergence").asDouble());

@@ -23,8 +23,8 @@ class RangeChoiceTest {
         assertEquals(0.1, out.best().width(), 0);
         assertEquals(0.65, out.best().range().min(), 1e-12);
         assertEquals(0.75, out.best().range().max(), 1e-12);
-        assertEquals(5, out.trials().size());
-        for (int i = 0; i < 5; i++) {
+        assertEquals(RangeChoice.DEFAULT_WIDTHS.length, out.trials().size());
+        for (int i = 0; i < RangeChoice.DEFAULT_WIDTHS.length; i++) {
             double w = RangeChoice.DEFAULT_WIDTHS[i];
             assertEquals(w, out.trials().get(i).width(), 0);
             assertEquals((w - 0.12) * (w - 0.12), out.trials().get(i).score(), 1e-12);
