@@ -72,6 +72,16 @@ class SearchCommandTest {
                     model + ": the optimum is at least as good as every baseline");
             }
             assertTrue(Files.exists(tmp.resolve(model + "-depth-evo").resolve("report.html")));
+            // the exported shallower model scores the searched perplexity
+            Path exported = tmp.resolve(model + "-depth-model");
+            MainTest.Run x = MainTest.run("export", "--result", tmp.resolve(model + "-depth-evo").toString(), "--out",
+                exported.toString(), "--dtype", "f32", "--json");
+            assertEquals(0, x.status(), x.err());
+            MainTest.Run ev = MainTest.run("eval", "--model", exported.toString(), "--data",
+                Fixtures.text("tinystories_sample.txt").toString(), "--seq-len", "128", "--json");
+            assertEquals(0, ev.status(), ev.err());
+            double ppl = e.get("result").get("perplexity").asDouble();
+            assertEquals(ppl, ev.json().get("perplexity").asDouble(), ppl * 1e-4, model + ": exported depth model");
         }
     }
 
