@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
+import io.evocompress.calibration.Hessian;
 import io.evocompress.calibration.InputGroup;
+import io.evocompress.compress.OutputError;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.database.DatabaseManifest;
@@ -121,7 +123,7 @@ public final class ScheduleJob {
         int n = layers.size();
         long[] numel = new long[n];
         double[] errors = new double[n];
-        double[] energies = s.errorMeasure().equals("relative") ? outputEnergies(s.model(), s.buildDb().output(), config, layers) : null;
+        double[] energies = s.errorMeasure().equals("relative") ? outputEnergies(s.model(), s.buildDb().output(), layers) : null;
         List<LayerError> layerErrors = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             LayerTask t = layers.get(i);
@@ -273,33 +275,16 @@ public final class ScheduleJob {
      * (= ||W X||^2 / n), the scale its OBS error is measured on: error / energy is the fraction of the
      * layer's output the probe pruning loses, comparable across layer types.
      */
-    static double[] outputEnergies(String model, String database, ModelConfig config, List<LayerTask> layers) {
+    static double[] outputEnergies(String model, String database, List<LayerTask> layers) {
         DatabaseHessians hessians = new DatabaseHessians(database);
         double[] energy = new double[layers.size()];
         try (CheckpointReader reader = CheckpointReader.open(model)) {
-            Map<String, double[]> cache = new HashMap<>();
+            Map<String, Hessian> cache = new HashMap<>();
             for (int i = 0; i < energy.length; i++) {
                 LayerTask t = layers.get(i);
                 InputGroup g = InputGroup.of(t.linear());
-                double[] h = cache.computeIfAbsent(t.block() + "/" + g, k -> hessians.read(t.block(), g).hessian().values());
-                float[] w = reader.readFloat(t.unit() + ".weight");
-                int cols = (int) t.linear().shape(config)[1];
-                int rows = w.length / cols;
-                double e = 0;
-                double[] hw = new double[cols];
-                for (int r = 0; r < rows; r++) {
-                    for (int a = 0; a < cols; a++) {
-                        double acc = 0;
-                        for (int b = 0; b < cols; b++) {
-                            acc += h[a * cols + b] * w[r * cols + b];
-                        }
-                        hw[a] = acc;
-                    }
-                    for (int a = 0; a < cols; a++) {
-                        e += w[r * cols + a] * hw[a];
-                    }
-                }
-                energy[i] = Math.max(e / 2, Double.MIN_NORMAL);
+                Hessian h = cache.computeIfAbsent(t.block() + "/" + g, k -> hessians.read(t.block(), g).hessian());
+                energy[i] = Math.max(OutputError.energy(reader.readFloat(t.unit() + ".weight"), h), Double.MIN_NORMAL);
             }
         }
         return energy;

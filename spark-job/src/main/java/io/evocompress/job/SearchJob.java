@@ -293,7 +293,7 @@ public final class SearchJob {
         SparsityGrid grid = p.settings().buildDb().compressor().grid();
         List<LayerError> errors = new ArrayList<>();
         List<LayerTask> layers = p.db().layers();
-        double[] energy = ScheduleJob.outputEnergies(p.settings().model(), p.settings().buildDb().output(), p.config(), layers);
+        double[] energy = ScheduleJob.outputEnergies(p.settings().model(), p.settings().buildDb().output(), layers);
         for (int i = 0; i < layers.size(); i++) {
             LayerTask t = layers.get(i);
             var record = manifest.layer(t.unit());

@@ -21,6 +21,14 @@ public final class OutputError {
         return quadratic(weight, compressed, hessian) / quadratic(weight, null, hessian);
     }
 
+    /**
+     * The layer's dense output energy on the scale of SparseGPT's error estimate, 1/2 sum_r w_r H w_r^T
+     * (= ||W X^T||^2 / n): the layer-wise scheduler's {@code relative} error divides by it.
+     */
+    public static double energy(float[] weight, Hessian hessian) {
+        return quadratic(weight, null, hessian) / 2;
+    }
+
     /** sum_r d_r H d_r^T with d = W - W' (W alone when compressed is null). */
     private static double quadratic(float[] weight, float[] compressed, Hessian hessian) {
         int n = hessian.dim();
