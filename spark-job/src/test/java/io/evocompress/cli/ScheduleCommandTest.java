@@ -81,6 +81,21 @@ class ScheduleCommandTest {
         assertTrue(b70.at("/result/perplexity").asDouble() < b70.at("/baselines/uniform/perplexity").asDouble(), b70.toString());
     }
 
+    /**
+     * babyllama105 at 80% with the example's 64 x 256 calibration tokens: only a narrow range wins there
+     * (auto picks width 0.01); with the other tests' 16 x 128 tokens auto keeps width 0, which ties uniform.
+     */
+    @Test
+    void schedulerBeatsUniformOnBabyllamaAt80WithTheExampleCalibration() throws Exception {
+        JsonNode b80 = run(args("schedule-70.yaml", "b80", "--set", "model=" + Fixtures.model("babyllama105"),
+            "--set", "database.path=" + tmp.resolve("db-baby80"), "--set", "target=0.8", "--set", "scheduler.range=auto",
+            "--set", "calibration.sequences=64", "--set", "calibration.seq-len=256", "--set", "heldout.seq-len=256"), "b80");
+        assertTrue(b80.at("/result/kl_divergence").asDouble() < b80.at("/baselines/uniform/kl_divergence").asDouble(), b80.toString());
+        assertTrue(b80.at("/result/perplexity").asDouble() < b80.at("/baselines/uniform/perplexity").asDouble(), b80.toString());
+        assertTrue(b80.at("/scheduler/range").get(1).asDouble() > b80.at("/scheduler/range").get(0).asDouble(),
+            "a nonzero width was chosen: " + b80.at("/scheduler"));
+    }
+
     @Test
     void rangeAutoReportsEveryTrialAndKeepsTheLowestKl() throws Exception {
         JsonNode r = run(args("schedule-70.yaml", "auto", "--set", "scheduler.range=auto"), "auto");
