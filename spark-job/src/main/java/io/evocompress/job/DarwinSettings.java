@@ -7,6 +7,8 @@ import io.evocompress.config.JobConfig;
 import io.evocompress.database.CompressorSettings;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
+import io.evocompress.search.CalibrationPool;
+import io.evocompress.search.MultiStepSelection;
 import io.evocompress.search.SelectionStage;
 import io.evocompress.structured.StructuredGrid;
 
@@ -80,18 +82,55 @@ public record DarwinSettings(String model, String output, String device, String 
             }
         }
         String objective = c.choice("post-training.objective", "lm", Set.of("lm", "distill"));
+        // the selection's own checks (survivors non-increasing, last stage 1, tokens within the pool) before any work
+        CalibrationPool pool = new CalibrationPool(sequences, seqLen);
+        int offspring = positive(c, "search.offspring", c.intOr("search.offspring", 16));
+        try {
+            new MultiStepSelection(stages, pool).checkOffspring(offspring);
+        } catch (EvocompressException e) {
+            throw new EvocompressException("Setting 'search.stages' in " + c.source() + ": " + e.getMessage());
+        }
+        for (int i = 0; i < training.size(); i++) {
+            if (training.get(i) < 0) {
+                throw new EvocompressException("Setting 'search.stages' in " + c.source() + ": stage " + (i + 1)
+                    + " trains on " + training.get(i) + " tokens; give 0 or more");
+            }
+        }
+        int generations = c.intOr("search.generations", 200);
+        if (generations < 0) {
+            throw new EvocompressException("Setting 'search.generations' in " + c.source() + " must be >= 0, but was " + generations);
+        }
+        long postTokens = c.integerOr("post-training.tokens", 100_000);
+        if (postTokens < 0) {
+            throw new EvocompressException("Setting 'post-training.tokens' in " + c.source() + " must be >= 0 (0: no post-training), but was "
+                + postTokens);
+        }
+        long poolTokens = (long) sequences * seqLen;
+        long finalTokens = c.integerOr("final.tokens", Math.min(poolTokens, 65536));
+        if (finalTokens < 1 || finalTokens > poolTokens) {
+            throw new EvocompressException("Setting 'final.tokens' in " + c.source() + " must be in [1, " + poolTokens
+                + "] (the calibration pool: calibration.sequences x calibration.seq-len), but was " + finalTokens);
+        }
         return new DarwinSettings(model, output, device, data, sequences, seqLen, c.integerOr("calibration.seed", 0), shards,
             positive(c, "calibration.batch-size", c.intOr("calibration.batch-size", 8)),
             c.stringOr("database.path", output + "/database"), target, steps,
             c.stringOr("training.data", data),
-            c.intOr("search.generations", 200), positive(c, "search.offspring", c.intOr("search.offspring", 16)),
+            generations, offspring,
             c.integerOr("search.seed", 0), List.copyOf(stages), training.stream().mapToLong(Long::longValue).toArray(),
-            c.numberOr("search.learning-rate", 1e-5),
-            c.integerOr("post-training.tokens", 100_000), objective, c.numberOr("post-training.learning-rate", 1e-4),
+            learningRate(c, "search.learning-rate", 1e-5),
+            postTokens, objective, learningRate(c, "post-training.learning-rate", 1e-4),
             positive(c, "post-training.batch-size", c.intOr("post-training.batch-size", 4)),
             positive(c, "post-training.checkpoint-every", c.intOr("post-training.checkpoint-every", 50)),
             c.string("heldout.data"), c.intOr("heldout.seq-len", seqLen), c.integerOr("heldout.max-tokens", 0),
-            c.integerOr("final.tokens", Math.min((long) sequences * seqLen, 65536)), c.toJson());
+            finalTokens, c.toJson());
+    }
+
+    private static double learningRate(JobConfig c, String key, double fallback) {
+        double v = c.numberOr(key, fallback);
+        if (!(v > 0) || Double.isInfinite(v)) {
+            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be a positive number, but was " + v);
+        }
+        return v;
     }
 
     private static int positive(JobConfig c, String key, int v) {
