@@ -44,6 +44,7 @@ public final class LayerLevels {
             throw new io.evocompress.EvocompressException("Layer " + layer + " (" + rows + "x" + cols + ") has no level 0 at "
                 + "sparsity target " + settings.grid().target() + ": choose a target that leaves it some zeros and some weights.");
         }
+        double energy = outputEnergy(weight, hessian.hessian()); // of the dense W, before any compressor runs
         List<VariantStore.LayerRecord.Level> out = new ArrayList<>();
         for (int level : levels) {
             if (settings.isSparsity()) {
@@ -62,8 +63,7 @@ public final class LayerLevels {
                 out.add(new VariantStore.LayerRecord.Level(level, null, level, c.errorEstimate(), file));
             }
         }
-        VariantStore.LayerRecord record = new VariantStore.LayerRecord(layer, rows, cols, databaseId, out,
-            outputEnergy(weight, hessian.hessian()));
+        VariantStore.LayerRecord record = new VariantStore.LayerRecord(layer, rows, cols, databaseId, out, energy);
         store.writeRecord(record);
         return record;
     }
