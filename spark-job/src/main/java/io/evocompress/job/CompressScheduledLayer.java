@@ -86,8 +86,10 @@ final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
         VariantStore out = new VariantStore(BuildDbJob.outputFileSystem(root), root);
         List<VariantStore.LayerRecord.Level> levels = new ArrayList<>();
         Device device = DeviceChoice.resolve(db.device(), TaskResources.assignedGpu());
+        double energy;
         try (NDManager manager = NDManager.newBaseManager(device)) {
             NDArray w = manager.create(weight, new Shape(shape));
+            energy = LayerLevels.outputEnergy(w, hessian.hessian());
             for (int i = 0; i < layer.levels().length; i++) {
                 long zeros = layer.zeros()[i];
                 SparseGpt.Options options = new SparseGpt.Options(SparsityPattern.exactZeros(zeros, numel), spec,
@@ -101,7 +103,7 @@ final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
                     spec == null ? null : bits, c.errorEstimate(), file));
             }
         }
-        VariantStore.LayerRecord record = new VariantStore.LayerRecord(task.unit(), rows, cols, storeId, levels);
+        VariantStore.LayerRecord record = new VariantStore.LayerRecord(task.unit(), rows, cols, storeId, levels, energy);
         out.writeRecord(record);
         return JSON.writeValueAsString(record);
     }

@@ -123,7 +123,7 @@ public final class ScheduleJob {
         int n = layers.size();
         long[] numel = new long[n];
         double[] errors = new double[n];
-        double[] energies = s.errorMeasure().equals("relative") ? outputEnergies(s.model(), s.buildDb().output(), layers) : null;
+        double[] energies = s.errorMeasure().equals("relative") ? outputEnergies(s.model(), s.buildDb().output(), manifest, layers, progress) : null;
         List<LayerError> layerErrors = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             LayerTask t = layers.get(i);
@@ -272,15 +272,34 @@ public final class ScheduleJob {
 
     /**
      * Each layer's dense output energy under its calibration Hessian, 1/2 sum_r w_r H w_r^T
-     * (= ||W X||^2 / n), the scale its OBS error is measured on: error / energy is the fraction of the
-     * layer's output the probe pruning loses, comparable across layer types.
+     * (= ||W X^T||^2 / n), the scale its OBS error is measured on: error / energy is the fraction of
+     * the layer's output the probe pruning loses, comparable across layer types. Read from the layer
+     * records, where build-db's layer tasks store it ({@link io.evocompress.database.LayerLevels#outputEnergy});
+     * only for layers whose records lack it (a database built before energies were recorded) is it
+     * computed here on the driver ({@link OutputError#energy}, O(rows * in^2) per layer in Java), with
+     * one line to {@code notice} saying so. Clamped below at {@link Double#MIN_NORMAL}.
      */
-    static double[] outputEnergies(String model, String database, List<LayerTask> layers) {
-        DatabaseHessians hessians = new DatabaseHessians(database);
+    static double[] outputEnergies(String model, String database, DatabaseManifest manifest, List<LayerTask> layers,
+                                   Consumer<String> notice) {
         double[] energy = new double[layers.size()];
+        List<Integer> missing = new ArrayList<>();
+        for (int i = 0; i < energy.length; i++) {
+            Double stored = manifest.layer(layers.get(i).unit()).outputEnergy();
+            if (stored == null) {
+                missing.add(i);
+            } else {
+                energy[i] = Math.max(stored, Double.MIN_NORMAL);
+            }
+        }
+        if (missing.isEmpty()) {
+            return energy;
+        }
+        notice.accept("database " + database + " was built before output energies were recorded: computing "
+            + missing.size() + " layers' energies on the driver; rebuild the database to skip this");
+        DatabaseHessians hessians = new DatabaseHessians(database);
         try (CheckpointReader reader = CheckpointReader.open(model)) {
             Map<String, Hessian> cache = new HashMap<>();
-            for (int i = 0; i < energy.length; i++) {
+            for (int i : missing) {
                 LayerTask t = layers.get(i);
                 InputGroup g = InputGroup.of(t.linear());
                 Hessian h = cache.computeIfAbsent(t.block() + "/" + g, k -> hessians.read(t.block(), g).hessian());

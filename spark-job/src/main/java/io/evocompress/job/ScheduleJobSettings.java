@@ -33,7 +33,9 @@ import java.util.Set;
  *                    paper's); {@code per-weight}: E_l / numel, so layers of different sizes compare by
  *                    the loss per weight rather than by their size; {@code relative} (default):
  *                    E_l / (1/2 tr(W H W^T)), the fraction of the layer's dense output energy the probe
- *                    pruning loses, which compares q, k, v, o, gate, up and down on one scale
+ *                    pruning loses, which compares q, k, v, o, gate, up and down on one scale (the
+ *                    energy is computed by build-db's layer tasks and read from the layer records;
+ *                    only a database built before it was recorded has it computed on the driver)
  */
 public record ScheduleJobSettings(String model, String output, String device, double target, String calibrationData,
                                   int sequences, int seqLen, BuildDbSettings buildDb, String heldoutData, int heldoutSeqLen,

@@ -282,18 +282,19 @@ public final class SearchJob {
     private static EvolutionarySearch startFromScheduler(Prepared p, DatabaseManifest manifest, JsonCheckpointStore store,
                                                          CandidateEvaluator evaluator, Consumer<String> progress) {
         // The scheduler's profile as the first parent (the search engine starts from a fixed genome).
-        Genome start = schedulerGenome(p, manifest);
+        Genome start = schedulerGenome(p, manifest, progress);
         progress.accept("init: scheduler profile " + start);
         SearchDomain fixed = new io.evocompress.search.FixedStartDomain(p.domain(), start);
         return new EvolutionarySearch(fixed, p.search().preset(), p.calibrationPool(), p.settings().seed());
     }
 
     /** The layer-wise scheduler's sparsities (level-0 OBS errors relative to each layer's output energy, range target +/- 0.1) as grid levels. */
-    static Genome schedulerGenome(Prepared p, DatabaseManifest manifest) {
+    static Genome schedulerGenome(Prepared p, DatabaseManifest manifest, Consumer<String> progress) {
         SparsityGrid grid = p.settings().buildDb().compressor().grid();
         List<LayerError> errors = new ArrayList<>();
         List<LayerTask> layers = p.db().layers();
-        double[] energy = ScheduleJob.outputEnergies(p.settings().model(), p.settings().buildDb().output(), layers);
+        double[] energy = ScheduleJob.outputEnergies(p.settings().model(), p.settings().buildDb().output(), manifest,
+            layers, progress);
         for (int i = 0; i < layers.size(); i++) {
             LayerTask t = layers.get(i);
             var record = manifest.layer(t.unit());

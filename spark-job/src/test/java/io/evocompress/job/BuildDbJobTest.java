@@ -13,6 +13,7 @@ import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.Float16;
 import io.evocompress.compress.CompressedLayer;
 import io.evocompress.compress.Gptq;
+import io.evocompress.compress.OutputError;
 import io.evocompress.compress.QuantizationSpec;
 import io.evocompress.compress.SparseGpt;
 import io.evocompress.compress.SparsityPattern;
@@ -112,9 +113,33 @@ class BuildDbJobTest {
                 }
                 assertEquals(expected.errorEstimate(), layer.level(0).error(), layer.name());
                 assertEquals(0.7, layer.level(0).sparsity());
+                // the dense output energy, from the layer task's device: OutputError's plain-Java form of
+                // 1/2 sum_r w_r H w_r^T with the dense weight and the database's (undamped) Hessian
+                double energy = OutputError.energy(checkpoint.readFloat(layer.name() + ".weight"), hessian(out, layer));
+                assertTrue(energy > 0, layer.name());
+                assertEquals(energy, layer.outputEnergy(), 1e-9 * energy, layer.name());
+                assertEquals(layer.outputEnergy(), db.manifest().layer(layer.name()).outputEnergy(), layer.name());
                 // the error estimate grows with the sparsity level
                 assertTrue(layer.level(-2).error() < layer.level(0).error() && layer.level(0).error() < layer.level(1).error());
             }
+        }
+        // the scheduler's relative measure reads the recorded energies; for records without them (a database
+        // built before they were recorded: here block 2's) it computes the same numbers on the driver, saying so once
+        List<LayerTask> tasks = BuildDbJob.prepare(settings).layers();
+        List<String> notices = new ArrayList<>();
+        double[] recorded = ScheduleJob.outputEnergies(settings.model(), out.toString(), m, tasks, notices::add);
+        assertTrue(notices.isEmpty(), notices.toString());
+        List<VariantStore.LayerRecord> older = m.layers().stream().map(l -> !l.name().startsWith("model.layers.2.") ? l
+            : new VariantStore.LayerRecord(l.name(), l.rows(), l.cols(), l.settingsHash(), l.levels(), null)).toList();
+        DatabaseManifest olderManifest = new DatabaseManifest(m.formatVersion(), m.databaseId(), m.domain(), m.model(),
+            m.calibration(), m.compressor(), m.compressorHash(), older, m.totals());
+        double[] driver = ScheduleJob.outputEnergies(settings.model(), out.toString(), olderManifest, tasks, notices::add);
+        assertEquals(1, notices.size(), notices.toString());
+        assertTrue(notices.get(0).contains("computing 7 layers' energies on the driver"), notices.get(0));
+        for (int i = 0; i < tasks.size(); i++) {
+            String unit = tasks.get(i).unit();
+            assertEquals(m.layer(unit).outputEnergy(), recorded[i], unit);
+            assertEquals(recorded[i], driver[i], (unit.startsWith("model.layers.2.") ? 1e-12 : 0) * recorded[i], unit);
         }
         Map<String, byte[]> uninterrupted = files(out);
         assertTrue(uninterrupted.containsKey("manifest.json") && uninterrupted.containsKey("hessians/block-4/down.bin"));

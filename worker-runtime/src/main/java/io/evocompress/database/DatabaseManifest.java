@@ -11,7 +11,8 @@ import java.util.TreeMap;
  * The record of a finished variant database, written last, atomically, at {@code <root>/manifest.json}:
  * what it was built from (model, calibration data, compressor settings, each with a hash), the
  * database id (the hash of those three and the shard count), every layer with its levels (sparsity or
- * bits, error estimate, file, bytes, SHA-256), and the size per level against the dense fp16 layout.
+ * bits, error estimate, file, bytes, SHA-256) and its dense output energy (null in databases built
+ * before it was recorded), and the size per level against the dense fp16 layout.
  * It records no output location, so a database can be moved or copied between file systems.
  *
  * @param formatVersion {@link #FORMAT_VERSION}

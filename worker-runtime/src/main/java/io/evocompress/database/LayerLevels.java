@@ -1,6 +1,10 @@
 package io.evocompress.database;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.evocompress.calibration.Hessian;
 import io.evocompress.compress.CompressedLayer;
 import io.evocompress.compress.Gptq;
 import io.evocompress.compress.PreparedHessian;
@@ -15,7 +19,11 @@ import java.util.List;
 /**
  * Builds every level of one layer into a {@link VariantStore}: all levels from the one dense weight
  * and one {@link PreparedHessian} (one factorisation of H for the whole layer), each written
- * atomically, then the layer's record last, so a layer whose record exists is complete.
+ * atomically, then the layer's record last, so a layer whose record exists is complete. The record
+ * also carries the dense layer's output energy ({@link #outputEnergy}), computed here, on the task's
+ * device, because the task already holds W and H: the layer-wise scheduler's {@code relative} error
+ * measure then reads it from the database instead of redoing O(rows * in^2) work per layer on the
+ * driver.
  */
 public final class LayerLevels {
     private LayerLevels() {
@@ -36,6 +44,7 @@ public final class LayerLevels {
             throw new io.evocompress.EvocompressException("Layer " + layer + " (" + rows + "x" + cols + ") has no level 0 at "
                 + "sparsity target " + settings.grid().target() + ": choose a target that leaves it some zeros and some weights.");
         }
+        double energy = outputEnergy(weight, hessian.hessian()); // of the dense W, before any compressor runs
         List<VariantStore.LayerRecord.Level> out = new ArrayList<>();
         for (int level : levels) {
             if (settings.isSparsity()) {
@@ -54,9 +63,31 @@ public final class LayerLevels {
                 out.add(new VariantStore.LayerRecord.Level(level, null, level, c.errorEstimate(), file));
             }
         }
-        VariantStore.LayerRecord record = new VariantStore.LayerRecord(layer, rows, cols, databaseId, out);
+        VariantStore.LayerRecord record = new VariantStore.LayerRecord(layer, rows, cols, databaseId, out, energy);
         store.writeRecord(record);
         return record;
+    }
+
+    /**
+     * The dense layer's output energy 1/2 sum_r w_r H w_r^T = 1/2 sum((W @ H) * W) under the undamped
+     * Hessian H = (2/n) sum X^T X, i.e. ||W X^T||^2 / n, on the scale of SparseGPT's error estimate
+     * (the same quantity as {@code OutputError.energy}). Computed on the weight's device in float64
+     * (W cast to float64 [rows, in], H [in, in]), every intermediate in a sub-manager closed here.
+     *
+     * @param weight [rows, in], any float type; left as it was
+     */
+    public static double outputEnergy(NDArray weight, Hessian hessian) {
+        Shape shape = weight.getShape();
+        if (shape.dimension() != 2 || shape.get(1) != hessian.dim()) {
+            throw new IllegalArgumentException("A weight of shape " + shape + " does not match a Hessian of dim "
+                + hessian.dim() + " (expected [rows, " + hessian.dim() + "])");
+        }
+        try (NDManager scope = weight.getManager().newSubManager()) {
+            weight.tempAttach(scope); // back to its own manager when the scope closes
+            NDArray w = weight.toType(DataType.FLOAT64, true);
+            NDArray h = scope.create(hessian.values(), new Shape(hessian.dim(), hessian.dim()));
+            return 0.5 * w.matMul(h).mul(w).sum().toDoubleArray()[0];
+        }
     }
 
     /** The stored form of a GPTQ result whose groups are consecutive columns of {@code groupSize}. */

@@ -136,10 +136,17 @@ public final class VariantStore {
     }
 
     /**
-     * One layer's entry in the database: its name and shape, the settings hash it was built with, and
-     * each level's sparsity or bits, error estimate and file.
+     * One layer's entry in the database: its name and shape, the settings hash it was built with,
+     * each level's sparsity or bits, error estimate and file, and the dense layer's output energy.
+     *
+     * @param outputEnergy 1/2 sum_r w_r H w_r^T of the dense weight under the layer's undamped
+     *                     calibration Hessian (= ||W X^T||^2 / n, the scale of the levels' error
+     *                     estimates; {@link LayerLevels#outputEnergy}), which the layer-wise scheduler's
+     *                     {@code relative} error measure divides by; null in records written before it
+     *                     was recorded (JSON {@code outputEnergy} absent) and where nothing computed it
      */
-    public record LayerRecord(String name, long rows, long cols, String settingsHash, List<Level> levels) {
+    public record LayerRecord(String name, long rows, long cols, String settingsHash, List<Level> levels,
+                              Double outputEnergy) {
         /** A level: sparsity (unstructured) or bits (quantization) as built, the compressor's error estimate. */
         public record Level(int level, Double sparsity, Integer bits, double error, StoredFile file) {
         }

@@ -34,11 +34,23 @@ class VariantStoreTest {
         assertNull(store.verifiedRecord(layer, "h1"));
         VariantStore.LayerRecord record = new VariantStore.LayerRecord(layer, 2, 3, "h1", List.of(
             new VariantStore.LayerRecord.Level(-1, 0.5, null, 0.1, f1),
-            new VariantStore.LayerRecord.Level(0, 4.0 / 6, null, 0.3, f0)));
+            new VariantStore.LayerRecord.Level(0, 4.0 / 6, null, 0.3, f0)), 12.625);
         store.writeRecord(record);
         VariantStore.LayerRecord back = store.verifiedRecord(layer, "h1");
         assertNotNull(back);
         assertEquals(0.3, back.level(0).error());
+        assertEquals(12.625, back.outputEnergy());
+        // a record written before output energies were recorded (no outputEnergy key) still verifies, energy null
+        java.nio.file.Path recordFile = tmp.resolve("db").resolve(layer).resolve(VariantStore.LAYER_RECORD);
+        String json = Files.readString(recordFile);
+        String old = json.replaceAll(",\\s*\"outputEnergy\"\\s*:\\s*12\\.625", "");
+        assertTrue(!old.contains("outputEnergy") && old.length() < json.length(), old);
+        Files.writeString(recordFile, old);
+        Files.deleteIfExists(recordFile.resolveSibling("." + VariantStore.LAYER_RECORD + ".crc"));
+        VariantStore.LayerRecord older = store.verifiedRecord(layer, "h1");
+        assertNotNull(older);
+        assertNull(older.outputEnergy());
+        assertEquals(record.levels(), older.levels());
         assertArrayEquals(w, store.read(layer, back.level(0).file()).dense());
         // another settings hash: the layer must be rebuilt
         assertNull(store.verifiedRecord(layer, "h2"));

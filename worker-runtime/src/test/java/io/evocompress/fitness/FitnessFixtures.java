@@ -102,7 +102,7 @@ public final class FitnessFixtures {
                 VariantStore.StoredFile file = store.write(layer, level, levels.get(level), 4);
                 records.add(new VariantStore.LayerRecord.Level(level, sparsity(level), null, 0.0, file));
             }
-            store.writeRecord(new VariantStore.LayerRecord(layer, any.rows(), any.cols(), "test", records));
+            store.writeRecord(new VariantStore.LayerRecord(layer, any.rows(), any.cols(), "test", records, null));
         });
     }
 
