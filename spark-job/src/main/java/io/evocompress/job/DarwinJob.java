@@ -180,7 +180,7 @@ public final class DarwinJob {
                     progress.accept(String.format("%s: KL %.5f, held-out ppl %.3f, %d parameters", e.getKey(), kl.klDivergence(),
                         held.perplexity(), trained.parameterCount()));
                     if (e.getKey().equals("result")) {
-                        export(trained, smallJson, configJson, config, r, fs, out);
+                        export(trained, m.keptNeurons(), smallJson, configJson, config, r, fs, out);
                         res.put("selection_fitness", result.fitness());
                     }
                 }
@@ -279,12 +279,12 @@ public final class DarwinJob {
         return m;
     }
 
-    private static void export(CausalLm trained, String smallJson, String denseJson, ModelConfig config, CheckpointReader dense,
+    private static void export(CausalLm trained, List<int[]> keptNeurons, String smallJson, String denseJson, ModelConfig config, CheckpointReader dense,
                                FileSystem fs, Path out) {
         TrainedCheckpoint.write(trained, smallJson, fs, new Path(out, "model"), DType.F32, true, dense.fileSystem(), dense.dir());
         Map<String, float[]> smallTensors = new HashMap<>();
         trained.parameters().forEach((k, v) -> smallTensors.put(k, v.toFloatArray()));
-        Map<String, float[]> padded = ZeroPadding.pad(config, trained.blockShapes(), smallTensors::get);
+        Map<String, float[]> padded = ZeroPadding.pad(config, trained.blockShapes(), keptNeurons, smallTensors::get);
         StructuredModel.write(padded, TensorLayout.of(config), denseJson, fs, new Path(out, "model-padded"), true,
             dense.fileSystem(), dense.dir());
     }

@@ -91,6 +91,15 @@ public final class StructuredModel {
         return out;
     }
 
+    /** Per block, the dense indices of the kept MLP neurons, ascending (the smaller model's row order). */
+    public List<int[]> keptNeurons() {
+        List<int[]> out = new ArrayList<>();
+        for (StructuredSnapshot m : mlp) {
+            out.add(m.keptStructures().clone());
+        }
+        return out;
+    }
+
     public String smallerConfigJson() {
         return LayerShapes.write(denseConfigJson, shapes());
     }

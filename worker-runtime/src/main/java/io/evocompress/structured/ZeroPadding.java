@@ -16,13 +16,23 @@ import java.util.function.Function;
  * A structurally pruned model's tensors in the dense (standard) layout, for tools that need uniform
  * layer sizes: kept query rows, o_proj columns, gate/up rows and down_proj columns go back to their
  * dense positions, removed ones are zero. The padded model computes the same function (a zero query
- * head's output meets zero o_proj columns; silu(0) * up = 0 meets zero down_proj columns).
+ * head's output meets zero o_proj columns; silu(0) * up = 0 meets zero down_proj columns). Heads are
+ * named by dense index in {@link BlockShape}; neurons are not, so the caller passes each block's kept
+ * neurons (ascending dense indices, as {@link StructuredModel#keptNeurons} gives them).
  */
 public final class ZeroPadding {
     private ZeroPadding() {
     }
 
-    public static Map<String, float[]> pad(ModelConfig c, List<BlockShape> shapes, Function<String, float[]> smaller) {
+    /**
+     * @param keptNeurons per block, the dense indices of its kept neurons in the order of the smaller
+     *                    model's rows (ascending), one per neuron of {@code shapes}
+     */
+    public static Map<String, float[]> pad(ModelConfig c, List<BlockShape> shapes, List<int[]> keptNeurons,
+                                           Function<String, float[]> smaller) {
+        if (keptNeurons.size() != shapes.size()) {
+            throw new IllegalArgumentException(keptNeurons.size() + " neuron lists for " + shapes.size() + " blocks");
+        }
         Architecture arch = ArchitectureRegistry.forType(c.modelType(), "config");
         Map<String, float[]> out = new LinkedHashMap<>();
         int h = c.hiddenSize();
@@ -40,8 +50,11 @@ public final class ZeroPadding {
                     qRows[i * d + k] = heads[i] * d + k;
                 }
             }
-            int[] neurons = java.util.stream.IntStream.range(0, s.intermediate()).toArray();
-            // neurons of a smaller model are not named by dense index: they fill the first positions
+            int[] neurons = keptNeurons.get(b);
+            if (neurons.length != s.intermediate()) {
+                throw new IllegalArgumentException("block " + b + " keeps " + s.intermediate() + " neurons but "
+                    + neurons.length + " dense indices were given");
+            }
             out.put(p + LinearName.Q_PROJ.path() + ".weight", rows(smaller.apply(p + LinearName.Q_PROJ.path() + ".weight"), qRows, c.qDim(), h));
             if (c.qkvBias()) {
                 out.put(p + LinearName.Q_PROJ.path() + ".bias", rows(smaller.apply(p + LinearName.Q_PROJ.path() + ".bias"), qRows, c.qDim(), 1));

@@ -113,6 +113,13 @@ class StructuredModelTest {
             // and it is not the dense model
             float[] dense = ModelFixtures.logits(ckpt, ids);
             assertTrue(ModelFixtures.maxAbsDiff(a, dense) > 1e-2);
+            // padding the smaller model's tensors (what darwin does after post-training) puts every kept
+            // head and neuron back at its dense index: exactly the padded stitch
+            Map<String, float[]> smaller = m.smaller();
+            Map<String, float[]> repadded = ZeroPadding.pad(config(), m.shapes(), m.keptNeurons(), smaller::get);
+            Map<String, float[]> expected = m.padded();
+            assertEquals(expected.keySet(), repadded.keySet());
+            expected.forEach((name, values) -> assertArrayEquals(values, repadded.get(name), name));
         }
     }
 
