@@ -1,0 +1,88 @@
+package io.evocompress.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code darwin} end to end on babyllama105 with conf/darwin-50.yaml shrunk by --set (fewer
+ * generations, smaller stages, a shorter post-training), then {@code eval} on both exports.
+ */
+class DarwinCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path tmp;
+
+    static List<String> args(String output, String... extra) {
+        List<String> a = new ArrayList<>(List.of("darwin", "--config", SearchCommandTest.conf("darwin-50.yaml").toString(),
+            "--set", "model=" + Fixtures.model("babyllama105"),
+            "--set", "output=" + tmp.resolve(output),
+            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
+            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128",
+            "--set", "search.generations=4", "--set", "search.offspring=4",
+            "--set", "search.stages=2@512:1024,1@1024:2048",
+            "--set", "post-training.tokens=12800", "--set", "post-training.checkpoint-every=10",
+            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
+            "--set", "final.tokens=2048", "--json"));
+        a.addAll(List.of(extra));
+        return a;
+    }
+
+    static double evalPerplexity(Path model) throws Exception {
+        MainTest.Run ev = MainTest.run("eval", "--model", model.toString(), "--data", Fixtures.text("tinystories_sample.txt").toString(),
+            "--seq-len", "128", "--json");
+        assertEquals(0, ev.status(), ev.err());
+        return ev.json().get("perplexity").asDouble();
+    }
+
+    @Test
+    void darwinBeatsUniformStructuredPruningAndExportsASmallerModelThatEvalLoads() throws Exception {
+        MainTest.Run run = MainTest.run(args("b50").toArray(new String[0]));
+        assertEquals(0, run.status(), run.err());
+        JsonNode r = JSON.readTree(tmp.resolve("b50").resolve("result.json").toFile());
+        JsonNode result = r.get("result");
+        JsonNode uniform = r.at("/baselines/uniform");
+        assertTrue(result.get("kl_divergence").asDouble() < uniform.get("kl_divergence").asDouble(), r.toString());
+        assertTrue(result.get("perplexity").asDouble() < uniform.get("perplexity").asDouble(), r.toString());
+        assertEquals(result.get("post_training_tokens").asLong(), uniform.get("post_training_tokens").asLong(), "the same budget");
+
+        // parameters: babyllama105 frees 2 * 128 * 16 per query head (k/v kept) and 3 * 128 per neuron;
+        // 8 heads and 352 neurons per block, 5 blocks
+        long prunable = 5L * (8 * 2 * 128 * 16 + 352 * 3 * 128);
+        long dense = r.at("/dense/parameters").asLong();
+        long target = dense - prunable / 2;
+        long params = result.get("parameters").asLong();
+        assertTrue(Math.abs(params - target) <= 0.02 * target, params + " parameters vs target " + target);
+        assertEquals(0.5, result.get("removed_fraction_of_prunable").asDouble(), 0.02);
+        assertEquals(params, uniform.get("parameters").asLong(), "both remove the same parameters");
+
+        // the smaller model is physically smaller and scores the reported perplexity in eval;
+        // the zero-padded one computes the same function in the dense layout
+        Path model = tmp.resolve("b50").resolve("model");
+        Path padded = tmp.resolve("b50").resolve("model-padded");
+        assertTrue(Files.size(model.resolve("model.safetensors")) < 0.7 * Files.size(padded.resolve("model.safetensors")));
+        JsonNode config = JSON.readTree(model.resolve("config.json").toFile());
+        assertEquals(5, config.get("evocompress_heads_per_layer").size());
+        double ppl = result.get("perplexity").asDouble();
+        assertEquals(ppl, evalPerplexity(model), 1e-4 * ppl);
+        assertEquals(ppl, evalPerplexity(padded), 1e-3 * ppl);
+
+        // a rerun resumes from the saved search and post-training states and reports the same numbers
+        MainTest.Run again = MainTest.run(args("b50").toArray(new String[0]));
+        assertEquals(0, again.status(), again.err());
+        JsonNode r2 = JSON.readTree(tmp.resolve("b50").resolve("result.json").toFile());
+        assertEquals(result.get("kl_divergence").asDouble(), r2.at("/result/kl_divergence").asDouble(), 0);
+        assertEquals(uniform.get("perplexity").asDouble(), r2.at("/baselines/uniform/perplexity").asDouble(), 0);
+    }
+}
