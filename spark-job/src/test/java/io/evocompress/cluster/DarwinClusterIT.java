@@ -1,0 +1,116 @@
+package io.evocompress.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.Fixtures;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code darwin} on a real standalone cluster (deploy/local-cluster: master and two workers, separate
+ * JVMs, one task slot each) through deploy/spark-submit, with the model, text, structured database and
+ * output on a real HDFS (MiniDFSCluster): every candidate of a stage fine-tunes in its own executor
+ * task. Compared with one local-master run on local files. Inference is deterministic, so the dense
+ * perplexity must match exactly; PyTorch's CPU training repeats only to about 1e-5 (README), so the
+ * uniform baseline (the same genome, post-trained alike) must match to 1e-3 and the search result is
+ * checked on its own: it beats uniform, removes the same parameters, and the smaller model written to
+ * HDFS scores the reported perplexity in {@code eval} on the cluster.
+ */
+class DarwinClusterIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final File ROOT = ClusterFixture.ROOT;
+    private static MiniDFSCluster hdfs;
+    private static String hdfsRoot;
+    private static String master;
+    private static File dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        hdfs = ClusterFixture.startHdfs("it-hdfs-darwin");
+        FileSystem fs = hdfs.getFileSystem();
+        hdfsRoot = fs.getUri().toString();
+        fs.copyFromLocalFile(new Path(Fixtures.model("babyllama105").toUri()), new Path("/models/babyllama105"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/heldout.txt"));
+        dir = Files.createTempDirectory("darwin-cluster-it").toFile();
+        master = ClusterFixture.startSpark();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        ClusterFixture.stop(hdfs);
+    }
+
+    /** conf/darwin-50.yaml at a test budget: 16 x 128 calibration tokens, 3 generations of 4, 25 post-training steps. */
+    static String config(String model, String train, String heldout, String output) {
+        return "model: " + model + "\noutput: " + output + "\ndevice: cpu"
+            + "\ncalibration:\n  data: " + train + "\n  sequences: 16\n  seq-len: 128\n  shards: 2"
+            + "\ndatabase:\n  target: 0.5\n  steps: 10"
+            + "\nsearch:\n  generations: 3\n  offspring: 4\n  seed: 0\n  stages: \"2@512:1024,1@1024:2048\""
+            + "\npost-training:\n  tokens: 12800\n  objective: lm\n  learning-rate: 1.0e-4\n  batch-size: 4\n  checkpoint-every: 10"
+            + "\nheldout:\n  data: " + heldout + "\n  seq-len: 128\nfinal:\n  tokens: 2048\n";
+    }
+
+    @Test
+    void darwinOnTheClusterWithHdfsMatchesTheLocalRun() throws Exception {
+        File localOut = new File(dir, "local");
+        File localConfig = write("local.yaml", config(Fixtures.model("babyllama105").toString(),
+            Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
+            localOut.getPath()));
+        ClusterFixture.exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "darwin", "--config", localConfig.getPath(),
+            "--json"));
+        JsonNode local = JSON.readTree(new File(localOut, "result.json"));
+
+        File clusterConfig = write("cluster.yaml", config(hdfsRoot + "/models/babyllama105", hdfsRoot + "/data/train.txt",
+            hdfsRoot + "/data/heldout.txt", hdfsRoot + "/runs/darwin"));
+        ClusterFixture.exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
+            "--conf", "spark.executor.memory=1g", "--", "darwin", "--config", clusterConfig.getPath(), "--json"));
+        FileSystem fs = hdfs.getFileSystem();
+        JsonNode cluster;
+        try (FSDataInputStream in = fs.open(new Path("/runs/darwin/result.json"))) {
+            cluster = JSON.readTree(in);
+        }
+        assertTrue(fs.exists(new Path("/runs/darwin/database/manifest.json")), "the structured database is on HDFS");
+        assertTrue(fs.exists(new Path("/runs/darwin/model-padded/model.safetensors")));
+
+        assertEquals(local.at("/dense/perplexity").asDouble(), cluster.at("/dense/perplexity").asDouble(), 0);
+        JsonNode lu = local.at("/baselines/uniform");
+        JsonNode cu = cluster.at("/baselines/uniform");
+        assertEquals(lu.get("parameters").asLong(), cu.get("parameters").asLong());
+        assertEquals(lu.at("/before_post_training/kl_divergence").asDouble(), cu.at("/before_post_training/kl_divergence").asDouble(),
+            1e-9, "the uniform model before training is inference only");
+        assertEquals(lu.get("kl_divergence").asDouble(), cu.get("kl_divergence").asDouble(), 1e-3 * lu.get("kl_divergence").asDouble());
+        assertEquals(lu.get("perplexity").asDouble(), cu.get("perplexity").asDouble(), 1e-3 * lu.get("perplexity").asDouble());
+
+        JsonNode r = cluster.get("result");
+        assertTrue(r.get("kl_divergence").asDouble() < cu.get("kl_divergence").asDouble(), cluster.toString());
+        assertEquals(cu.get("parameters").asLong(), r.get("parameters").asLong());
+        assertEquals(0.5, r.get("removed_fraction_of_prunable").asDouble(), 0.02);
+
+        String eval = ClusterFixture.exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
+            "--conf", "spark.executor.memory=1g", "--", "eval", "--model", hdfsRoot + "/runs/darwin/model",
+            "--data", hdfsRoot + "/data/heldout.txt", "--seq-len", "128", "--json"));
+        String[] lines = eval.strip().split("\n");
+        double ppl = JSON.readTree(lines[lines.length - 1]).get("perplexity").asDouble();
+        assertEquals(r.get("perplexity").asDouble(), ppl, 1e-4 * ppl);
+    }
+
+    private static File write(String name, String text) throws IOException {
+        File f = new File(dir, name);
+        Files.writeString(f.toPath(), text);
+        return f;
+    }
+}
