@@ -123,7 +123,7 @@ public final class DecoderBlock {
         NDArray q5 = q.reshape(b, kv, group, t, d);
         NDArray k5 = k.reshape(b, kv, 1, t, d);
         NDArray v5 = v.reshape(b, kv, 1, t, d);
-        NDArray scores = q5.matMul(k5.transpose(0, 1, 2, 4, 3)).mul(1.0 / Math.sqrt(d)); // (B, kv, group, T, T)
+        NDArray scores = scaled(q5.matMul(k5.transpose(0, 1, 2, 4, 3)), 1.0 / Math.sqrt(d)); // (B, kv, group, T, T)
         // causal mask and softmax, in float32
         DataType dtype = scores.getDataType();
         NDArray probs = scores.toType(DataType.FLOAT32, false).add(inputs.mask).softmax(-1).toType(dtype, false);
@@ -163,7 +163,7 @@ public final class DecoderBlock {
         }
         NDArray kq = ks.size() == 1 ? ks.get(0) : NDArrays.concat(ks, 1);  // (B, hq, T, d)
         NDArray vq = vs.size() == 1 ? vs.get(0) : NDArrays.concat(vs, 1);
-        NDArray scores = q.matMul(kq.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(d)); // (B, hq, T, T)
+        NDArray scores = scaled(q.matMul(kq.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(d)); // (B, hq, T, T)
         DataType dtype = scores.getDataType();
         NDArray probs = scores.toType(DataType.FLOAT32, false).add(inputs.mask).softmax(-1).toType(dtype, false);
         NDArray out = probs.matMul(vq).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
@@ -187,6 +187,18 @@ public final class DecoderBlock {
         NDArray act = gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up);
         observe(observer, LinearName.DOWN_PROJ, act);
         return linears.get(LinearName.DOWN_PROJ).apply(act);
+    }
+
+    /**
+     * x times a constant, with the constant a tensor PyTorch allocated. DJL's {@code mul(Number)} wraps
+     * the number in a tensor over a Java direct buffer and closes it on return; under autograd the
+     * multiplication saves that tensor for the backward pass, which then reads the buffer after Java
+     * may have freed it (training became irreproducible, now and then NaN, whenever a GC ran between
+     * forward and backward). {@code full} allocates on the PyTorch side, which autograd keeps alive.
+     */
+    static NDArray scaled(NDArray x, double factor) {
+        NDArray c = x.getManager().full(new Shape(), (float) factor, x.getDataType());
+        return x.mul(c);
     }
 
     /** RMSNorm as Hugging Face: normalise in float32, cast back, then scale by the weight. */
