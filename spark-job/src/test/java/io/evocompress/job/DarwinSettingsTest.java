@@ -64,31 +64,27 @@ class DarwinSettingsTest {
 
     @Test
     void badSettingsFailBeforeAnyWorkNamingTheSetting() {
-        String m = failure("search.stages=8@1024:10000,2@2048:5000");
-        assertTrue(m.contains("search.stages") && m.contains("exactly 1 survivor"), m);
-        m = failure("search.stages=2@1024:100,4@2048:100,1@4096:100");
-        assertTrue(m.contains("search.stages") && m.contains("non-increasing"), m);
-        m = failure("search.stages=8@1024:10000,1@2048", "search.offspring=16");
-        assertTrue(m.contains("search.stages") && m.contains("survivors@fitnessTokens:trainingTokens"), m);
-        m = failure("search.offspring=4");
-        assertTrue(m.contains("search.stages") && m.contains("4 offspring"), m);
-        m = failure("search.stages=1@999999:100");
-        assertTrue(m.contains("search.stages") && m.contains("999999"), m);
-        m = failure("search.stages=2@1024:100,1@1024:100");
-        assertTrue(m.contains("two stages score 1024"), m);
-        m = failure("search.learning-rate=-1e-5");
-        assertTrue(m.contains("search.learning-rate"), m);
-        m = failure("post-training.learning-rate=0");
-        assertTrue(m.contains("post-training.learning-rate"), m);
-        m = failure("post-training.tokens=-5");
-        assertTrue(m.contains("post-training.tokens"), m);
-        m = failure("post-training.objective=mse");
-        assertTrue(m.contains("post-training.objective"), m);
-        m = failure("final.tokens=1000000");
-        assertTrue(m.contains("final.tokens") && m.contains("16384"), m);
-        m = failure("database.target=1.5");
-        assertTrue(m.contains("target"), m);
-        m = failure("search.generatoins=3");
-        assertTrue(m.contains("search.generatoins"), m);
+        fails(List.of("search.stages=8@1024:10000,2@2048:5000"), "search.stages", "exactly 1 survivor");
+        fails(List.of("search.stages=2@1024:100,4@2048:100,1@4096:100"), "search.stages", "non-increasing");
+        fails(List.of("search.stages=8@1024:10000,1@2048", "search.offspring=16"), "search.stages",
+            "survivors@fitnessTokens:trainingTokens");
+        fails(List.of("search.offspring=4"), "search.stages", "4 offspring");
+        fails(List.of("search.stages=1@999999:100"), "search.stages", "999999");
+        fails(List.of("search.stages=2@1024:100,1@1024:100"), "two stages score 1024");
+        fails(List.of("search.learning-rate=-1e-5"), "search.learning-rate");
+        fails(List.of("post-training.learning-rate=0"), "post-training.learning-rate");
+        fails(List.of("post-training.tokens=-5"), "post-training.tokens");
+        fails(List.of("post-training.objective=mse"), "post-training.objective");
+        fails(List.of("final.tokens=1000000"), "final.tokens", "16384");
+        fails(List.of("database.target=1.5"), "target");
+        fails(List.of("search.generatoins=3"), "search.generatoins");
+    }
+
+    /** The settings fail with a message that mentions every one of {@code mentions}. */
+    private void fails(List<String> sets, String... mentions) {
+        String m = failure(sets.toArray(new String[0]));
+        for (String part : mentions) {
+            assertTrue(m.contains(part), "'" + part + "' missing from: " + m);
+        }
     }
 }
