@@ -113,7 +113,8 @@ public final class DarwinJob {
         progress.accept("search: " + domain + ", " + s.generations() + " generations x " + s.offspring() + " offspring, stages "
             + stageText(s));
         SearchResult result = search.run(evaluator, new JsonCheckpointStore(fs, new Path(out, "state/search.json")),
-            r -> progress.accept(String.format("generation %d/%d: fitness %.5f", r.generation(), r.generations(), r.bestFitness())));
+            r -> progress.accept(String.format("generation %d/%d: fitness %.5f, %.2f candidates/s (trained and scored), about %s left",
+                r.generation(), r.generations(), r.bestFitness(), r.candidatesPerSecond(), SearchJob.duration(r.secondsLeft()))));
         Genome uniform = domain.fixedStart().orElseThrow();
 
         // post-training and measurement on the driver
