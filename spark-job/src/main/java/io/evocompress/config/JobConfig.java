@@ -186,6 +186,23 @@ public final class JobConfig {
         return (int) v;
     }
 
+    /** {@link #intOr}, which must be at least 1. */
+    public int positiveIntOr(String key, int defaultValue) {
+        int v = intOr(key, defaultValue);
+        require(v >= 1, key, "at least 1", v);
+        return v;
+    }
+
+    /**
+     * Fails unless {@code ok}, naming the setting and this configuration's file:
+     * "Setting 'KEY' in FILE must be WHAT, but was VALUE".
+     */
+    public void require(boolean ok, String key, String what, Object value) {
+        if (!ok) {
+            throw new EvocompressException("Setting '" + key + "' in " + source + " must be " + what + ", but was " + value);
+        }
+    }
+
     public boolean bool(String key) {
         JsonNode n = required(key);
         if (n.isBoolean()) {

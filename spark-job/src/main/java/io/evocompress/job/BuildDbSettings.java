@@ -65,19 +65,19 @@ public record BuildDbSettings(String model, String output, String device, String
             TensorLayout.of(config).check(reader);
         }
         HadoopFiles.fileSystem(HadoopFiles.path(output), HadoopFiles.defaultConf());
-        int sequences = positive(c, "calibration.sequences", c.intOr("calibration.sequences", DEFAULT_SEQUENCES));
+        int sequences = c.positiveIntOr("calibration.sequences", DEFAULT_SEQUENCES);
         int seqLen = c.intOr("calibration.seq-len", Math.min(DEFAULT_SEQ_LEN, config.maxPositionEmbeddings()));
         if (seqLen < 2 || seqLen > config.maxPositionEmbeddings()) {
             throw new EvocompressException("Setting 'calibration.seq-len' in " + c.source() + " must be in [2, "
                 + config.maxPositionEmbeddings() + "] (the model's context), but was " + seqLen);
         }
         long seed = c.integerOr("calibration.seed", 0);
-        int shards = positive(c, "calibration.shards", c.intOr("calibration.shards", Math.min(DEFAULT_SHARDS, sequences)));
+        int shards = c.positiveIntOr("calibration.shards", Math.min(DEFAULT_SHARDS, sequences));
         if (shards > sequences) {
             throw new EvocompressException("Setting 'calibration.shards' in " + c.source() + " (" + shards
                 + ") must not exceed calibration.sequences (" + sequences + "): every shard needs a sequence.");
         }
-        int batchSize = positive(c, "calibration.batch-size", c.intOr("calibration.batch-size", 8));
+        int batchSize = c.positiveIntOr("calibration.batch-size", 8);
 
         String domain = c.choice("database.domain", CompressorSettings.SPARSITY,
             Set.of(CompressorSettings.SPARSITY, CompressorSettings.BITS));
@@ -85,7 +85,7 @@ public record BuildDbSettings(String model, String output, String device, String
         if (!(dampening >= 0) || Double.isInfinite(dampening)) {
             throw new EvocompressException("Setting 'database.dampening' in " + c.source() + " must be >= 0, but was " + dampening);
         }
-        int blockSize = positive(c, "database.block-size", c.intOr("database.block-size", 128));
+        int blockSize = c.positiveIntOr("database.block-size", 128);
         CompressorSettings compressor;
         if (domain.equals(CompressorSettings.SPARSITY)) {
             for (String k : List.of("bits", "group-size", "symmetric", "act-order")) {
@@ -104,7 +104,7 @@ public record BuildDbSettings(String model, String output, String device, String
                 throw new EvocompressException("Setting 'database.max-level' in " + c.source() + " must be >= 0, but was " + maxLevel);
             }
             SparsityGrid grid = c.has("database.delta")
-                ? new SparsityGrid(target, maxLevel, positiveLong(c, "database.delta", c.integer("database.delta")))
+                ? new SparsityGrid(target, maxLevel, positiveDelta(c))
                 : SparsityGrid.withDefaultStep(target, maxLevel, config.hiddenSize());
             int valueBytes = c.intOr("database.value-bytes", 2);
             if (valueBytes != 2 && valueBytes != 4) {
@@ -150,17 +150,9 @@ public record BuildDbSettings(String model, String output, String device, String
         return new BuildDbSettings(model, output, device, data, sequences, seqLen, seed, shards, batchSize, compressor);
     }
 
-    private static int positive(JobConfig c, String key, int v) {
-        if (v < 1) {
-            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be at least 1, but was " + v);
-        }
-        return v;
-    }
-
-    private static long positiveLong(JobConfig c, String key, long v) {
-        if (v < 1) {
-            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be at least 1, but was " + v);
-        }
+    private static long positiveDelta(JobConfig c) {
+        long v = c.integer("database.delta");
+        c.require(v >= 1, "database.delta", "at least 1", v);
         return v;
     }
 }

@@ -6,8 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.evocompress.EvocompressException;
-import io.evocompress.calibration.HessianFile;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.calibration.PartialStatistics;
 import io.evocompress.checkpoint.CheckpointReader;
@@ -48,14 +46,7 @@ final class BuildLayer implements Function<LayerTask, String> {
         FileSystem fs = BuildDbJob.outputFileSystem(root);
         VariantStore store = new VariantStore(fs, root);
         BuildDbJob.deleteTemporaries(fs, store.layerDir(task.unit()));
-        String name = HessianJob.fileName(task.block(), InputGroup.of(task.linear()));
-        Path hessianFile = new Path(new Path(root, HessianJob.DIR), name);
-        byte[] bytes = store.readAll(hessianFile);
-        if (!VariantStore.sha256(bytes).equals(hessianChecksums.get(name))) {
-            throw new EvocompressException(hessianFile + " does not match its checksum in " + HessianJob.INDEX
-                + ": delete " + new Path(root, HessianJob.DIR) + " and rerun build-db.");
-        }
-        PartialStatistics stats = HessianFile.decode(bytes, hessianFile.toString());
+        PartialStatistics stats = HessianJob.readVerified(fs, root, task.block(), InputGroup.of(task.linear()), hessianChecksums);
         PreparedHessian hessian = PreparedHessian.of(stats.hessian(), settings.compressor().dampening());
         float[] weight;
         long[] shape;

@@ -1,8 +1,7 @@
 package io.evocompress.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.evocompress.EvocompressException;
-import io.evocompress.calibration.HessianFile;
+import io.evocompress.calibration.Hessian;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.database.VariantStore;
 import io.evocompress.fs.HadoopFiles;
@@ -50,18 +49,12 @@ final class BuildStructuredUnit implements Function<String, String> {
         Path rootPath = HadoopFiles.path(root);
         FileSystem fs = BuildDbJob.outputFileSystem(rootPath);
         VariantStore store = new VariantStore(fs, rootPath);
-        String name = HessianJob.fileName(block, group.input());
-        Path file = new Path(new Path(rootPath, HessianJob.DIR), name);
-        byte[] bytes = store.readAll(file);
-        if (!VariantStore.sha256(bytes).equals(hessianChecksums.get(name))) {
-            throw new EvocompressException(file + " does not match its checksum in " + HessianJob.INDEX + ": delete "
-                + new Path(rootPath, HessianJob.DIR) + " and rerun.");
-        }
+        Hessian hessian = HessianJob.readVerified(fs, rootPath, block, group.input(), hessianChecksums).hessian();
         try (CheckpointReader checkpoint = CheckpointReader.open(HadoopFiles.path(model), HadoopFiles.defaultConf())) {
             ModelConfig c = ModelLoader.config(checkpoint);
             float[] weight = checkpoint.readFloat(StructuredDatabase.unitName(c, block, group) + ".weight");
             StructuredDatabase.Unit u = StructuredDatabase.buildUnit(store, c, block, group, weight,
-                HessianFile.decode(bytes, file.toString()).hessian(), new StructuredGrid(target, steps), databaseId);
+                hessian, new StructuredGrid(target, steps), databaseId);
             return JSON.writeValueAsString(u);
         }
     }

@@ -6,8 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.evocompress.EvocompressException;
-import io.evocompress.calibration.HessianFile;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.compress.CompressedLayer;
@@ -62,15 +60,8 @@ final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
         LayerTask task = layer.task();
         Path dbRoot = HadoopFiles.path(db.output());
         FileSystem dbFs = HadoopFiles.fileSystem(dbRoot, HadoopFiles.defaultConf());
-        String name = HessianJob.fileName(task.block(), InputGroup.of(task.linear()));
-        Path hessianFile = new Path(new Path(dbRoot, HessianJob.DIR), name);
-        byte[] bytes = new VariantStore(dbFs, dbRoot).readAll(hessianFile);
-        if (!VariantStore.sha256(bytes).equals(hessianChecksums.get(name))) {
-            throw new EvocompressException(hessianFile + " does not match its checksum in " + HessianJob.INDEX
-                + ": delete " + new Path(dbRoot, HessianJob.DIR) + " and rerun.");
-        }
-        PreparedHessian hessian = PreparedHessian.of(HessianFile.decode(bytes, hessianFile.toString()).hessian(),
-            db.compressor().dampening());
+        PreparedHessian hessian = PreparedHessian.of(HessianJob.readVerified(dbFs, dbRoot, task.block(),
+            InputGroup.of(task.linear()), hessianChecksums).hessian(), db.compressor().dampening());
         float[] weight;
         long[] shape;
         try (CheckpointReader checkpoint = CheckpointReader.open(HadoopFiles.path(db.model()), HadoopFiles.defaultConf())) {
@@ -86,10 +77,8 @@ final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
         VariantStore out = new VariantStore(BuildDbJob.outputFileSystem(root), root);
         List<VariantStore.LayerRecord.Level> levels = new ArrayList<>();
         Device device = DeviceChoice.resolve(db.device(), TaskResources.assignedGpu());
-        double energy;
         try (NDManager manager = NDManager.newBaseManager(device)) {
             NDArray w = manager.create(weight, new Shape(shape));
-            energy = LayerLevels.outputEnergy(w, hessian.hessian());
             for (int i = 0; i < layer.levels().length; i++) {
                 long zeros = layer.zeros()[i];
                 SparseGpt.Options options = new SparseGpt.Options(SparsityPattern.exactZeros(zeros, numel), spec,
@@ -103,7 +92,7 @@ final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
                     spec == null ? null : bits, c.errorEstimate(), file));
             }
         }
-        VariantStore.LayerRecord record = new VariantStore.LayerRecord(task.unit(), rows, cols, storeId, levels, energy);
+        VariantStore.LayerRecord record = new VariantStore.LayerRecord(task.unit(), rows, cols, storeId, levels, null); // energies live in the database
         out.writeRecord(record);
         return JSON.writeValueAsString(record);
     }

@@ -54,10 +54,10 @@ public record DarwinSettings(String model, String output, String device, String 
             throw new EvocompressException("Setting 'calibration.seq-len' in " + c.source() + " must be in [2, "
                 + config.maxPositionEmbeddings() + "], but was " + seqLen);
         }
-        int sequences = positive(c, "calibration.sequences", c.intOr("calibration.sequences", 64));
-        int shards = positive(c, "calibration.shards", c.intOr("calibration.shards", Math.min(4, sequences)));
+        int sequences = c.positiveIntOr("calibration.sequences", 64);
+        int shards = c.positiveIntOr("calibration.shards", Math.min(4, sequences));
         double target = c.numberOr("database.target", 0.5);
-        int steps = positive(c, "database.steps", c.intOr("database.steps", 10));
+        int steps = c.positiveIntOr("database.steps", 10);
         StructuredGrid grid = new StructuredGrid(target, steps);
         grid.levels(io.evocompress.structured.StructureGroup.ATTENTION, config);
         grid.levels(io.evocompress.structured.StructureGroup.MLP, config);
@@ -84,59 +84,41 @@ public record DarwinSettings(String model, String output, String device, String 
         String objective = c.choice("post-training.objective", "lm", Set.of("lm", "distill"));
         // the selection's own checks (survivors non-increasing, last stage 1, tokens within the pool) before any work
         CalibrationPool pool = new CalibrationPool(sequences, seqLen);
-        int offspring = positive(c, "search.offspring", c.intOr("search.offspring", 16));
+        int offspring = c.positiveIntOr("search.offspring", 16);
         try {
             new MultiStepSelection(stages, pool).checkOffspring(offspring);
         } catch (EvocompressException e) {
             throw new EvocompressException("Setting 'search.stages' in " + c.source() + ": " + e.getMessage());
         }
         for (int i = 0; i < training.size(); i++) {
-            if (training.get(i) < 0) {
-                throw new EvocompressException("Setting 'search.stages' in " + c.source() + ": stage " + (i + 1)
-                    + " trains on " + training.get(i) + " tokens; give 0 or more");
-            }
+            c.require(training.get(i) >= 0, "search.stages", "stages training on 0 or more tokens (stage " + (i + 1) + ")",
+                training.get(i));
         }
         int generations = c.intOr("search.generations", 200);
-        if (generations < 0) {
-            throw new EvocompressException("Setting 'search.generations' in " + c.source() + " must be >= 0, but was " + generations);
-        }
+        c.require(generations >= 0, "search.generations", ">= 0", generations);
         long postTokens = c.integerOr("post-training.tokens", 100_000);
-        if (postTokens < 0) {
-            throw new EvocompressException("Setting 'post-training.tokens' in " + c.source() + " must be >= 0 (0: no post-training), but was "
-                + postTokens);
-        }
+        c.require(postTokens >= 0, "post-training.tokens", ">= 0 (0: no post-training)", postTokens);
         long poolTokens = (long) sequences * seqLen;
         long finalTokens = c.integerOr("final.tokens", Math.min(poolTokens, 65536));
-        if (finalTokens < 1 || finalTokens > poolTokens) {
-            throw new EvocompressException("Setting 'final.tokens' in " + c.source() + " must be in [1, " + poolTokens
-                + "] (the calibration pool: calibration.sequences x calibration.seq-len), but was " + finalTokens);
-        }
+        c.require(finalTokens >= 1 && finalTokens <= poolTokens, "final.tokens",
+            "in [1, " + poolTokens + "] (the calibration pool: calibration.sequences x calibration.seq-len)", finalTokens);
         return new DarwinSettings(model, output, device, data, sequences, seqLen, c.integerOr("calibration.seed", 0), shards,
-            positive(c, "calibration.batch-size", c.intOr("calibration.batch-size", 8)),
+            c.positiveIntOr("calibration.batch-size", 8),
             c.stringOr("database.path", output + "/database"), target, steps,
             c.stringOr("training.data", data),
             generations, offspring,
             c.integerOr("search.seed", 0), List.copyOf(stages), training.stream().mapToLong(Long::longValue).toArray(),
             learningRate(c, "search.learning-rate", 1e-5),
             postTokens, objective, learningRate(c, "post-training.learning-rate", 1e-4),
-            positive(c, "post-training.batch-size", c.intOr("post-training.batch-size", 4)),
-            positive(c, "post-training.checkpoint-every", c.intOr("post-training.checkpoint-every", 50)),
+            c.positiveIntOr("post-training.batch-size", 4),
+            c.positiveIntOr("post-training.checkpoint-every", 50),
             c.string("heldout.data"), c.intOr("heldout.seq-len", seqLen), c.integerOr("heldout.max-tokens", 0),
             finalTokens, c.toJson());
     }
 
     private static double learningRate(JobConfig c, String key, double fallback) {
         double v = c.numberOr(key, fallback);
-        if (!(v > 0) || Double.isInfinite(v)) {
-            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be a positive number, but was " + v);
-        }
-        return v;
-    }
-
-    private static int positive(JobConfig c, String key, int v) {
-        if (v < 1) {
-            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be >= 1, but was " + v);
-        }
+        c.require(v > 0 && !Double.isInfinite(v), key, "a positive number", v);
         return v;
     }
 

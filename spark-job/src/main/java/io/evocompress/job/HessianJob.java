@@ -2,7 +2,9 @@ package io.evocompress.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.EvocompressException;
+import io.evocompress.calibration.HessianFile;
 import io.evocompress.calibration.InputGroup;
+import io.evocompress.calibration.PartialStatistics;
 import io.evocompress.database.VariantStore;
 import io.evocompress.fs.HadoopFiles;
 import org.apache.hadoop.fs.FileSystem;
@@ -45,6 +47,23 @@ public final class HessianJob {
             files.forEach(f -> out.put(f.name(), f.sha256()));
             return out;
         }
+    }
+
+    /**
+     * One input group's Hessian statistics of a database at {@code root}, read in a task and checked
+     * against the SHA-256 the driver took from {@link #INDEX}: a mismatch names the file and says to
+     * rebuild the Hessians.
+     */
+    static PartialStatistics readVerified(FileSystem fs, Path root, int block, InputGroup group,
+                                                                    Map<String, String> checksums) {
+        String name = fileName(block, group);
+        Path file = new Path(new Path(root, DIR), name);
+        byte[] bytes = new VariantStore(fs, root).readAll(file);
+        if (!VariantStore.sha256(bytes).equals(checksums.get(name))) {
+            throw new EvocompressException(file + " does not match its checksum in " + INDEX + ": delete "
+                + new Path(root, DIR) + " and rerun.");
+        }
+        return HessianFile.decode(bytes, file.toString());
     }
 
     /** The file of one (block, input group), relative to {@code hessians/}. */

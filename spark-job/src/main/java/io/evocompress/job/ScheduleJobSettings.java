@@ -68,7 +68,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
         String output = c.string("output");
         String device = c.stringOr("device", "auto");
         double target = c.number("target");
-        require(target > 0 && target < 1, c, "target", "a sparsity in (0, 1)", target);
+        c.require(target > 0 && target < 1, "target", "a sparsity in (0, 1)", target);
         ModelConfig config;
         try (CheckpointReader reader = CheckpointReader.open(model)) {
             config = ModelLoader.config(reader);
@@ -77,8 +77,8 @@ public record ScheduleJobSettings(String model, String output, String device, do
         int sequences = c.intOr("calibration.sequences", 64);
         int seqLen = c.intOr("calibration.seq-len", Math.min(512, config.maxPositionEmbeddings()));
         long seed = c.integerOr("calibration.seed", 0);
-        require(sequences >= 1, c, "calibration.sequences", "at least 1", sequences);
-        require(seqLen >= 2 && seqLen <= config.maxPositionEmbeddings(), c, "calibration.seq-len",
+        c.require(sequences >= 1, "calibration.sequences", "at least 1", sequences);
+        c.require(seqLen >= 2 && seqLen <= config.maxPositionEmbeddings(), "calibration.seq-len",
             "in [2, " + config.maxPositionEmbeddings() + "] (the model's context)", seqLen);
         if (!c.has("database.max-level")) {
             c.set("database.max-level", IntNode.valueOf(0));
@@ -87,7 +87,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
 
         String heldout = c.string("heldout.data");
         int heldoutSeqLen = c.intOr("heldout.seq-len", seqLen);
-        require(heldoutSeqLen >= 2 && heldoutSeqLen <= config.maxPositionEmbeddings(), c, "heldout.seq-len",
+        c.require(heldoutSeqLen >= 2 && heldoutSeqLen <= config.maxPositionEmbeddings(), "heldout.seq-len",
             "in [2, " + config.maxPositionEmbeddings() + "]", heldoutSeqLen);
         long heldoutMax = c.integerOr("heldout.max-tokens", 0);
 
@@ -105,7 +105,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
             range = null;
         } else if (r.isArray() && r.size() == 2 && r.get(0).isNumber() && r.get(1).isNumber()) {
             range = new SparsityRange(r.get(0).asDouble(), r.get(1).asDouble());
-            require(range.min() <= target && target <= range.max(), c, "scheduler.range",
+            c.require(range.min() <= target && target <= range.max(), "scheduler.range",
                 "a range [min, max] containing the target " + target, range);
         } else {
             throw new EvocompressException("Setting 'scheduler.range' in " + c.source()
@@ -117,21 +117,21 @@ public record ScheduleJobSettings(String model, String output, String device, do
             widths = new double[w.size()];
             for (int i = 0; i < widths.length; i++) {
                 widths[i] = w.get(i).asDouble(-1);
-                require(widths[i] >= 0 && widths[i] < 1, c, "scheduler.range-widths", "widths in [0, 1)", w.get(i));
+                c.require(widths[i] >= 0 && widths[i] < 1, "scheduler.range-widths", "widths in [0, 1)", w.get(i));
             }
-            require(widths.length >= 1, c, "scheduler.range-widths", "at least one width", "[]");
+            c.require(widths.length >= 1, "scheduler.range-widths", "at least one width", "[]");
         }
         int bits = c.intOr("quantization.bits", 0);
-        require(bits == 0 || bits == 4, c, "quantization.bits", "4 (joint SparseGPT + 4-bit GPTQ) or absent", bits);
+        c.require(bits == 0 || bits == 4, "quantization.bits", "4 (joint SparseGPT + 4-bit GPTQ) or absent", bits);
         int groupSize = c.intOr("quantization.group-size", 128);
-        require(groupSize >= 1 && buildDb.compressor().blockSize() % Math.min(groupSize, buildDb.compressor().blockSize()) == 0,
-            c, "quantization.group-size", "positive and a divisor of database.block-size (" + buildDb.compressor().blockSize()
+        c.require(groupSize >= 1 && buildDb.compressor().blockSize() % Math.min(groupSize, buildDb.compressor().blockSize()) == 0,
+            "quantization.group-size", "positive and a divisor of database.block-size (" + buildDb.compressor().blockSize()
                 + ")", groupSize);
         int batchSize = c.intOr("evaluation.batch-size", 8);
-        require(batchSize >= 1, c, "evaluation.batch-size", "at least 1", batchSize);
+        c.require(batchSize >= 1, "evaluation.batch-size", "at least 1", batchSize);
         long poolTokens = (long) sequences * seqLen;
         long finalTokens = c.integerOr("evaluation.tokens", Math.min(poolTokens, 65536));
-        require(finalTokens >= 1 && finalTokens <= poolTokens, c, "evaluation.tokens",
+        c.require(finalTokens >= 1 && finalTokens <= poolTokens, "evaluation.tokens",
             "at most the calibration pool's " + poolTokens + " tokens", finalTokens);
         double owlLambda = c.numberOr("baseline.owl.lambda", 0.08);
         double owlM = c.numberOr("baseline.owl.m", 5);
@@ -139,11 +139,5 @@ public record ScheduleJobSettings(String model, String output, String device, do
         return new ScheduleJobSettings(model, output, device, target, data, sequences, seqLen, buildDb, heldout, heldoutSeqLen,
             heldoutMax, schedule, range, widths, bits, groupSize, batchSize, owlLambda, owlM, finalTokens, errorMeasure,
             c.tree());
-    }
-
-    private static void require(boolean ok, JobConfig c, String key, String what, Object value) {
-        if (!ok) {
-            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be " + what + ", but was " + value);
-        }
     }
 }

@@ -64,11 +64,11 @@ public record SearchSettings(String model, String output, String device, String 
             config = ModelLoader.config(reader);
         }
         switch (domain) {
-            case "sparsity" -> require(target > 0 && target < 1, c, "domain.target", "a sparsity in (0, 1)", target);
-            case "bits" -> require(target >= 2 && target <= 8, c, "domain.target", "an average bit width in [2, 8]", target);
+            case "sparsity" -> c.require(target > 0 && target < 1, "domain.target", "a sparsity in (0, 1)", target);
+            case "bits" -> c.require(target >= 2 && target <= 8, "domain.target", "an average bit width in [2, 8]", target);
             default -> {
-                require(target > 0 && target < 1, c, "domain.target", "the fraction of blocks dropped, in (0, 1)", target);
-                require((int) (target * config.numLayers()) >= 1, c, "domain.target",
+                c.require(target > 0 && target < 1, "domain.target", "the fraction of blocks dropped, in (0, 1)", target);
+                c.require((int) (target * config.numLayers()) >= 1, "domain.target",
                     "large enough to drop at least one of the model's " + config.numLayers() + " blocks", target);
             }
         }
@@ -77,8 +77,8 @@ public record SearchSettings(String model, String output, String device, String 
         int sequences = c.intOr("calibration.sequences", 64);
         int seqLen = c.intOr("calibration.seq-len", Math.min(512, config.maxPositionEmbeddings()));
         long calibrationSeed = c.integerOr("calibration.seed", 0);
-        require(sequences >= 1, c, "calibration.sequences", "at least 1", sequences);
-        require(seqLen >= 2 && seqLen <= config.maxPositionEmbeddings(), c, "calibration.seq-len",
+        c.require(sequences >= 1, "calibration.sequences", "at least 1", sequences);
+        c.require(seqLen >= 2 && seqLen <= config.maxPositionEmbeddings(), "calibration.seq-len",
             "in [2, " + config.maxPositionEmbeddings() + "] (the model's context)", seqLen);
 
         BuildDbSettings buildDb = null;
@@ -91,13 +91,13 @@ public record SearchSettings(String model, String output, String device, String 
 
         String heldout = c.string("heldout.data");
         int heldoutSeqLen = c.intOr("heldout.seq-len", seqLen);
-        require(heldoutSeqLen >= 2 && heldoutSeqLen <= config.maxPositionEmbeddings(), c, "heldout.seq-len",
+        c.require(heldoutSeqLen >= 2 && heldoutSeqLen <= config.maxPositionEmbeddings(), "heldout.seq-len",
             "in [2, " + config.maxPositionEmbeddings() + "]", heldoutSeqLen);
         long heldoutMax = c.integerOr("heldout.max-tokens", 0);
 
         String preset = c.choice("search.preset", defaultPreset(domain), Set.of("sparsity", "quantization", "depth", "fast"));
-        Integer generations = c.has("search.generations") ? positive(c, "search.generations") : null;
-        Integer offspring = c.has("search.offspring") ? positive(c, "search.offspring") : null;
+        Integer generations = c.has("search.generations") ? c.positiveIntOr("search.generations", 1) : null;
+        Integer offspring = c.has("search.offspring") ? c.positiveIntOr("search.offspring", 1) : null;
         List<SelectionStage> stages = null;
         if (c.has("search.stages")) {
             JsonNode n = c.node("search.stages");
@@ -108,8 +108,8 @@ public record SearchSettings(String model, String output, String device, String 
                     + " must be stages like \"8@2048,2@16384,1@65536\" (survivors@tokens): " + e.getMessage());
             }
         }
-        Integer initialCandidates = c.has("search.initial-candidates") ? positive(c, "search.initial-candidates") : null;
-        Long initialTokens = c.has("search.initial-tokens") ? (long) positive(c, "search.initial-tokens") : null;
+        Integer initialCandidates = c.has("search.initial-candidates") ? c.positiveIntOr("search.initial-candidates", 1) : null;
+        Long initialTokens = c.has("search.initial-tokens") ? (long) c.positiveIntOr("search.initial-tokens", 1) : null;
         long seed = c.integerOr("search.seed", 0);
         FitnessKind fitness;
         try {
@@ -118,11 +118,11 @@ public record SearchSettings(String model, String output, String device, String 
             throw new EvocompressException("Setting 'search.fitness' in " + c.source() + ": " + e.getMessage());
         }
         int topK = c.intOr("search.top-k", 512);
-        require(topK >= 1, c, "search.top-k", "at least 1", topK);
+        c.require(topK >= 1, "search.top-k", "at least 1", topK);
         int batchSize = c.intOr("search.batch-size", 8);
-        require(batchSize >= 1, c, "search.batch-size", "at least 1", batchSize);
+        c.require(batchSize >= 1, "search.batch-size", "at least 1", batchSize);
         int perTask = c.intOr("search.candidates-per-task", 1);
-        require(perTask >= 1, c, "search.candidates-per-task", "at least 1", perTask);
+        c.require(perTask >= 1, "search.candidates-per-task", "at least 1", perTask);
         String init = c.choice("search.init", "uniform", Set.of("uniform", "scheduler"));
         if (init.equals("scheduler") && !domain.equals("sparsity")) {
             throw new EvocompressException("Setting 'search.init' in " + c.source()
@@ -164,12 +164,12 @@ public record SearchSettings(String model, String output, String device, String 
                 + "; use 'random' for non-integer targets.");
         }
         int randomCandidates = c.intOr("baseline.random.candidates", 32);
-        require(randomCandidates >= 1, c, "baseline.random.candidates", "at least 1", randomCandidates);
+        c.require(randomCandidates >= 1, "baseline.random.candidates", "at least 1", randomCandidates);
         double owlLambda = c.numberOr("baseline.owl.lambda", 0.08);
         double owlM = c.numberOr("baseline.owl.m", 5);
         long poolTokens = (long) sequences * seqLen;
         long finalTokens = c.integerOr("final.tokens", Math.min(poolTokens, 65536));
-        require(finalTokens >= 1 && finalTokens <= poolTokens, c, "final.tokens",
+        c.require(finalTokens >= 1 && finalTokens <= poolTokens, "final.tokens",
             "at most the calibration pool's " + poolTokens + " tokens (calibration.sequences x calibration.seq-len)", finalTokens);
         return new SearchSettings(model, output, device, domain, target, wholeBlocks, data, sequences, seqLen, calibrationSeed,
             buildDb, heldout, heldoutSeqLen, heldoutMax, preset, generations, offspring, stages, initialCandidates,
@@ -251,17 +251,5 @@ public record SearchSettings(String model, String output, String device, String 
             }
         }
         return out;
-    }
-
-    private static int positive(JobConfig c, String key) {
-        int v = c.intOr(key, 1);
-        require(v >= 1, c, key, "at least 1", v);
-        return v;
-    }
-
-    private static void require(boolean ok, JobConfig c, String key, String what, Object value) {
-        if (!ok) {
-            throw new EvocompressException("Setting '" + key + "' in " + c.source() + " must be " + what + ", but was " + value);
-        }
     }
 }

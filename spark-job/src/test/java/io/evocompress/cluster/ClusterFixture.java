@@ -51,8 +51,12 @@ final class ClusterFixture {
         }
     }
 
+    /** What a command printed: standard output and standard error. */
+    record Result(String out, String err) {
+    }
+
     /** Runs a command from the project root; fails with its output unless it exits 0 within 5 minutes. */
-    static String exec(List<String> command) throws Exception {
+    static Result run(List<String> command) throws Exception {
         File log = Files.createTempFile("evocompress-it", ".err").toFile();
         Process p = new ProcessBuilder(command).directory(ROOT).redirectError(log).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -60,6 +64,11 @@ final class ClusterFixture {
         String err = Files.readString(log.toPath());
         log.delete();
         assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + err);
-        return out;
+        return new Result(out, err);
+    }
+
+    /** {@link #run}, keeping standard output. */
+    static String exec(List<String> command) throws Exception {
+        return run(command).out();
     }
 }

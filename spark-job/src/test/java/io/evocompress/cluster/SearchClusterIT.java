@@ -122,7 +122,7 @@ class SearchClusterIT {
     @Test
     @Order(1)
     void clusterSearchOnHdfsEqualsTheLocalRun() throws Exception {
-        Result r = run(submit(clusterConfig("plain")));
+        ClusterFixture.Result r = run(submit(clusterConfig("plain")));
         assertTrue(r.err().contains("35 layers built, 0 reused"), "the first cluster run builds the database on HDFS\n" + r.err());
         assertSameResult("plain");
     }
@@ -175,7 +175,7 @@ class SearchClusterIT {
         assertFalse(fs.exists(new Path("/runs/driver-kill/result.json")), "result.json written before the search ended");
         assertFalse(fs.exists(new Path("/runs/driver-kill/profile.txt")), "profile.txt written before the search ended");
 
-        Result resumed = run(submit(config, "--resume"));
+        ClusterFixture.Result resumed = run(submit(config, "--resume"));
         assertTrue(resumed.err().contains("database is complete and verifies: reusing it"), resumed.err());
         assertFalse(resumed.err().contains("generation " + atKill + "/"), "generation " + atKill + " ran again:\n" + resumed.err());
         assertTrue(resumed.err().contains("generation " + (atKill + 1) + "/" + GENERATIONS), resumed.err());
@@ -261,18 +261,7 @@ class SearchClusterIT {
         return f;
     }
 
-    record Result(String out, String err) {
-    }
-
-    /** Runs a command from the project root; fails with its output unless it exits 0 within 5 minutes. */
-    static Result run(List<String> command) throws Exception {
-        File err = Files.createTempFile("evocompress-it", ".err").toFile();
-        Process p = new ProcessBuilder(command).directory(ROOT).redirectError(err).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        boolean done = p.waitFor(5, TimeUnit.MINUTES);
-        String text = Files.readString(err.toPath());
-        err.delete();
-        assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + text);
-        return new Result(out, text);
+    private static ClusterFixture.Result run(List<String> command) throws Exception {
+        return ClusterFixture.run(command);
     }
 }
