@@ -96,7 +96,7 @@ public final class ExportCommand implements Command {
             boolean[] dropA = new boolean[blocks];
             boolean[] dropM = new boolean[blocks];
             VariantSource source = null;
-            for (Iterator<Map.Entry<String, JsonNode>> it = entry.get("profile").fields(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = entry.get("profile").properties().iterator(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (domain.equals("depth")) {
                     Matcher m = HALF.matcher(e.getKey());

@@ -259,7 +259,7 @@ public final class JobConfig {
     }
 
     private static void collectUnknown(JsonNode node, String prefix, Set<String> known, List<String> unknown) {
-        Iterator<Map.Entry<String, JsonNode>> it = node.fields();
+        Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
             String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();

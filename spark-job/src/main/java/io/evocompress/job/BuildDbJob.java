@@ -126,7 +126,8 @@ public final class BuildDbJob {
             HessianJob.Index hessians = HessianJob.ensure(sc, s, in.config().numLayers(), in.sequences(),
                 in.configSha256(), in.tokenIdsSha256(), progress);
             List<String> built;
-            try (JobProgress watch = new JobProgress(sc, "building " + todo.size() + " layers", 2000, progress)) {
+            JobProgress watch = new JobProgress(sc, "building " + todo.size() + " layers", 2000, progress);
+            try (watch) {
                 built = sc.parallelize(todo, todo.size())
                     .map(new BuildLayer(s, in.databaseId(), new HashMap<>(hessians.checksums())))
                     .collect();

@@ -20,7 +20,8 @@ public final class EvalJob {
                                      String device, String dtype, int batchSize, int shards, Consumer<String> progress) {
         int n = Math.max(1, Math.min(shards, sequences.size()));
         Broadcast<int[][]> broadcast = sc.broadcast(sequences.toArray(new int[0][]));
-        try (JobProgress watch = new JobProgress(sc, "scoring " + sequences.size() + " sequences", 2000, progress)) {
+        JobProgress watch = new JobProgress(sc, "scoring " + sequences.size() + " sequences", 2000, progress);
+        try (watch) {
             List<ShardRange> ranges = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 ranges.add(new ShardRange(i, n));

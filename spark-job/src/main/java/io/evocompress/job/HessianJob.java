@@ -90,8 +90,9 @@ public final class HessianJob {
             for (int i = 0; i < settings.shards(); i++) {
                 shards.add(new ShardRange(i, settings.shards()));
             }
-            try (JobProgress watch = new JobProgress(sc, "calibration (" + sequences.size() + " sequences in "
-                + settings.shards() + " shards)", 2000, progress)) {
+            JobProgress watch = new JobProgress(sc, "calibration (" + sequences.size() + " sequences in "
+                + settings.shards() + " shards)", 2000, progress);
+            try (watch) {
                 sc.parallelize(shards, shards.size())
                     .map(new CalibrateShard(settings.model(), settings.device(), settings.batchSize(), broadcast, partialRoot))
                     .collect();
@@ -106,7 +107,8 @@ public final class HessianJob {
             }
         }
         List<String> stored;
-        try (JobProgress watch = new JobProgress(sc, "reducing " + parts.size() + " Hessians", 2000, progress)) {
+        JobProgress watch = new JobProgress(sc, "reducing " + parts.size() + " Hessians", 2000, progress);
+        try (watch) {
             stored = sc.parallelize(parts, parts.size())
                 .map(new ReduceHessian(partialRoot, dir.toString(), settings.shards()))
                 .collect();

@@ -171,8 +171,9 @@ public final class ScheduleJob {
             + s.effectiveConfig().toString()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         deleteStore(store);
         List<String> records;
-        try (JobProgress watch = new JobProgress(sc, "compressing " + n + " layers at " + profiles.size() + " profiles"
-            + (s.quantized() ? " (SparseGPT + " + s.bits() + "-bit GPTQ)" : " (SparseGPT)"), 2000, progress)) {
+        JobProgress watch = new JobProgress(sc, "compressing " + n + " layers at " + profiles.size() + " profiles"
+            + (s.quantized() ? " (SparseGPT + " + s.bits() + "-bit GPTQ)" : " (SparseGPT)"), 2000, progress);
+        try (watch) {
             records = sc.parallelize(tasks, n)
                 .map(new CompressScheduledLayer(s.buildDb(), new HashMap<>(hessians.checksums()), store, storeId, s.bits(),
                     s.groupSize()))

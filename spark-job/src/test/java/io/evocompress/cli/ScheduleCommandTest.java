@@ -58,7 +58,7 @@ class ScheduleCommandTest {
         long zeros = 0;
         long params = 0;
         int level = r.at("/result/profile").elements().next().asInt();
-        for (Iterator<Map.Entry<String, JsonNode>> it = r.get("layers").fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = r.get("layers").properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             LayerVariant.Sparse v = (LayerVariant.Sparse) db.variant(e.getKey(), level);
             assertEquals(e.getValue().get("zeros").asLong(), v.zeros(), e.getKey());

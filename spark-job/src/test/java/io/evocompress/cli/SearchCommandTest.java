@@ -156,7 +156,7 @@ class SearchCommandTest {
         assertTrue(kl < res.get("baselines").get("uniform").get("kl_divergence").asDouble(), res.toString());
         long bits = 0;
         long params = 0;
-        for (var e : iterable(res.get("result").get("profile").fields())) {
+        for (var e : iterable(res.get("result").get("profile").properties().iterator())) {
             long numel = e.getKey().contains("mlp") ? 64L * 172 : e.getKey().contains("k_proj") || e.getKey().contains("v_proj")
                 ? 64L * 32 : 64L * 64;
             bits += numel * e.getValue().asInt();

@@ -104,7 +104,7 @@ public final class CheckpointReader implements AutoCloseable {
             throw new EvocompressException(index + " has no 'weight_map' object.");
         }
         Map<String, String> out = new LinkedHashMap<>();
-        map.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+        map.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
         return out;
     }
 

@@ -99,12 +99,12 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new EvocompressException(path + " has a corrupt header: expected a JSON object of tensors.");
         }
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String name = entry.getKey();
             JsonNode node = entry.getValue();
             if ("__metadata__".equals(name)) {
-                node.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                node.properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
                 continue;
             }
             String where = path + " tensor '" + name + "'";

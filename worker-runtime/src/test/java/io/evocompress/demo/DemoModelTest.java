@@ -34,7 +34,8 @@ class DemoModelTest {
         FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
         List<String> lines = new ArrayList<>();
         DemoModel.Result r;
-        try (EngineThreads one = EngineThreads.single()) {
+        EngineThreads one = EngineThreads.single();
+        try (one) {
             r = DemoModel.build(fs, out, small, 5, 150, null, false, step -> { }, lines::add);
         }
         lines.forEach(System.out::println);

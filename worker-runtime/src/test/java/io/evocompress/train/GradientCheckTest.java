@@ -39,7 +39,8 @@ class GradientCheckTest {
     @Test
     void crossEntropyGradientsMatchFiniteDifferences() {
         List<int[]> batch = TinyModels.randomBatch(2, 12, TinyModels.VOCAB, 7);
-        try (EngineThreads one = EngineThreads.single(); CausalLm model = TinyModels.load(TinyModels.write(tmp, 3));
+        EngineThreads one = EngineThreads.single();
+        try (one; CausalLm model = TinyModels.load(TinyModels.write(tmp, 3));
              Trainer trainer = new Trainer(model, new NextTokenLoss(), Trainer.Settings.darwinLm())) {
             // weights ~ N(0, 0.2^2) instead of 0.02: attention far from uniform, every gradient well above noise
             model.parameters().values().stream().filter(p -> p.getShape().dimension() == 2).forEach(p -> p.muli(10f));

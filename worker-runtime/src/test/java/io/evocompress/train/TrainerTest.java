@@ -32,7 +32,8 @@ class TrainerTest {
     void stepsLowerTheLossOnTheirBatchForStories260k() {
         int[] ids = Arrays.copyOf(ModelFixtures.referenceIds(), 64);
         List<int[]> batch = List.of(ids);
-        try (EngineThreads one = EngineThreads.single();
+        EngineThreads one = EngineThreads.single();
+        try (one;
              CheckpointReader reader = CheckpointReader.open(Fixtures.stories260k().toString());
              CausalLm model = ModelLoader.load(reader, Device.cpu(), DataType.FLOAT32);
              Trainer trainer = new Trainer(model, new NextTokenLoss(), FAST)) {
@@ -102,24 +103,31 @@ class TrainerTest {
 
     @Test
     void resumingFromSavedStateEqualsUninterruptedTraining() {
+        EngineThreads one = EngineThreads.single();
+        try (one) {
+            resumeEqualsUninterrupted();
+        }
+    }
+
+    private void resumeEqualsUninterrupted() {
         Path init = TinyModels.write(tmp, 21);
         int[] stream = TinyModels.randomBatch(1, 400, TinyModels.VOCAB, 3).get(0);
         TokenBatches data = new TokenBatches(stream, 16, 2, 99);
         Trainer.Settings recipe = new Trainer.Settings(3e-3, 2, 1.0, AdamW.Settings.defaults());
         Map<String, float[]> uninterrupted;
-        try (EngineThreads one = EngineThreads.single(); CausalLm model = TinyModels.load(init); Trainer trainer = new Trainer(model, new NextTokenLoss(), recipe)) {
+        try (CausalLm model = TinyModels.load(init); Trainer trainer = new Trainer(model, new NextTokenLoss(), recipe)) {
             trainer.run(data, 6, null, null);
             uninterrupted = TinyModels.snapshot(model);
         }
         Path state = HadoopFiles.path(tmp.resolve("state").toString());
         FileSystem fs = HadoopFiles.fileSystem(state, HadoopFiles.defaultConf());
-        try (EngineThreads one = EngineThreads.single(); CausalLm model = TinyModels.load(init);
+        try (CausalLm model = TinyModels.load(init);
              Trainer trainer = new Trainer(model, new NextTokenLoss(), recipe)) {
             trainer.run(data, 3, null, null);
             trainer.saveState(fs, state, false, TinyModels.configJson());
         }
         Map<String, float[]> resumed;
-        try (EngineThreads one = EngineThreads.single(); CausalLm model = TinyModels.load(TrainingState.modelDir(state));
+        try (CausalLm model = TinyModels.load(TrainingState.modelDir(state));
              Trainer trainer = new Trainer(model, new NextTokenLoss(), recipe)) {
             TrainingState.Saved saved = TrainingState.read(fs, state);
             assertEquals(3, saved.step());
