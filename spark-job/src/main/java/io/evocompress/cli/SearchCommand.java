@@ -65,8 +65,10 @@ public final class SearchCommand implements Command {
               search.stages              survivors@tokens list, e.g. "8@2048,2@16384,1@65536"
               search.seed                (default 0); search.fitness kl | topk-kl | ppl (default kl); search.top-k (512)
               search.batch-size          sequences per forward (default 8); search.candidates-per-task (default 1)
-              search.init                uniform | scheduler (sparsity: start from the layer-wise scheduler's profile)
-              baselines                  list of uniform, owl (sparsity), random, shortgpt (depth)
+              search.init                best (default: the best of uniform, OWL and the scheduler's profile, or
+                                         ShortGPT for depth, on the first minibatch; never returns a worse one)
+                                         | uniform (the paper's start) | scheduler (sparsity: the scheduler's profile)
+              baselines                  list of uniform, owl, scheduler (sparsity), random, shortgpt (depth)
                                          (default: uniform + owl for sparsity, uniform for bits, shortgpt + random for depth)
               baseline.random.candidates (default 32), baseline.owl.lambda (0.08), baseline.owl.m (5)
               final.tokens               calibration tokens the final KL is measured on (default min(pool, 65536))

@@ -75,9 +75,14 @@ public final class SearchJob {
     public record Measured(String name, Genome genome, double kl, double perplexity) {
     }
 
-    /** The outcome: the search result, every profile measured, and the timing. */
+    /**
+     * The outcome: the search result, every profile measured, and the timing. {@code resultSource} is
+     * "search", or under {@code search.init: best} the name of the start profile returned instead because
+     * it measured a lower final KL than the search's winner.
+     */
     public record Outcome(Prepared prepared, String method, SearchResult search, Measured result, List<Measured> baselines,
-                          double densePerplexity, EvaluationTiming timing, DatabaseManifest manifest, double seconds) {
+                          double densePerplexity, EvaluationTiming timing, DatabaseManifest manifest, double seconds,
+                          String resultSource) {
     }
 
     public static Prepared prepare(SearchSettings s, String method, boolean resume) {
@@ -219,6 +224,9 @@ public final class SearchJob {
             CandidateEvaluator ppl = expand(p, pplEval);
 
             SearchResult result;
+            Map<String, Genome> known = new LinkedHashMap<>();
+            DatabaseManifest built = manifest;
+            String databasePath = database;
             if (method.equals("brute-force")) {
                 progress.accept(String.format("brute force: %d configurations on %d tokens",
                     (long) ((DepthDomain) p.domain()).configurations(), p.finalBatch().tokens()));
@@ -234,15 +242,26 @@ public final class SearchJob {
                 EvolutionarySearch engine = p.search();
                 if (s.init().equals("scheduler")) {
                     engine = startFromScheduler(p, manifest, store, search, progress);
+                } else if (!s.startNames().isEmpty()) {
+                    List<io.evocompress.search.StartCandidate> starts = new ArrayList<>();
+                    for (String name : s.startNames()) {
+                        starts.add(new io.evocompress.search.StartCandidate(name,
+                            known.computeIfAbsent(name, b -> baseline(b, p, built, databasePath, search, progress))));
+                    }
+                    engine = engine.withStarts(starts);
                 }
-                result = engine.run(search, store, watch);
+                result = engine.run(search, store, startReporting(watch, progress));
             }
 
             Map<String, Genome> profiles = new LinkedHashMap<>();
             profiles.put("result", result.best());
-            for (String b : s.baselines()) {
-                progress.accept("baseline " + b);
-                profiles.put(b, baseline(b, p, manifest, database, search));
+            List<String> measure = new ArrayList<>(s.baselines());
+            s.startNames().stream().filter(b -> !measure.contains(b)).forEach(measure::add);
+            for (String b : measure) {
+                if (!known.containsKey(b)) {
+                    progress.accept("baseline " + b);
+                }
+                profiles.put(b, known.computeIfAbsent(b, x -> baseline(x, p, built, databasePath, search, progress)));
             }
             List<Genome> genomes = new ArrayList<>(profiles.values());
             progress.accept(String.format("measuring %d profiles: KL on %d calibration tokens, perplexity on %d held-out tokens",
@@ -256,9 +275,62 @@ public final class SearchJob {
                 i++;
             }
             double densePpl = densePerplexity(sc, p);
-            return new Outcome(p, method, result, measured.get(0), measured.subList(1, measured.size()), densePpl,
-                fitness.timing(), manifest, (System.nanoTime() - start) / 1e9);
+            ResultChoice choice = noWorseThanStarts(measured, s.startNames());
+            Measured winner = choice.result();
+            String source = choice.source();
+            if (!source.equals("search")) {
+                progress.accept(String.format("the search's winner (KL %.6f) measured worse than the start '%s' (KL %.6f) on "
+                    + "the final %d tokens: returning '%s' as the result (search.init: best)", measured.get(0).kl(), source,
+                    winner.kl(), p.finalBatch().tokens(), source));
+            }
+            return new Outcome(p, method, result, winner, measured.subList(1, measured.size()), densePpl,
+                fitness.timing(), manifest, (System.nanoTime() - start) / 1e9, source);
         }
+    }
+
+    /** The profile returned as the result, and where it came from: "search" or a start's name. */
+    record ResultChoice(Measured result, String source) {
+    }
+
+    /**
+     * The search's winner (the first of {@code measured}), unless a start it could have taken (one of
+     * {@code starts}, measured on the same final tokens) has a lower KL: then that start, renamed
+     * "result". Ties keep the search's winner.
+     */
+    static ResultChoice noWorseThanStarts(List<Measured> measured, List<String> starts) {
+        Measured winner = measured.get(0);
+        String source = "search";
+        for (Measured m : measured.subList(1, measured.size())) {
+            if (starts.contains(m.name()) && m.kl() < winner.kl()) {
+                winner = new Measured("result", m.genome(), m.kl(), m.perplexity());
+                source = m.name();
+            }
+        }
+        return new ResultChoice(winner, source);
+    }
+
+    /** The search's progress lines, with one line per start candidate when the search chose among them. */
+    private static io.evocompress.search.SearchProgress startReporting(io.evocompress.search.SearchProgress watch,
+                                                                       Consumer<String> progress) {
+        return new io.evocompress.search.SearchProgress() {
+            @Override
+            public void onGeneration(Report report) {
+                watch.onGeneration(report);
+            }
+
+            @Override
+            public void onStart(List<io.evocompress.search.StartCandidate> candidates, double[] fitness, long tokens) {
+                int best = 0;
+                for (int i = 1; i < fitness.length; i++) {
+                    best = fitness[i] < fitness[best] ? i : best;
+                }
+                progress.accept("init: best start on " + tokens + " tokens");
+                for (int i = 0; i < fitness.length; i++) {
+                    progress.accept(String.format("  %-24s fitness %.6f%s", candidates.get(i).name(), fitness[i],
+                        i == best ? "  <- start" : ""));
+                }
+            }
+        };
     }
 
     /** Whole-block depth genomes have one unit per block; the decoder wants attention then MLP flags. */
@@ -306,7 +378,8 @@ public final class SearchJob {
         return new Genome(schedule.toGridLevels(grid));
     }
 
-    private static Genome baseline(String name, Prepared p, DatabaseManifest manifest, String database, CandidateEvaluator search) {
+    private static Genome baseline(String name, Prepared p, DatabaseManifest manifest, String database, CandidateEvaluator search,
+                                   Consumer<String> progress) {
         SearchSettings s = p.settings();
         return switch (name) {
             case "uniform" -> {
@@ -319,6 +392,7 @@ public final class SearchJob {
             case "random" -> new RandomSearchBaseline(p.domain(), s.randomCandidates())
                 .best(search, p.calibrationPool(), p.search().preset().initialTokens(), s.seed() + 1).genome();
             case "owl" -> owlGenome(p, database);
+            case "scheduler" -> schedulerGenome(p, manifest, progress);
             case "shortgpt" -> shortGptGenome(p);
             default -> throw new IllegalStateException(name);
         };

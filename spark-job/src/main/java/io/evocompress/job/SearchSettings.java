@@ -26,6 +26,8 @@ import java.util.Set;
  * @param domain       sparsity | bits | depth
  * @param target       sparsity in (0, 1), average bits, or the fraction of blocks dropped
  * @param buildDb      build-db's settings for the database (null for depth)
+ * @param init         best (the default: the best of {@link #startNames()} and the domain's start), uniform
+ *                     (the domain's own start, as in the paper) or scheduler
  * @param baselines    baseline names, evaluated exactly like the result
  * @param finalTokens  calibration tokens every profile's final KL is measured on
  */
@@ -38,7 +40,24 @@ public record SearchSettings(String model, String output, String device, String 
                              double owlLambda, double owlM, long finalTokens, ObjectNode effectiveConfig) {
 
     public static final Set<String> DOMAINS = Set.of("sparsity", "bits", "depth");
-    public static final Set<String> BASELINES = Set.of("uniform", "owl", "random", "shortgpt");
+
+    /**
+     * The profiles {@code search.init: best} scores as starts (besides the domain's own), also measured
+     * at the end so the result is never worse than one of them: uniform, OWL and the scheduler for
+     * sparsity; uniform for an integer bit target; ShortGPT for depth (whose own start is the best of
+     * random genomes). Empty for the other {@code search.init} values.
+     */
+    public List<String> startNames() {
+        if (!init.equals("best")) {
+            return List.of();
+        }
+        return switch (domain) {
+            case "sparsity" -> List.of("uniform", "owl", "scheduler");
+            case "bits" -> target == Math.rint(target) ? List.of("uniform") : List.of();
+            default -> List.of("shortgpt");
+        };
+    }
+    public static final Set<String> BASELINES = Set.of("uniform", "owl", "scheduler", "random", "shortgpt");
     static final Set<String> KEYS = Set.of("model", "output", "device",
         "domain.kind", "domain.target", "domain.whole-blocks",
         "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
@@ -123,7 +142,7 @@ public record SearchSettings(String model, String output, String device, String 
         c.require(batchSize >= 1, "search.batch-size", "at least 1", batchSize);
         int perTask = c.intOr("search.candidates-per-task", 1);
         c.require(perTask >= 1, "search.candidates-per-task", "at least 1", perTask);
-        String init = c.choice("search.init", "uniform", Set.of("uniform", "scheduler"));
+        String init = c.choice("search.init", "best", Set.of("best", "uniform", "scheduler"));
         if (init.equals("scheduler") && !domain.equals("sparsity")) {
             throw new EvocompressException("Setting 'search.init' in " + c.source()
                 + " is 'scheduler', which starts a sparsity search; the domain is " + domain + ".");
@@ -137,7 +156,8 @@ public record SearchSettings(String model, String output, String device, String 
                     throw new EvocompressException("Setting 'baselines' in " + c.source() + " names '" + b
                         + "'; known baselines: " + BASELINES);
                 }
-                if (b.equals("owl") && !domain.equals("sparsity") || b.equals("shortgpt") && !domain.equals("depth")) {
+                if ((b.equals("owl") || b.equals("scheduler")) && !domain.equals("sparsity")
+                    || b.equals("shortgpt") && !domain.equals("depth")) {
                     throw new EvocompressException("Baseline '" + b + "' (setting 'baselines' in " + c.source()
                         + ") does not apply to the " + domain + " domain.");
                 }

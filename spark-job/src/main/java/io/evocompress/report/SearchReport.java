@@ -59,8 +59,10 @@ public final class SearchReport {
             db.put("path", s.buildDb().output());
             db.put("id", o.manifest().databaseId());
         }
+        root.put("init", s.init());
         ObjectNode result = root.putObject("result");
         describe(result, o.result(), domain, grid, o.search().fitness());
+        result.put("source", o.resultSource());
         ObjectNode baselines = root.putObject("baselines");
         for (SearchJob.Measured m : o.baselines()) {
             describe(baselines.putObject(m.name()), m, domain, grid, Double.NaN);

@@ -2,6 +2,7 @@ package io.evocompress.search;
 
 import io.evocompress.EvocompressException;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
 
@@ -11,7 +12,9 @@ import java.util.random.RandomGenerator;
  * generation, purpose), so a run resumed from any saved state ends exactly as an uninterrupted one.
  * Per generation: {@link Mutation} makes the offspring, {@link MultiStepSelection} scores them (the
  * parent re-entering before the last stage), and the winner becomes the parent with its fitness on
- * the last stage's minibatch.
+ * the last stage's minibatch. Generation 0 starts from the domain's fixed start (or the best of random
+ * genomes), or with {@link #withStarts} from the best of it and the given candidates on the same
+ * minibatch ({@code search.init: best}).
  */
 public final class EvolutionarySearch {
     private final SearchDomain domain;
@@ -20,9 +23,19 @@ public final class EvolutionarySearch {
     private final long seed;
     private final Mutation mutation;
     private final MultiStepSelection selection;
+    private final List<StartCandidate> starts;
 
     /** Validates the preset against the pool (stage tokens, survivors vs offspring) here, before any work. */
     public EvolutionarySearch(SearchDomain domain, SearchPreset preset, CalibrationPool pool, long seed) {
+        this(domain, preset, pool, seed, List.of());
+    }
+
+    private EvolutionarySearch(SearchDomain domain, SearchPreset preset, CalibrationPool pool, long seed,
+                               List<StartCandidate> starts) {
+        for (StartCandidate c : starts) {
+            domain.checkBudget(c.genome(), "The starting genome '" + c.name() + "'");
+        }
+        this.starts = List.copyOf(starts);
         this.domain = domain;
         this.preset = preset;
         this.pool = pool;
@@ -31,6 +44,25 @@ public final class EvolutionarySearch {
         this.selection = new MultiStepSelection(preset.stages(), pool);
         selection.checkOffspring(preset.offspring());
         pool.check(preset.initialTokens(), "the initial genome's minibatch");
+    }
+
+    /**
+     * The same search, starting from whichever of the domain's own start and these candidates scores
+     * best on the initial minibatch (ties: the domain's start, then the earlier candidate).
+     */
+    public EvolutionarySearch withStarts(List<StartCandidate> candidates) {
+        return new EvolutionarySearch(domain, preset, pool, seed, candidates);
+    }
+
+    public List<StartCandidate> starts() {
+        return starts;
+    }
+
+    /** Candidate scores generation 0 takes. */
+    public int initialEvaluations() {
+        int own = domain.fixedStart().map(g -> starts.stream().anyMatch(c -> c.genome().equals(g)) ? 0 : 1)
+            .orElse(preset.initialCandidates());
+        return own + starts.size();
     }
 
     public SearchDomain domain() {
@@ -56,8 +88,8 @@ public final class EvolutionarySearch {
         long evaluations = 0;
         int generationsRun = 0;
         if (state == null) {
-            state = initialize(evaluator);
-            evaluations += domain.fixedStart().isPresent() ? 1 : preset.initialCandidates();
+            state = initialize(evaluator, progress);
+            evaluations += initialEvaluations();
             store.save(state);
             report(progress, state, evaluations, started, 0);
         }
@@ -74,11 +106,41 @@ public final class EvolutionarySearch {
 
     /** Generation 0: the domain's fixed start, or the best of preset.initialCandidates() random genomes. */
     public SearchState initialize(CandidateEvaluator evaluator) {
+        return initialize(evaluator, SearchProgress.NONE);
+    }
+
+    /** Generation 0, telling {@code progress} how every start candidate scored when there are any. */
+    public SearchState initialize(CandidateEvaluator evaluator, SearchProgress progress) {
         RandomGenerator random = SearchRandom.of(seed, 0, SearchRandom.Purpose.INITIAL, 0);
         Minibatch batch = pool.draw(preset.initialTokens(), random);
-        ScoredGenome start = domain.fixedStart()
-            .map(g -> new ScoredGenome(g, evaluator.evaluate(List.of(g), batch)[0]))
-            .orElseGet(() -> new RandomSearchBaseline(domain, preset.initialCandidates()).best(evaluator, batch, random));
+        List<StartCandidate> scored = new ArrayList<>();
+        domain.fixedStart().filter(g -> starts.stream().noneMatch(c -> c.genome().equals(g)))
+            .ifPresent(g -> scored.add(new StartCandidate("domain start", g)));
+        scored.addAll(starts);
+        ScoredGenome start = null;
+        double[] fitness = new double[0];
+        if (!scored.isEmpty()) {
+            fitness = evaluator.evaluate(scored.stream().map(StartCandidate::genome).toList(), batch);
+            for (int i = 0; i < fitness.length; i++) {
+                if (start == null || fitness[i] < start.fitness()) {
+                    start = new ScoredGenome(scored.get(i).genome(), fitness[i]);
+                }
+            }
+        }
+        if (domain.fixedStart().isEmpty()) {
+            ScoredGenome random0 = new RandomSearchBaseline(domain, preset.initialCandidates()).best(evaluator, batch, random);
+            if (start == null || random0.fitness() < start.fitness()) {
+                start = random0;
+            }
+            scored.add(0, new StartCandidate("best of " + preset.initialCandidates() + " random", random0.genome()));
+            double[] withRandom = new double[fitness.length + 1];
+            withRandom[0] = random0.fitness();
+            System.arraycopy(fitness, 0, withRandom, 1, fitness.length);
+            fitness = withRandom;
+        }
+        if (!starts.isEmpty()) {
+            progress.onStart(scored, fitness, batch.tokens());
+        }
         return new SearchState(seed, 0, start.genome(), start.fitness(), List.of(new GenerationFitness(0, start.fitness())));
     }
 

@@ -8,6 +8,13 @@ public interface SearchProgress {
     void onGeneration(Report report);
 
     /**
+     * Told once, before generation 0's report, when the search chose its start among candidates
+     * ({@code search.init: best}): each candidate and its fitness on the initial minibatch of {@code tokens}.
+     */
+    default void onStart(java.util.List<StartCandidate> candidates, double[] fitness, long tokens) {
+    }
+
+    /**
      * @param generation          the generation just finished
      * @param generations         the generation the search ends at
      * @param bestFitness         the parent's fitness after it

@@ -106,6 +106,9 @@ class SearchCommandTest {
         assertTrue(kl < uniform.get("kl_divergence").asDouble(), "EvoPress KL " + kl + " vs uniform " + uniform);
         assertTrue(kl < owl.get("kl_divergence").asDouble(), "EvoPress KL " + kl + " vs OWL " + owl);
         assertTrue(ppl < uniform.get("perplexity").asDouble(), "EvoPress ppl " + ppl + " vs uniform " + uniform);
+        assertEquals("best", res.get("init").asText(), "search.init defaults to best");
+        JsonNode scheduler = res.get("baselines").get("scheduler");
+        assertTrue(kl <= scheduler.get("kl_divergence").asDouble(), "init: best measures its scheduler start too: " + scheduler);
         // The profile keeps the total zero count: levels sum to 0, mean sparsity over parameters = 0.7.
         int sum = 0;
         for (JsonNode level : res.get("result").get("profile")) {

@@ -52,6 +52,59 @@ class EvolutionarySearchTest {
         assertTrue(random.fitness() > 10, "best of " + budget + " random profiles: " + random.fitness());
     }
 
+    /** A budget-keeping genome near OPTIMUM (sum 0): every level off by one in alternating directions. */
+    private static Genome nearOptimum() {
+        int[] l = OPTIMUM.clone();
+        for (int u = 0; u < l.length; u++) {
+            l[u] += u % 2 == 0 ? (l[u] < 4 ? 1 : -1) : 0;
+        }
+        int excess = java.util.Arrays.stream(l).sum();
+        for (int u = 1; excess != 0; u += 2) {
+            int step = excess > 0 ? -1 : 1;
+            if (l[u] + step >= -4 && l[u] + step <= 4) {
+                l[u] += step;
+                excess += step;
+            }
+        }
+        return new Genome(l);
+    }
+
+    @Test
+    void initBestStartsFromTheBestCandidateOnTheInitialMinibatch() {
+        Genome near = nearOptimum();
+        Genome uniform = CONVEX_DOMAIN.fixedStart().orElseThrow();
+        assertTrue(convex(near) < convex(uniform) / 4, convex(near) + " vs " + convex(uniform));
+        int[] far = new int[12];
+        far[0] = 4;
+        far[1] = -4;
+        List<StartCandidate> starts = List.of(new StartCandidate("uniform", uniform), new StartCandidate("far", new Genome(far)),
+            new StartCandidate("near", near));
+        SyntheticEvaluator evaluator = new SyntheticEvaluator(EvolutionarySearchTest::convex, 20);
+        EvolutionarySearch search = new EvolutionarySearch(CONVEX_DOMAIN, CONVEX_PRESET.withGenerations(0), POOL, 11)
+            .withStarts(starts);
+        double[][] told = new double[1][];
+        SearchState state = search.initialize(evaluator, new SearchProgress() {
+            @Override
+            public void onGeneration(Report report) {
+            }
+
+            @Override
+            public void onStart(List<StartCandidate> candidates, double[] fitness, long tokens) {
+                assertEquals(starts, candidates, "the domain's own start (uniform) is not scored twice");
+                assertEquals(512, tokens);
+                told[0] = fitness;
+            }
+        });
+        assertEquals(near, state.parent());
+        assertEquals(3, evaluator.scored(), "one score per distinct start");
+        assertEquals(3, search.initialEvaluations());
+        assertEquals(told[0][2], state.parentFitness());
+        assertEquals(convex(near), state.parentFitness(), 20 / Math.sqrt(512));
+        EvocompressException e = assertThrows(EvocompressException.class, () -> search.withStarts(
+            List.of(new StartCandidate("over budget", new Genome(new int[]{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})))));
+        assertTrue(e.getMessage().contains("over budget"), e.getMessage());
+    }
+
     /** Whole-block dropping, 6 of 16: per-block costs plus pairwise interactions, strongest between neighbours. */
     private static ToDoubleFunction<Genome> interacting() {
         SplittableRandom r = new SplittableRandom(42);
