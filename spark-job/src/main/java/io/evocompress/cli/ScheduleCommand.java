@@ -55,8 +55,9 @@ public final class ScheduleCommand implements Command {
               scheduler.cap             highest sparsity of any layer (default 0.99)
               scheduler.error-floor     errors below it are raised to it before log10 (default 1e-30)
               scheduler.error-measure   relative (E_l / the layer's dense output energy, default), total (E_l) or per-weight (E_l / numel)
-              scheduler.range           [min, max] (default target -/+ 0.1) or auto (tries scheduler.range-widths,
-                                        default [0, 0.01, 0.02, 0.05, 0.1, 0.2], centred on the target, by calibration KL)
+              scheduler.range           auto (default: tries scheduler.range-widths, default [0, 0.01, 0.02, 0.05, 0.1, 0.2],
+                                        centred on the target, by calibration KL) or [min, max] (the paper's: [0.6, 0.8] at 70%;
+                                        warns when it scores worse than uniform)
               quantization.bits         4: joint SparseGPT + GPTQ (asymmetric min-max); absent: pruning only
               quantization.group-size   columns per group (default 128, clamped to the layer)
               evaluation.batch-size (8), evaluation.tokens (calibration tokens KL is measured on, default min(pool, 65536))
@@ -64,7 +65,7 @@ public final class ScheduleCommand implements Command {
 
             Examples:
               deploy/evocompress schedule --config conf/schedule-70.yaml
-              deploy/evocompress schedule --config conf/schedule-70-int4.yaml --set scheduler.range=auto
+              deploy/evocompress schedule --config conf/schedule-70.yaml --set 'scheduler.range=[0.6, 0.8]'
             """;
     }
 

@@ -233,6 +233,12 @@ public final class ScheduleJob {
                 + "%d held-out tokens", p.finalBatch().tokens(), p.heldoutBatch().tokens()));
             double[] kls = kl.evaluate(genomes, p.finalBatch());
             double[] ppls = ppl.evaluate(genomes, p.heldoutBatch());
+            if (!s.autoRange() && kls[0] > kls[1]) {
+                progress.accept(String.format("warning: the configured scheduler.range %s scores KL %.6f on the %d calibration "
+                    + "tokens, worse than uniform (width 0: KL %.6f), which is better: set scheduler.range: auto (the default) "
+                    + "to choose the width by calibration KL among %s", s.range(), kls[0], p.finalBatch().tokens(), kls[1],
+                    Arrays.toString(s.widths())));
+            }
             var dense = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", s.batchSize(), 1, line -> { });
             double densePpl = Math.exp(dense.nllSum() / dense.nllTokens());
             return new Outcome(p, layers, numel, errors, schedule, trials,

@@ -97,11 +97,9 @@ public record ScheduleJobSettings(String model, String output, String device, do
         double floor = c.numberOr("scheduler.error-floor", 1e-30);
         ScheduleSettings schedule = new ScheduleSettings(clusters, cap,
             Granularity.valueOf(granularity.toUpperCase(Locale.ROOT)), floor);
-        SparsityRange range = null;
+        SparsityRange range = null; // auto, the default
         JsonNode r = c.has("scheduler.range") ? c.node("scheduler.range") : null;
-        if (r == null) {
-            range = SparsityRange.around(target, 0.2, cap);
-        } else if (r.isTextual() && r.asText().equals("auto")) {
+        if (r == null || r.isTextual() && r.asText().equals("auto")) {
             range = null;
         } else if (r.isArray() && r.size() == 2 && r.get(0).isNumber() && r.get(1).isNumber()) {
             range = new SparsityRange(r.get(0).asDouble(), r.get(1).asDouble());

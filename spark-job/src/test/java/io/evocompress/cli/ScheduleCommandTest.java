@@ -48,7 +48,7 @@ class ScheduleCommandTest {
 
     @Test
     void schedulerBeatsUniformAt70PercentAndPrunesExactlyTheTarget() throws Exception {
-        JsonNode r = run(args("schedule-70.yaml", "s70"), "s70");
+        JsonNode r = run(args("schedule-70.yaml", "s70", "--set", "scheduler.range=[0.6, 0.8]"), "s70");
         double kl = r.at("/result/kl_divergence").asDouble();
         double ppl = r.at("/result/perplexity").asDouble();
         assertTrue(kl < r.at("/baselines/uniform/kl_divergence").asDouble(), "KL " + kl + " vs uniform " + r.at("/baselines/uniform"));
@@ -71,7 +71,8 @@ class ScheduleCommandTest {
 
     @Test
     void schedulerBeatsUniformAt80PercentAndOnBabyllamaAt70WithRangeAuto() throws Exception {
-        JsonNode s80 = run(args("schedule-70.yaml", "s80", "--set", "target=0.8", "--set", "database.path=" + tmp.resolve("db80")),
+        JsonNode s80 = run(args("schedule-70.yaml", "s80", "--set", "target=0.8", "--set", "database.path=" + tmp.resolve("db80"),
+                "--set", "scheduler.range=[0.6, 0.8]"),
             "s80");
         assertTrue(s80.at("/result/kl_divergence").asDouble() < s80.at("/baselines/uniform/kl_divergence").asDouble(), s80.toString());
         assertTrue(s80.at("/result/perplexity").asDouble() < s80.at("/baselines/uniform/perplexity").asDouble(), s80.toString());
@@ -79,6 +80,15 @@ class ScheduleCommandTest {
             "--set", "database.path=" + tmp.resolve("db-baby"), "--set", "scheduler.range=auto"), "b70");
         assertTrue(b70.at("/result/kl_divergence").asDouble() < b70.at("/baselines/uniform/kl_divergence").asDouble(), b70.toString());
         assertTrue(b70.at("/result/perplexity").asDouble() < b70.at("/baselines/uniform/perplexity").asDouble(), b70.toString());
+        // the paper's fixed range loses to uniform here: the run says so and names the better width
+        List<String> fixed = args("schedule-70.yaml", "b70-fixed", "--set", "model=" + Fixtures.model("babyllama105"),
+            "--set", "database.path=" + tmp.resolve("db-baby"), "--set", "scheduler.range=[0.6, 0.8]");
+        MainTest.Run f = MainTest.run(fixed.toArray(new String[0]));
+        assertEquals(0, f.status(), f.err());
+        JsonNode fr = JSON.readTree(tmp.resolve("b70-fixed").resolve("result.json").toFile());
+        assertTrue(fr.at("/result/kl_divergence").asDouble() > fr.at("/baselines/uniform/kl_divergence").asDouble(), fr.toString());
+        assertTrue(f.err().contains("warning: the configured scheduler.range [0.6, 0.8]") && f.err().contains("width 0")
+            && f.err().contains("scheduler.range: auto"), f.err());
     }
 
     /**
