@@ -57,7 +57,9 @@ public final class DarwinCommand implements Command {
                              (default 8@1024:10000,4@2048:50000,2@4096:100000,1@8192:200000)
               post-training.tokens (100000), post-training.objective lm|distill, post-training.learning-rate (1e-4),
               post-training.batch-size (4), post-training.checkpoint-every (50 steps)
-              heldout.data, heldout.seq-len, heldout.max-tokens; final.tokens (KL tokens, default min(pool, 65536))
+              heldout.data, heldout.seq-len, heldout.max-tokens; final.tokens (KL tokens, default min(pool, 65536));
+              final.validation-tokens (default 4096: the calibration text's tail, kept out of search and
+                post-training; the post-trained uniform model is returned instead if it scores lower there; 0: off)
 
             Example:
               deploy/evocompress darwin --config conf/darwin-50.yaml

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.database.VariantStore;
@@ -77,7 +78,17 @@ public final class DarwinJob {
 
     public static ObjectNode run(JavaSparkContext sc, DarwinSettings s, Consumer<String> progress) {
         long started = System.nanoTime();
-        int[] calibStream = CalibrationText.tokens(s.model(), s.calibrationData());
+        int[] calibText = CalibrationText.tokens(s.model(), s.calibrationData());
+        int validationTokens = (int) s.validationTokens();
+        if (validationTokens > 0 && calibText.length - validationTokens < s.seqLen()) {
+            throw new EvocompressException("The calibration text " + s.calibrationData() + " holds " + calibText.length
+                + " tokens: after final.validation-tokens = " + validationTokens + " kept for validation, fewer than one sequence of "
+                + s.seqLen() + " remain. Use more text or lower final.validation-tokens (0 turns the validation off).");
+        }
+        // the tail is the validation slice: neither searched on nor trained on
+        int[] calibStream = Arrays.copyOf(calibText, calibText.length - validationTokens);
+        List<int[]> validation = TokenSequences.chunks(Arrays.copyOfRange(calibText, calibStream.length, calibText.length),
+            s.seqLen());
         int[] trainStream = s.trainingData().equals(s.calibrationData()) ? calibStream : CalibrationText.tokens(s.model(), s.trainingData());
         List<int[]> pool = TokenSequences.sample(calibStream, s.seqLen(), (long) s.sequences() * s.seqLen(), s.calibrationSeed());
         ModelConfig config;
@@ -148,25 +159,31 @@ public final class DarwinJob {
             Map<String, Genome> runs = new java.util.LinkedHashMap<>();
             runs.put("result", result.best());
             runs.put("uniform", uniform);
-            for (Map.Entry<String, Genome> e : runs.entrySet()) {
-                Genome g = e.getValue();
-                ObjectNode node = e.getKey().equals("result") ? res : baselines.putObject(e.getKey());
-                StructuredModel m = StructuredModel.of(configJson, config, denseTensors::get, db, domain.attention(g), domain.mlp(g));
-                String smallJson = m.smallerConfigJson();
-                try (CausalLm before = m.loadSmaller(device, DataType.FLOAT32)) {
-                    SequenceScores b = new ModelScorer(before, dense, 8).score(finalSeqs, null);
-                    node.putObject("before_post_training").put("kl_divergence", b.klDivergence())
-                        .put("perplexity", new ModelScorer(before, null, 8).score(heldout, null).perplexity());
-                }
-                PostTraining.Settings post = new PostTraining.Settings(s.postTokens(), s.postObjective(),
-                    new Trainer.Settings(s.postLearningRate(), 0, 1.0, AdamW.Settings.defaults()), s.postBatchSize(), s.seqLen(),
-                    s.postCheckpointEvery(), s.seed() + 1);
-                try (CausalLm trained = PostTraining.run(m, smallJson, dense, trainStream, post, fs,
-                    new Path(out, "state/post-training-" + e.getKey()), device, progress)) {
+            Map<String, Trained> trainedRuns = new java.util.LinkedHashMap<>();
+            try {
+                for (Map.Entry<String, Genome> e : runs.entrySet()) {
+                    Genome g = e.getValue();
+                    ObjectNode node = e.getKey().equals("result") ? res : baselines.putObject(e.getKey());
+                    StructuredModel m = StructuredModel.of(configJson, config, denseTensors::get, db, domain.attention(g), domain.mlp(g));
+                    String smallJson = m.smallerConfigJson();
+                    try (CausalLm before = m.loadSmaller(device, DataType.FLOAT32)) {
+                        SequenceScores b = new ModelScorer(before, dense, 8).score(finalSeqs, null);
+                        node.putObject("before_post_training").put("kl_divergence", b.klDivergence())
+                            .put("perplexity", new ModelScorer(before, null, 8).score(heldout, null).perplexity());
+                    }
+                    PostTraining.Settings post = new PostTraining.Settings(s.postTokens(), s.postObjective(),
+                        new Trainer.Settings(s.postLearningRate(), 0, 1.0, AdamW.Settings.defaults()), s.postBatchSize(), s.seqLen(),
+                        s.postCheckpointEvery(), s.seed() + 1);
+                    CausalLm trained = PostTraining.run(m, smallJson, dense, trainStream, post, fs,
+                        new Path(out, "state/post-training-" + e.getKey()), device, progress);
+                    trainedRuns.put(e.getKey(), new Trained(trained, m, smallJson, node));
                     SequenceScores kl = new ModelScorer(trained, dense, 8).score(finalSeqs, null);
                     SequenceScores held = new ModelScorer(trained, null, 8).score(heldout, null);
                     node.put("kl_divergence", kl.klDivergence());
                     node.put("perplexity", held.perplexity());
+                    if (!validation.isEmpty()) {
+                        node.put("validation_kl_divergence", new ModelScorer(trained, dense, 8).score(validation, null).klDivergence());
+                    }
                     node.put("parameters", trained.parameterCount());
                     node.put("removed_fraction_of_prunable", (double) (config.parameterCount() - trained.parameterCount()) / prunable);
                     node.put("post_training_tokens", post.steps() * post.batchSize() * post.seqLen());
@@ -180,11 +197,26 @@ public final class DarwinJob {
                     profile.put("levels", Arrays.toString(g.levels()));
                     progress.accept(String.format("%s: KL %.5f, held-out ppl %.3f, %d parameters", e.getKey(), kl.klDivergence(),
                         held.perplexity(), trained.parameterCount()));
-                    if (e.getKey().equals("result")) {
-                        export(trained, m.keptNeurons(), smallJson, configJson, config, r, fs, out);
-                        res.put("selection_fitness", result.fitness());
-                    }
                 }
+                // the same discipline as search.init: best: never return a model the uniform one beats on validation
+                String source = "search";
+                if (!validation.isEmpty() && baselines.get("uniform").get("validation_kl_divergence").asDouble()
+                    < res.get("validation_kl_divergence").asDouble()) {
+                    source = "uniform";
+                    progress.accept(String.format("the post-trained search winner (validation KL %.5f) is worse than the post-trained "
+                        + "uniform model (%.5f) on the %d validation tokens: returning the uniform model as the result",
+                        res.get("validation_kl_divergence").asDouble(), baselines.get("uniform").get("validation_kl_divergence").asDouble(),
+                        validation.stream().mapToLong(x -> x.length).sum()));
+                    root.set("search_winner", res.deepCopy());
+                    res.removeAll();
+                    res.setAll((ObjectNode) baselines.get("uniform").deepCopy());
+                }
+                res.put("source", source);
+                res.put("selection_fitness", result.fitness());
+                Trained chosen = trainedRuns.get(source.equals("search") ? "result" : "uniform");
+                export(chosen.model(), chosen.structured().keptNeurons(), chosen.smallJson(), configJson, config, r, fs, out);
+            } finally {
+                trainedRuns.values().forEach(x -> x.model().close());
             }
         }
         root.put("kl_divergence", root.get("result").get("kl_divergence").asDouble());
@@ -193,6 +225,7 @@ public final class DarwinJob {
             gens.addObject().put("generation", g.generation()).put("fitness", g.fitness());
         }
         root.putObject("measured_on").put("kl_calibration_tokens", finalBatch.tokens())
+            .put("validation_tokens", validation.stream().mapToLong(x -> x.length).sum())
             .put("heldout_tokens", heldout.stream().mapToLong(x -> x.length).sum()).put("heldout_data", s.heldoutData());
         root.put("seconds", (System.nanoTime() - started) / 1e9);
         try {
@@ -203,6 +236,10 @@ public final class DarwinJob {
             throw new UncheckedIOException(e);
         }
         return root;
+    }
+
+    /** A post-trained model kept open until the result is chosen and exported. */
+    private record Trained(CausalLm model, StructuredModel structured, String smallJson, ObjectNode node) {
     }
 
     private static String stageText(DarwinSettings s) {

@@ -21,14 +21,17 @@ import java.util.Set;
  * The darwin command's settings (YAML + --set), validated before Spark starts. Stages are
  * {@code survivors@fitnessTokens:trainingTokens} (ALGORITHMS.md section 5 by default:
  * 8@1024:10000, 4@2048:50000, 2@4096:100000, 1@8192:200000), fitness token counts distinct (a stage is
- * recognised by its minibatch's size).
+ * recognised by its minibatch's size). {@code validationTokens}: the tail of the calibration text
+ * kept out of the search's pool and of post-training, on which the post-trained winner and the
+ * post-trained uniform model are compared (0: no comparison, the winner is the result).
  */
 public record DarwinSettings(String model, String output, String device, String calibrationData, int sequences, int seqLen,
                              long calibrationSeed, int shards, int batchSize, String databasePath, double target, int steps,
                              String trainingData, int generations, int offspring, long seed, List<SelectionStage> stages,
                              long[] trainingTokens, double learningRate, long postTokens, String postObjective,
                              double postLearningRate, int postBatchSize, int postCheckpointEvery, String heldoutData,
-                             int heldoutSeqLen, long heldoutMaxTokens, long finalTokens, String effectiveConfig)
+                             int heldoutSeqLen, long heldoutMaxTokens, long finalTokens, long validationTokens,
+                             String effectiveConfig)
     implements Serializable {
 
     public static final String DEFAULT_STAGES = "8@1024:10000,4@2048:50000,2@4096:100000,1@8192:200000";
@@ -37,7 +40,8 @@ public record DarwinSettings(String model, String output, String device, String 
         "calibration.batch-size", "database.path", "database.target", "database.steps", "training.data",
         "search.generations", "search.offspring", "search.seed", "search.stages", "search.learning-rate",
         "post-training.tokens", "post-training.objective", "post-training.learning-rate", "post-training.batch-size",
-        "post-training.checkpoint-every", "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens");
+        "post-training.checkpoint-every", "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens",
+        "final.validation-tokens");
 
     public static DarwinSettings from(JobConfig c) {
         c.requireOnly(KEYS);
@@ -102,6 +106,9 @@ public record DarwinSettings(String model, String output, String device, String 
         long finalTokens = c.integerOr("final.tokens", Math.min(poolTokens, 65536));
         c.require(finalTokens >= 1 && finalTokens <= poolTokens, "final.tokens",
             "in [1, " + poolTokens + "] (the calibration pool: calibration.sequences x calibration.seq-len)", finalTokens);
+        long validationTokens = c.integerOr("final.validation-tokens", 4096);
+        c.require(validationTokens == 0 || validationTokens >= seqLen && validationTokens <= 1_000_000_000L,
+            "final.validation-tokens", "0 (off) or at least calibration.seq-len (" + seqLen + ") and at most 1e9", validationTokens);
         return new DarwinSettings(model, output, device, data, sequences, seqLen, c.integerOr("calibration.seed", 0), shards,
             c.positiveIntOr("calibration.batch-size", 8),
             c.stringOr("database.path", output + "/database"), target, steps,
@@ -113,7 +120,7 @@ public record DarwinSettings(String model, String output, String device, String 
             c.positiveIntOr("post-training.batch-size", 4),
             c.positiveIntOr("post-training.checkpoint-every", 50),
             c.string("heldout.data"), c.intOr("heldout.seq-len", seqLen), c.integerOr("heldout.max-tokens", 0),
-            finalTokens, c.toJson());
+            finalTokens, validationTokens, c.toJson());
     }
 
     private static double learningRate(JobConfig c, String key, double fallback) {

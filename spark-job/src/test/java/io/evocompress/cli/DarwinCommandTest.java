@@ -56,6 +56,11 @@ class DarwinCommandTest {
         assertTrue(result.get("kl_divergence").asDouble() < uniform.get("kl_divergence").asDouble(), r.toString());
         assertTrue(result.get("perplexity").asDouble() < uniform.get("perplexity").asDouble(), r.toString());
         assertEquals(result.get("post_training_tokens").asLong(), uniform.get("post_training_tokens").asLong(), "the same budget");
+        // both post-trained models are compared on the calibration text's validation tail (4,096 tokens by default)
+        assertEquals(4096, r.at("/measured_on/validation_tokens").asLong());
+        assertEquals("search", result.get("source").asText(), r.toString());
+        assertTrue(result.get("validation_kl_divergence").asDouble() <= uniform.get("validation_kl_divergence").asDouble(),
+            r.toString());
 
         // parameters: babyllama105 frees 2 * 128 * 16 per query head (k/v kept) and 3 * 128 per neuron;
         // 8 heads and 352 neurons per block, 5 blocks
