@@ -174,6 +174,10 @@ public final class PackQuantized implements PackedWeights {
         }
     }
 
+    /** One packed layer's arrays: codes row-major [rows, cols] unsigned; scales and zeros [rows, groups]. */
+    public record Arrays3(int[] codes, float[] scales, int[] zeros) {
+    }
+
     /**
      * The tensors of one packed layer. {@code codes} row-major [rows, cols] unsigned; {@code scales}
      * and {@code zeros} [rows, scheme.groups(cols)]; zeros are ignored (and must be 2^(b-1)) when
@@ -181,27 +185,56 @@ public final class PackQuantized implements PackedWeights {
      */
     public static List<CheckpointWriter.Tensor> tensors(String layer, int rows, int cols, Scheme scheme, int[] codes,
                                                         float[] scales, int[] zeros) {
+        Arrays3 a = new Arrays3(codes, scales, zeros);
+        return tensors(layer, rows, cols, scheme, () -> a);
+    }
+
+    /**
+     * As above with the arrays produced when the first of the layer's tensors is written (and kept
+     * until its last is), so a large model's codes are never all held at once.
+     */
+    public static List<CheckpointWriter.Tensor> tensors(String layer, int rows, int cols, Scheme scheme,
+                                                        java.util.function.Supplier<Arrays3> source) {
         int groups = scheme.groups(cols);
         int bits = scheme.bits();
-        if (codes.length != (long) rows * cols || scales.length != (long) rows * groups || zeros.length != (long) rows * groups) {
-            throw new IllegalArgumentException("Packed layer " + layer + " arrays do not match " + rows + "x" + cols + " in "
-                + groups + " groups");
-        }
-        if (scheme.symmetric()) {
-            for (int z : zeros) {
-                if (z != 1 << (bits - 1)) {
-                    throw new IllegalArgumentException("Layer " + layer + " is symmetric but has zero point " + z);
+        Arrays3[] held = new Arrays3[1];
+        java.util.function.Supplier<Arrays3> arrays = () -> {
+            if (held[0] == null) {
+                Arrays3 a = source.get();
+                if (a.codes().length != (long) rows * cols || a.scales().length != (long) rows * groups
+                    || a.zeros().length != (long) rows * groups) {
+                    throw new IllegalArgumentException("Packed layer " + layer + " arrays do not match " + rows + "x" + cols
+                        + " in " + groups + " groups");
                 }
+                if (scheme.symmetric()) {
+                    for (int z : a.zeros()) {
+                        if (z != 1 << (bits - 1)) {
+                            throw new IllegalArgumentException("Layer " + layer + " is symmetric but has zero point " + z);
+                        }
+                    }
+                }
+                held[0] = a;
             }
-        }
+            return held[0];
+        };
         int words = words(cols, bits);
         List<CheckpointWriter.Tensor> out = new ArrayList<>();
         out.add(CheckpointWriter.Tensor.raw(layer + PACKED, new long[] {rows, words}, DType.I32,
-            () -> ints(packRows(codes, rows, cols, bits))));
-        out.add(new CheckpointWriter.Tensor(layer + SCALE, new long[] {rows, groups}, scales::clone));
+            () -> ints(packRows(arrays.get().codes(), rows, cols, bits))));
+        boolean last = scheme.symmetric();
+        out.add(new CheckpointWriter.Tensor(layer + SCALE, new long[] {rows, groups}, () -> {
+            float[] s = arrays.get().scales().clone();
+            if (last) {
+                held[0] = null;
+            }
+            return s;
+        }));
         if (!scheme.symmetric()) {
-            out.add(CheckpointWriter.Tensor.raw(layer + ZERO_POINT, new long[] {words(rows, bits), groups}, DType.I32,
-                () -> ints(packColumns(zeros, rows, groups, bits))));
+            out.add(CheckpointWriter.Tensor.raw(layer + ZERO_POINT, new long[] {words(rows, bits), groups}, DType.I32, () -> {
+                byte[] b = ints(packColumns(arrays.get().zeros(), rows, groups, bits));
+                held[0] = null;
+                return b;
+            }));
         }
         out.add(CheckpointWriter.Tensor.raw(layer + SHAPE, new long[] {2}, DType.I64,
             () -> ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(rows).putLong(cols).array()));
