@@ -11,6 +11,7 @@ import io.evocompress.export.StitchedCheckpoint;
 import io.evocompress.fitness.VariantSource;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.ModelLoader;
+import io.evocompress.search.EvoPressProfile;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -39,7 +40,7 @@ public final class ExportCommand implements Command {
 
     @Override
     public Set<String> options() {
-        return Set.of("result", "out", "dtype", "profile", "weights", "format");
+        return Set.of("result", "out", "dtype", "profile", "weights", "format", "profile-file");
     }
 
     @Override
@@ -51,7 +52,7 @@ public final class ExportCommand implements Command {
     public String help() {
         return """
             Usage: evocompress export --result DIR --out URI [--profile result|BASELINE] [--dtype f16|bf16|f32]
-                                      [--format compressed-tensors|dense] [--overwrite]
+                                      [--format compressed-tensors|dense] [--profile-file F] [--overwrite]
 
             Stitches the profile in DIR/result.json from the dense model and the variant database it was
             searched on, and writes a checkpoint in the Hugging Face layout (config.json, model.safetensors,
@@ -62,6 +63,11 @@ public final class ExportCommand implements Command {
             name and renamed into place.
 
               --profile   result (default) or the name of a baseline in result.json (uniform, owl, ...)
+              --profile-file F  a profile in the EvoPress reference code's format instead (what search writes
+                          as evopress-profile.txt): '<module>: <level>' lines (sparsity: the database's integer
+                          level; bits: the width), or for depth one line per block, none|attn|mlp|attn+mlp;
+                          the model and database are DIR/result.json's. A line naming an unknown module or a
+                          level the database lacks is an error naming the line.
               --format    compressed-tensors (default when the profile has quantized variants): every quantized
                           layer (2..8 bits) in compressed-tensors pack-quantized, the layout vLLM and transformers
                           load (weight_packed I32, weight_scale in --dtype, weight_zero_point I32, weight_shape; one
@@ -85,6 +91,10 @@ public final class ExportCommand implements Command {
         FileSystem rfs = HadoopFiles.fileSystem(resultFile, HadoopFiles.defaultConf());
         JsonNode result = JSON.readTree(HadoopFiles.readUtf8(rfs, resultFile, "search result (run search first)"));
         String which = args.getOr("profile", "result");
+        String profileFile = args.get("profile-file").orElse(null);
+        if (profileFile != null && args.get("profile").isPresent()) {
+            throw new Args.UsageException("give either --profile or --profile-file, not both");
+        }
         JsonNode entry = which.equals("result") ? result.path("result") : result.path("baselines").path(which);
         if (entry.isMissingNode() || !entry.has("profile")) {
             throw new EvocompressException(resultFile + " has no profile '" + which + "' (profiles: result, "
@@ -122,19 +132,39 @@ public final class ExportCommand implements Command {
                     levels.put(e.getKey(), e.getValue().asInt());
                 }
             }
+            VariantDatabase database = null;
             if (!domain.equals("depth")) {
                 String db = result.path("database").path("path").asText(null);
                 if (db == null) {
                     throw new EvocompressException(resultFile + " names no database; rerun the search.");
                 }
-                source = VariantDatabase.open(db);
+                database = VariantDatabase.open(db);
+                source = database;
+            }
+            if (profileFile != null) {
+                Path pf = HadoopFiles.path(profileFile);
+                String text = HadoopFiles.readUtf8(HadoopFiles.fileSystem(pf, HadoopFiles.defaultConf()), pf,
+                    "EvoPress profile file (--profile-file)");
+                if (domain.equals("depth")) {
+                    boolean[][] flags = EvoPressProfile.depthFlags(blocks, false, text, profileFile);
+                    dropA = flags[0];
+                    dropM = flags[1];
+                } else {
+                    Map<String, int[]> legal = new TreeMap<>();
+                    for (String layer : levels.keySet()) {
+                        legal.put(layer, database.manifest().layer(layer).levels().stream()
+                            .mapToInt(l -> l.level()).toArray());
+                    }
+                    levels = new TreeMap<>(EvoPressProfile.levels(text, profileFile, legal));
+                }
             }
             StitchedCheckpoint.Format requested = format(args);
             for (String name : dense.tensorFiles().keySet()) {
                 denseFp16 += 2 * dense.info(name).numel();
             }
             int total = dense.tensorFiles().size();
-            console.progress("exporting profile '%s' (%s) of %s to %s in %s", which, domain, model, out, dtype);
+            console.progress("exporting profile '%s' (%s) of %s to %s in %s", profileFile != null ? profileFile : which,
+                domain, model, out, dtype);
             summary = StitchedCheckpoint.write(dense, source, new StitchedCheckpoint.Profile(levels, dropA, dropM), fs, out,
                 dtype, args.flag("overwrite"), requested, i -> {
                     if (i % 50 == 0 || i == total) {
@@ -144,7 +174,7 @@ public final class ExportCommand implements Command {
         }
         ObjectNode r = Main.newResult(name());
         r.put("output", out.toString());
-        r.put("profile", which);
+        r.put("profile", profileFile != null ? profileFile : which);
         r.put("domain", domain);
         long bytes = 0;
         for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(out)) {

@@ -41,7 +41,9 @@ public final class SearchCommand implements Command {
             Searches, per layer, how hard each part of the model can be compressed (ALGORITHMS.md section 3):
             builds or reuses the variant database, runs EvoPress with multi-step selection and KL fitness on
             Spark executors, measures the result and the baselines on the same tokens, and writes OUTPUT/
-            result.json, profile.txt, profiles/<baseline>.txt, report.html, fitness.svg, levels.svg.
+            result.json, profile.txt, evopress-profile.txt (the EvoPress reference code's format: sparsity
+            '<module>: <level>', bits '<module>: <bits>', depth one line per block none|attn|mlp|attn+mlp),
+            profiles/<baseline>.txt, report.html, fitness.svg, levels.svg.
             The population is checkpointed to OUTPUT/state/ every generation: --resume continues a run that
             died and ends with the same result. --method brute-force scores every depth configuration.
 
@@ -66,6 +68,8 @@ public final class SearchCommand implements Command {
               search.seed                (default 0); search.fitness kl | topk-kl | ppl (default kl); search.top-k (512)
               search.batch-size          sequences per forward (default 8); search.candidates-per-task (default 1)
               search.init                uniform | scheduler (sparsity: start from the layer-wise scheduler's profile)
+                                         | profile-file (start from the EvoPress profile in search.init-file)
+              search.init-file           with search.init: profile-file, e.g. another run's evopress-profile.txt
               baselines                  list of uniform, owl (sparsity), random, shortgpt (depth)
                                          (default: uniform + owl for sparsity, uniform for bits, shortgpt + random for depth)
               baseline.random.candidates (default 32), baseline.owl.lambda (0.08), baseline.owl.m (5)

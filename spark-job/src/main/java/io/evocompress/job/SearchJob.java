@@ -235,6 +235,9 @@ public final class SearchJob {
                 if (s.init().equals("scheduler")) {
                     engine = startFromScheduler(p, manifest, store, search, progress);
                 }
+                if (s.init().equals("profile-file")) {
+                    engine = startFromProfileFile(p, progress);
+                }
                 result = engine.run(search, store, watch);
             }
 
@@ -277,6 +280,17 @@ public final class SearchJob {
             levels[n + i] = blocks.level(i);
         }
         return new Genome(levels);
+    }
+
+    /** The EvoPress profile in search.init-file as the first parent. */
+    private static EvolutionarySearch startFromProfileFile(Prepared p, Consumer<String> progress) {
+        Path f = HadoopFiles.path(p.settings().initFile());
+        String text = HadoopFiles.readUtf8(HadoopFiles.fileSystem(f, HadoopFiles.defaultConf()), f,
+            "EvoPress profile (search.init-file)");
+        Genome start = io.evocompress.search.EvoPressProfile.parse(p.domain(), text, "search.init-file " + f);
+        progress.accept("init: profile file " + f + " " + start);
+        SearchDomain fixed = new io.evocompress.search.FixedStartDomain(p.domain(), start);
+        return new EvolutionarySearch(fixed, p.search().preset(), p.calibrationPool(), p.settings().seed());
     }
 
     private static EvolutionarySearch startFromScheduler(Prepared p, DatabaseManifest manifest, JsonCheckpointStore store,

@@ -157,6 +157,30 @@ class CompressedTensorsExportTest {
         assertEquals(r.at("/result/profile").size(), targets);
         assertTrue(widths.size() > 1, "a dynamic profile: " + widths);
         assertEquals(r.at("/result/perplexity").asDouble(), evalPerplexity(out), 1e-4);
+        // the EvoPress profile file the search wrote, read back by export --profile-file: the same checkpoint
+        String evopress = Files.readString(resultDir.resolve("evopress-profile.txt"));
+        assertEquals(Files.readString(resultDir.resolve("profile.txt")), evopress, "bits: '<module>: <bits>' lines");
+        Path again = tmp.resolve("bits-ct-file");
+        lastJson(MainTest.run("export", "--result", resultDir.toString(), "--out", again.toString(), "--dtype", "f32",
+            "--profile-file", resultDir.resolve("evopress-profile.txt").toString(), "--json"));
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(out.resolve("model.safetensors")),
+            Files.readAllBytes(again.resolve("model.safetensors"))), "same checkpoint from the profile file");
+        assertEquals(Files.readString(out.resolve("config.json")), Files.readString(again.resolve("config.json")));
+        // a line naming an impossible level, or an unknown module, fails naming the line
+        String first = evopress.lines().findFirst().orElseThrow();
+        String[][] bad = {
+            {first.substring(0, first.lastIndexOf(':')) + ": 7", "line 1", "level 7"},
+            {"model.layers.9.mlp.up_proj: 3", "line 1", "does not name a module"},
+        };
+        for (String[] b : bad) {
+            Path f = tmp.resolve("bad-profile.txt");
+            Files.writeString(f, b[0] + "\n" + evopress.substring(first.length() + 1));
+            MainTest.Run e = MainTest.run("export", "--result", resultDir.toString(), "--out", tmp.resolve("never").toString(),
+                "--profile-file", f.toString());
+            assertEquals(1, e.status(), e.err());
+            assertTrue(e.err().contains(b[1]) && e.err().contains(b[2]) && e.err().contains(f.toString()), e.err());
+            assertTrue(!Files.exists(tmp.resolve("never")));
+        }
         // --format dense keeps the dequantized output, which scores the same
         Path dense = tmp.resolve("bits-dense");
         JsonNode dx = lastJson(MainTest.run("export", "--result", resultDir.toString(), "--out", dense.toString(),
