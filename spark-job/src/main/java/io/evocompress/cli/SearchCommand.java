@@ -54,6 +54,8 @@ public final class SearchCommand implements Command {
               domain.kind                sparsity | bits | depth
               domain.target              sparsity in (0,1), average bits (e.g. 3 or 2.5), or fraction of blocks dropped
               domain.whole-blocks        depth: drop whole blocks instead of attention/MLP halves (default false)
+              domain.tie                 bits: [qkv, gate_up] gives q/k/v and gate/up of a block one width each (what
+                                         vLLM's fused layers need); a tied set moves as one unit (default: none)
               calibration.data           calibration text (plain lines or .jsonl); the fitness pool and the database's
               calibration.sequences      sequences in the pool (default 64)
               calibration.seq-len        tokens per sequence (default min(512, context))

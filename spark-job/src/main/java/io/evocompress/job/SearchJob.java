@@ -152,7 +152,7 @@ public final class SearchJob {
                     throw new EvocompressException("Setting 'domain.target' (" + s.target() + " bits) is outside what the "
                         + "database's levels can reach (database.bits " + bits + "): widen database.bits or change the target.");
                 }
-                domain = new BitsDomain(units, s.target(), min, max);
+                domain = new BitsDomain(units, s.target(), min, max, s.tie());
             }
         }
         SearchPreset preset = s.preset(domain, config.numLayers(), dropped);

@@ -29,6 +29,7 @@ import java.util.Set;
  * @param baselines    baseline names, evaluated exactly like the result
  * @param finalTokens  calibration tokens every profile's final KL is measured on
  * @param initFile     with init {@code profile-file}: the EvoPress profile the search starts from, else null
+ * @param tie          bits: the tied layer sets (qkv, gate_up) that share one width, empty for none
  */
 public record SearchSettings(String model, String output, String device, String domain, double target, boolean wholeBlocks,
                              String calibrationData, int sequences, int seqLen, long calibrationSeed,
@@ -37,12 +38,12 @@ public record SearchSettings(String model, String output, String device, String 
                              Integer initialCandidates, Long initialTokens, long seed, FitnessKind fitness, int topK,
                              int batchSize, int candidatesPerTask, String init, List<String> baselines, int randomCandidates,
                              double owlLambda, double owlM, long finalTokens, ObjectNode effectiveConfig,
-                             String initFile) {
+                             String initFile, List<String> tie) {
 
     public static final Set<String> DOMAINS = Set.of("sparsity", "bits", "depth");
     public static final Set<String> BASELINES = Set.of("uniform", "owl", "random", "shortgpt");
     static final Set<String> KEYS = Set.of("model", "output", "device",
-        "domain.kind", "domain.target", "domain.whole-blocks",
+        "domain.kind", "domain.target", "domain.whole-blocks", "domain.tie",
         "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
         "calibration.batch-size",
         "database.path", "database.max-level", "database.delta", "database.bits", "database.group-size",
@@ -75,6 +76,20 @@ public record SearchSettings(String model, String output, String device, String 
             }
         }
         boolean wholeBlocks = c.boolOr("domain.whole-blocks", false);
+        List<String> tie = new ArrayList<>();
+        if (c.has("domain.tie")) {
+            if (!domain.equals("bits")) {
+                throw new EvocompressException("Setting 'domain.tie' in " + c.source() + " ties bit widths; the domain is "
+                    + domain + ".");
+            }
+            for (JsonNode n : c.list("domain.tie")) {
+                if (!io.evocompress.search.BitsDomain.TIES.contains(n.asText()) || tie.contains(n.asText())) {
+                    throw new EvocompressException("Setting 'domain.tie' in " + c.source() + " names '" + n.asText()
+                        + "'; it takes a list of distinct " + io.evocompress.search.BitsDomain.TIES + ".");
+                }
+                tie.add(n.asText());
+            }
+        }
         String data = c.string("calibration.data");
         int sequences = c.intOr("calibration.sequences", 64);
         int seqLen = c.intOr("calibration.seq-len", Math.min(512, config.maxPositionEmbeddings()));
@@ -191,7 +206,7 @@ public record SearchSettings(String model, String output, String device, String 
         return new SearchSettings(model, output, device, domain, target, wholeBlocks, data, sequences, seqLen, calibrationSeed,
             buildDb, heldout, heldoutSeqLen, heldoutMax, preset, generations, offspring, stages, initialCandidates,
             initialTokens, seed, fitness, topK, batchSize, perTask, init, baselines, randomCandidates, owlLambda, owlM,
-            finalTokens, c.tree(), initFile);
+            finalTokens, c.tree(), initFile, tie);
     }
 
     /** The preset with every override applied. */

@@ -135,7 +135,8 @@ class CompressedTensorsExportTest {
             "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
             "--set", "final.tokens=2048", "--set", "database.path=" + tmp.resolve("db-ct-bits"),
             "--set", "database.group-size=0", "--set", "calibration.shards=2", "--set", "search.stages=2@512,1@2048",
-            "--set", "search.offspring=8", "--set", "search.generations=30", "--set", "baselines=[uniform]", "--json");
+            "--set", "search.offspring=8", "--set", "search.generations=30", "--set", "baselines=[uniform]",
+            "--set", "domain.tie=[]", "--json");
         assertEquals(0, s.status(), s.err());
         JsonNode r = JSON.readTree(resultDir.resolve("result.json").toFile());
         Path out = tmp.resolve("bits-ct");
