@@ -143,4 +143,41 @@ class PackQuantizedTest {
             }
         }
     }
+
+    /** As llm-compressor writes W4A16: targets [Linear], symmetric groups of 128, no zero point, bf16 scales. */
+    @Test
+    void llmCompressorStyleW4A16WithLinearTargetsAndNoZeroPointLoads() throws Exception {
+        int rows = 3;
+        int cols = 256;
+        Random rnd = new Random(4);
+        PackQuantized.Scheme s = new PackQuantized.Scheme(4, true, 128);
+        int[] codes = new int[rows * cols];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = rnd.nextInt(16);
+        }
+        float[] scales = {0.5f, 0.25f, 1f, 2f, 0.125f, 4f};
+        int[] zeros = {8, 8, 8, 8, 8, 8};
+        List<CheckpointWriter.Tensor> tensors = new ArrayList<>(PackQuantized.tensors("model.layers.0.mlp.up_proj", rows, cols, s,
+            codes, scales, zeros));
+        tensors.add(new CheckpointWriter.Tensor("lm_head.weight", new long[] {2, 2}, () -> new float[] {1, 2, 3, 4}));
+        String config = "{\"quantization_config\":{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\","
+            + "\"quantization_status\":\"compressed\",\"ignore\":[\"lm_head\"],\"kv_cache_scheme\":null,"
+            + "\"config_groups\":{\"group_0\":{\"targets\":[\"Linear\"],\"input_activations\":null,\"output_activations\":null,"
+            + "\"weights\":{\"num_bits\":4,\"type\":\"int\",\"symmetric\":true,\"strategy\":\"group\",\"group_size\":128,"
+            + "\"actorder\":\"static\",\"dynamic\":false,\"observer\":\"minmax\"}}}}}";
+        Path out = new Path(tmp.resolve("w4a16").toString());
+        new CheckpointWriter(DType.BF16, 1, false).write(HadoopFiles.fileSystem(out, HadoopFiles.defaultConf()), out,
+            config, tensors, null, null);
+        try (CheckpointReader reader = CheckpointReader.open(out.toString())) {
+            assertFalse(reader.has("model.layers.0.mlp.up_proj.weight_zero_point"));
+            PackedWeights packed = PackedWeights.of(reader);
+            assertFalse(packed.covers("lm_head.weight"));
+            float[] w = packed.dequantize("model.layers.0.mlp.up_proj.weight", rows, cols);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    assertEquals(scales[r * 2 + c / 128] * (codes[r * cols + c] - 8), w[r * cols + c], 0f);
+                }
+            }
+        }
+    }
 }
