@@ -157,6 +157,34 @@ class CompressedTensorsExportTest {
         }
         assertEquals(r.at("/result/profile").size(), targets);
         assertTrue(widths.size() > 1, "a dynamic profile: " + widths);
+        // every layer of another width than 4 by hand: 32 / b codes to a word from the low bits, none straddling
+        byte[] file = Files.readAllBytes(out.resolve("model.safetensors"));
+        ByteBuffer buf = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLen = (int) buf.getLong(0);
+        JsonNode header = JSON.readTree(new String(file, 8, headerLen, StandardCharsets.UTF_8));
+        VariantDatabase db = VariantDatabase.open(r.at("/database/path").asText());
+        int checked = 0;
+        for (var it = r.at("/result/profile").fields(); it.hasNext(); ) {
+            var e = it.next();
+            int b = e.getValue().asInt();
+            if (b == 4) {
+                continue;
+            }
+            LayerVariant.Quantized v = (LayerVariant.Quantized) db.variant(e.getKey(), b);
+            int per = 32 / b;
+            JsonNode packed = header.get(e.getKey() + ".weight_packed");
+            assertEquals(List.of(v.rows(), (v.cols() + per - 1) / per), JSON.convertValue(packed.get("shape"), List.class));
+            long at = 8 + headerLen + packed.get("data_offsets").get(0).asLong();
+            int words = (v.cols() + per - 1) / per;
+            for (int row = 0; row < v.rows(); row++) {
+                for (int c = 0; c < v.cols(); c++) {
+                    int word = buf.getInt((int) at + 4 * (row * words + c / per));
+                    assertEquals(v.q()[row * v.cols() + c], (word >>> (b * (c % per))) & ((1 << b) - 1), e.getKey());
+                }
+            }
+            checked++;
+        }
+        assertTrue(checked > 0);
         assertEquals(r.at("/result/perplexity").asDouble(), evalPerplexity(out), 1e-4);
         // the EvoPress profile file the search wrote, read back by export --profile-file: the same checkpoint
         String evopress = Files.readString(resultDir.resolve("evopress-profile.txt"));
