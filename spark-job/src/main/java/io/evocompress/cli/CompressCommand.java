@@ -7,6 +7,9 @@ import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.CheckpointWriter;
 import io.evocompress.checkpoint.DType;
+import io.evocompress.checkpoint.PackQuantized;
+import io.evocompress.compress.QuantizedWeight;
+import io.evocompress.export.PackQuantizedLayer;
 import io.evocompress.compress.QuantizationSpec;
 import io.evocompress.compress.SparsityPattern;
 import io.evocompress.compress.UniformCompression;
@@ -34,8 +37,8 @@ import java.util.Set;
  * {@code evocompress compress}: one method at one setting on every linear layer of every block (the
  * uniform baseline), written as a checkpoint {@code eval} loads. Runs in this process (no Spark): the
  * calibration statistics come from {@link io.evocompress.calibration.DenseCalibration}, the layers
- * from {@link UniformCompression}. Quantized layers are written dequantized in the output dtype; the
- * packed form lives in the variant database.
+ * from {@link UniformCompression}. Quantized layers are written compressed-tensors pack-quantized
+ * ({@link PackQuantizedLayer}) or, with {@code --format dense}, dequantized in the output dtype.
  */
 final class CompressCommand implements Command {
     static final int DEFAULT_SEQUENCES = 128;
@@ -57,7 +60,7 @@ final class CompressCommand implements Command {
     @Override
     public Set<String> options() {
         return Set.of("model", "method", "sparsity", "pattern", "bits", "group-size", "calibration-data",
-            "calibration-sequences", "seq-len", "seed", "dtype", "out");
+            "calibration-sequences", "seq-len", "seed", "dtype", "out", "format");
     }
 
     @Override
@@ -71,7 +74,7 @@ final class CompressCommand implements Command {
             Usage: evocompress compress --model URI --method M (--sparsity S | --pattern N:M | --bits B)
                                         --out URI [--group-size G] [--act-order] [--symmetric]
                                         [--calibration-data FILE] [--calibration-sequences N] [--seq-len L]
-                                        [--seed S] [--dtype T] [--overwrite] [--json]
+                                        [--seed S] [--dtype T] [--format F] [--overwrite] [--json]
 
             Compresses every linear layer (q, k, v, o, gate, up, down) of every block the same way and writes
             a Hugging Face checkpoint (config, weights, tokenizer files) that 'evocompress eval' loads.
@@ -93,12 +96,17 @@ final class CompressCommand implements Command {
               --seq-len L              tokens per window (default min(2048, context))
               --seed S                 window sampling seed (default 0)
               --dtype T                f32 | f16 | bf16 for the written weights (default: the input's)
+              --format F               quantized methods: compressed-tensors (default; pack-quantized, which
+                                       vLLM and transformers load) or dense (weights dequantized in --dtype)
               --out URI                output checkpoint directory (written atomically)
               --overwrite              replace an existing --out
 
-            Quantized weights are written dequantized (each weight is scale * (code - zero) in --dtype), so
-            the checkpoint is as large as a dense one: the packed form (codes, scales, zeros) is what the
-            variant database stores; packed export comes later.
+            Quantized weights are written in compressed-tensors pack-quantized (codes packed in int32 words,
+            scales in --dtype, packed zero points; config.json quantization_config with one group per scheme).
+            For that, a layer whose input width the group does not divide, or whose group is not 32, 64 or 128
+            (vLLM's kernels), or any layer with --act-order, is quantized with one grid per output row; the
+            result lists them as per_channel. --format dense writes every weight as scale * (code - zero) in
+            --dtype, dense-sized, with the grids exactly as asked.
 
             Result: layers_compressed, mean_sparsity, bits and bits_per_weight (quantized: codes plus
             16-bit scales and zeros), seconds, out.
@@ -113,9 +121,9 @@ final class CompressCommand implements Command {
     /** The validated command line. */
     private record Request(Method method, SparsityPattern pattern, QuantizationSpec quantization, boolean actOrder,
                            String calibrationData, int sequences, Integer seqLen, long seed, DType dtype,
-                           String out, boolean overwrite) {
+                           String out, boolean overwrite, boolean compressedTensors) {
         UniformCompression.Settings settings() {
-            return new UniformCompression.Settings(method, pattern, quantization, actOrder);
+            return new UniformCompression.Settings(method, pattern, quantization, actOrder, compressedTensors);
         }
     }
 
@@ -155,22 +163,46 @@ final class CompressCommand implements Command {
         }
 
         UniformCompression.Summary summary;
+        Map<String, QuantizedWeight> quantized = new java.util.TreeMap<>();
+        List<String> perChannel = new ArrayList<>();
+        Map<String, PackQuantized.Scheme> schemes = new java.util.LinkedHashMap<>();
         try (CheckpointReader source = CheckpointReader.open(modelUri);
              CausalLm model = ModelLoader.load(source, DeviceChoice.resolve("auto", null), DataType.FLOAT32)) {
             Device device = model.device();
             console.progress("compressing %d linear layers with %s on %s", config.numLayers() * LinearName.values().length,
                 describe(request), device);
+            String blockPrefix = ArchitectureRegistry.forType(config.modelType(), "config").blockPrefix(0);
+            String blockStem = blockPrefix.substring(0, blockPrefix.length() - 2);
             summary = UniformCompression.run(model, calibration, CALIBRATION_BATCH, request.settings(),
-                layer -> console.progress("block %d %-9s [%dx%d]: sparsity %.3f%s%s, %.2f s", layer.block(),
+                layer -> {
+                    if (request.compressedTensors() && layer.quantized() != null) {
+                        String name = blockStem + layer.block() + "." + layer.layer().path();
+                        quantized.put(name, layer.quantized());
+                        if (layer.quantized().groupSize() == 0 && !request.quantization().perChannelGrid()
+                            && layer.columns() > request.quantization().groupSize()) {
+                            perChannel.add(name);
+                        }
+                    }
+                    console.progress("block %d %-9s [%dx%d]: sparsity %.3f%s%s, %.2f s", layer.block(),
                     layer.layer().name().toLowerCase(java.util.Locale.ROOT), layer.rows(), layer.columns(), layer.sparsity(),
                     layer.storageBits() > 0 ? String.format(", %.3f bits/weight",
                         (double) layer.storageBits() / ((long) layer.rows() * layer.columns())) : "",
                     Double.isNaN(layer.errorEstimate()) ? "" : String.format(", OBS error %.4g", layer.errorEstimate()),
-                    layer.seconds()));
+                    layer.seconds());
+                });
             Path out = HadoopFiles.path(request.out());
             console.progress("writing %s weights to %s", dtype, out);
+            List<CheckpointWriter.Tensor> tensors = tensors(source, model, config, quantized,
+                request.quantization() != null && request.quantization().symmetric(), schemes);
+            String configJson = source.configJson();
+            if (!schemes.isEmpty()) {
+                configJson = withQuantizationConfig(configJson, PackQuantized.quantizationConfig(schemes, List.of("lm_head")));
+                console.progress("pack-quantized: %d layers%s", schemes.size(), perChannel.isEmpty() ? ""
+                    : ", " + perChannel.size() + " with one grid per row (their width does not suit a vLLM group): "
+                    + String.join(", ", perChannel));
+            }
             new CheckpointWriter(dtype, 1, request.overwrite()).write(HadoopFiles.fileSystem(out, HadoopFiles.defaultConf()),
-                out, source.configJson(), tensors(source, model, config), source.fileSystem(), source.dir());
+                out, configJson, tensors, source.fileSystem(), source.dir());
         }
         double seconds = console.elapsedSeconds();
         console.progress("done: %d layers, mean sparsity %.4f%s in %.1f s", summary.layers(), summary.meanSparsity(),
@@ -201,6 +233,10 @@ final class CompressCommand implements Command {
             result.put("seq_len", seqLen);
         }
         result.put("dtype", dtype.name());
+        result.put("format", schemes.isEmpty() ? "dense" : "compressed-tensors");
+        if (!schemes.isEmpty()) {
+            result.putPOJO("per_channel", perChannel);
+        }
         result.put("seconds", seconds);
         result.put("out", HadoopFiles.path(request.out()).toString());
         return result;
@@ -294,8 +330,13 @@ final class CompressCommand implements Command {
                 throw new Args.UsageException("--dtype must be f32, f16 or bf16, but was '" + args.get("dtype").get() + "'");
             }
         }
+        String format = args.getOr("format", "compressed-tensors");
+        if (!format.equals("compressed-tensors") && !format.equals("dense")) {
+            throw new Args.UsageException("--format must be compressed-tensors or dense, but was '" + format + "'");
+        }
         return new Request(method, pattern, quantization, args.flag("act-order"), data, sequences, seqLen,
-            args.longOr("seed", 0), dtype, args.required("out"), args.flag("overwrite"));
+            args.longOr("seed", 0), dtype, args.required("out"), args.flag("overwrite"),
+            quantization != null && format.equals("compressed-tensors"));
     }
 
     private static SparsityPattern unstructured(String value) {
@@ -358,8 +399,24 @@ final class CompressCommand implements Command {
         return sequences;
     }
 
-    /** Layout order; compressed linear weights from the model, everything else as read. */
-    private static List<CheckpointWriter.Tensor> tensors(CheckpointReader source, CausalLm model, ModelConfig config) {
+    private static String withQuantizationConfig(String configJson, com.fasterxml.jackson.databind.node.ObjectNode q) {
+        try {
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            ObjectNode node = (ObjectNode) json.readTree(configJson);
+            node.set("quantization_config", q);
+            return json.writerWithDefaultPrettyPrinter().writeValueAsString(node);
+        } catch (java.io.IOException | ClassCastException e) {
+            throw new EvocompressException("config.json is not a JSON object: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Layout order; compressed linear weights from the model (those in {@code quantized} pack-quantized,
+     * their schemes added to {@code schemes}), everything else as read.
+     */
+    private static List<CheckpointWriter.Tensor> tensors(CheckpointReader source, CausalLm model, ModelConfig config,
+                                                         Map<String, QuantizedWeight> quantized, boolean symmetric,
+                                                         Map<String, PackQuantized.Scheme> schemes) {
         String prefix = ArchitectureRegistry.forType(config.modelType(), "config").blockPrefix(0);
         String blockStem = prefix.substring(0, prefix.length() - 2);   // "model.layers." from "model.layers.0."
         List<CheckpointWriter.Tensor> out = new ArrayList<>();
@@ -371,14 +428,25 @@ final class CompressCommand implements Command {
                 int dot = rest.indexOf('.');
                 int block = Integer.parseInt(rest.substring(0, dot));
                 String layer = rest.substring(dot + 1, rest.length() - ".weight".length());
+                String module = name.substring(0, name.length() - ".weight".length());
                 for (LinearName linear : LinearName.values()) {
                     if (linear.path().equals(layer)) {
                         tensor = new CheckpointWriter.Tensor(name, e.getValue(),
                             () -> model.block(block).weight(linear).toFloatArray());
+                        QuantizedWeight q = quantized.get(module);
+                        if (q != null) {
+                            PackQuantizedLayer packed = PackQuantizedLayer.of(q, model.block(block).weight(linear).toFloatArray(),
+                                symmetric);
+                            schemes.put(module, packed.scheme());
+                            out.addAll(packed.tensors(module));
+                            tensor = null;
+                        }
                     }
                 }
             }
-            out.add(tensor);
+            if (tensor != null) {
+                out.add(tensor);
+            }
         }
         return out;
     }

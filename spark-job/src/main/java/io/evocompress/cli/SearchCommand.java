@@ -41,7 +41,9 @@ public final class SearchCommand implements Command {
             Searches, per layer, how hard each part of the model can be compressed (ALGORITHMS.md section 3):
             builds or reuses the variant database, runs EvoPress with multi-step selection and KL fitness on
             Spark executors, measures the result and the baselines on the same tokens, and writes OUTPUT/
-            result.json, profile.txt, profiles/<baseline>.txt, report.html, fitness.svg, levels.svg.
+            result.json, profile.txt, evopress-profile.txt (the EvoPress reference code's format: sparsity
+            '<module>: <level>', bits '<module>: <bits>', depth one line per block none|attn|mlp|attn+mlp),
+            profiles/<baseline>.txt, report.html, fitness.svg, levels.svg.
             The population is checkpointed to OUTPUT/state/ every generation: --resume continues a run that
             died and ends with the same result. --method brute-force scores every depth configuration.
 
@@ -52,6 +54,8 @@ public final class SearchCommand implements Command {
               domain.kind                sparsity | bits | depth
               domain.target              sparsity in (0,1), average bits (e.g. 3 or 2.5), or fraction of blocks dropped
               domain.whole-blocks        depth: drop whole blocks instead of attention/MLP halves (default false)
+              domain.tie                 bits: [qkv, gate_up] gives q/k/v and gate/up of a block one width each (what
+                                         vLLM's fused layers need); a tied set moves as one unit (default: none)
               calibration.data           calibration text (plain lines or .jsonl); the fitness pool and the database's
               calibration.sequences      sequences in the pool (default 64)
               calibration.seq-len        tokens per sequence (default min(512, context))
@@ -68,6 +72,8 @@ public final class SearchCommand implements Command {
               search.init                best (default: the best of uniform, OWL and the scheduler's profile, or
                                          ShortGPT for depth, on the first minibatch; never returns a worse one)
                                          | uniform (the paper's start) | scheduler (sparsity: the scheduler's profile)
+                                         | profile-file (start from the EvoPress profile in search.init-file)
+              search.init-file           with search.init: profile-file, e.g. another run's evopress-profile.txt
               baselines                  list of uniform, owl, scheduler (sparsity), random, shortgpt (depth)
                                          (default: uniform + owl for sparsity, uniform for bits, shortgpt + random for depth)
               baseline.random.candidates (default 32), baseline.owl.lambda (0.08), baseline.owl.m (5)

@@ -157,7 +157,7 @@ public final class SearchJob {
                     throw new EvocompressException("Setting 'domain.target' (" + s.target() + " bits) is outside what the "
                         + "database's levels can reach (database.bits " + bits + "): widen database.bits or change the target.");
                 }
-                domain = new BitsDomain(units, s.target(), min, max);
+                domain = new BitsDomain(units, s.target(), min, max, s.tie());
             }
         }
         SearchPreset preset = s.preset(domain, config.numLayers(), dropped);
@@ -249,6 +249,9 @@ public final class SearchJob {
                             known.computeIfAbsent(name, b -> baseline(b, p, built, databasePath, search, progress))));
                     }
                     engine = engine.withStarts(starts);
+                }
+                if (s.init().equals("profile-file")) {
+                    engine = startFromProfileFile(p, progress);
                 }
                 result = engine.run(search, store, startReporting(watch, progress));
             }
@@ -349,6 +352,17 @@ public final class SearchJob {
             levels[n + i] = blocks.level(i);
         }
         return new Genome(levels);
+    }
+
+    /** The EvoPress profile in search.init-file as the first parent. */
+    private static EvolutionarySearch startFromProfileFile(Prepared p, Consumer<String> progress) {
+        Path f = HadoopFiles.path(p.settings().initFile());
+        String text = HadoopFiles.readUtf8(HadoopFiles.fileSystem(f, HadoopFiles.defaultConf()), f,
+            "EvoPress profile (search.init-file)");
+        Genome start = io.evocompress.search.EvoPressProfile.parse(p.domain(), text, "search.init-file " + f);
+        progress.accept("init: profile file " + f + " " + start);
+        SearchDomain fixed = new io.evocompress.search.FixedStartDomain(p.domain(), start);
+        return new EvolutionarySearch(fixed, p.search().preset(), p.calibrationPool(), p.settings().seed());
     }
 
     private static EvolutionarySearch startFromScheduler(Prepared p, DatabaseManifest manifest, JsonCheckpointStore store,

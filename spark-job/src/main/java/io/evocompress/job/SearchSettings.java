@@ -30,6 +30,8 @@ import java.util.Set;
  *                     (the domain's own start, as in the paper) or scheduler
  * @param baselines    baseline names, evaluated exactly like the result
  * @param finalTokens  calibration tokens every profile's final KL is measured on
+ * @param initFile     with init {@code profile-file}: the EvoPress profile the search starts from, else null
+ * @param tie          bits: the tied layer sets (qkv, gate_up) that share one width, empty for none
  */
 public record SearchSettings(String model, String output, String device, String domain, double target, boolean wholeBlocks,
                              String calibrationData, int sequences, int seqLen, long calibrationSeed,
@@ -37,7 +39,8 @@ public record SearchSettings(String model, String output, String device, String 
                              String presetName, Integer generations, Integer offspring, List<SelectionStage> stages,
                              Integer initialCandidates, Long initialTokens, long seed, FitnessKind fitness, int topK,
                              int batchSize, int candidatesPerTask, String init, List<String> baselines, int randomCandidates,
-                             double owlLambda, double owlM, long finalTokens, ObjectNode effectiveConfig) {
+                             double owlLambda, double owlM, long finalTokens, ObjectNode effectiveConfig,
+                             String initFile, List<String> tie) {
 
     public static final Set<String> DOMAINS = Set.of("sparsity", "bits", "depth");
 
@@ -57,9 +60,10 @@ public record SearchSettings(String model, String output, String device, String 
             default -> List.of("shortgpt");
         };
     }
+
     public static final Set<String> BASELINES = Set.of("uniform", "owl", "scheduler", "random", "shortgpt");
     static final Set<String> KEYS = Set.of("model", "output", "device",
-        "domain.kind", "domain.target", "domain.whole-blocks",
+        "domain.kind", "domain.target", "domain.whole-blocks", "domain.tie",
         "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
         "calibration.batch-size",
         "database.path", "database.max-level", "database.delta", "database.bits", "database.group-size",
@@ -67,7 +71,7 @@ public record SearchSettings(String model, String output, String device, String 
         "heldout.data", "heldout.seq-len", "heldout.max-tokens",
         "search.preset", "search.generations", "search.offspring", "search.stages", "search.initial-candidates",
         "search.initial-tokens", "search.seed", "search.fitness", "search.top-k", "search.batch-size",
-        "search.candidates-per-task", "search.init",
+        "search.candidates-per-task", "search.init", "search.init-file",
         "baselines", "baseline.random.candidates", "baseline.owl.lambda", "baseline.owl.m",
         "final.tokens");
 
@@ -92,6 +96,20 @@ public record SearchSettings(String model, String output, String device, String 
             }
         }
         boolean wholeBlocks = c.boolOr("domain.whole-blocks", false);
+        List<String> tie = new ArrayList<>();
+        if (c.has("domain.tie")) {
+            if (!domain.equals("bits")) {
+                throw new EvocompressException("Setting 'domain.tie' in " + c.source() + " ties bit widths; the domain is "
+                    + domain + ".");
+            }
+            for (JsonNode n : c.list("domain.tie")) {
+                if (!io.evocompress.search.BitsDomain.TIES.contains(n.asText()) || tie.contains(n.asText())) {
+                    throw new EvocompressException("Setting 'domain.tie' in " + c.source() + " names '" + n.asText()
+                        + "'; it takes a list of distinct " + io.evocompress.search.BitsDomain.TIES + ".");
+                }
+                tie.add(n.asText());
+            }
+        }
         String data = c.string("calibration.data");
         int sequences = c.intOr("calibration.sequences", 64);
         int seqLen = c.intOr("calibration.seq-len", Math.min(512, config.maxPositionEmbeddings()));
@@ -142,7 +160,22 @@ public record SearchSettings(String model, String output, String device, String 
         c.require(batchSize >= 1, "search.batch-size", "at least 1", batchSize);
         int perTask = c.intOr("search.candidates-per-task", 1);
         c.require(perTask >= 1, "search.candidates-per-task", "at least 1", perTask);
-        String init = c.choice("search.init", "best", Set.of("best", "uniform", "scheduler"));
+        String init = c.choice("search.init", "best", Set.of("best", "uniform", "scheduler", "profile-file"));
+        String initFile = c.has("search.init-file") ? c.string("search.init-file") : null;
+        if (init.equals("profile-file") != (initFile != null)) {
+            throw new EvocompressException("Setting 'search.init" + (initFile == null ? "-file' in " + c.source()
+                + " is missing: search.init: profile-file needs search.init-file (an EvoPress profile, e.g. a search's "
+                + "evopress-profile.txt)." : "-file' in " + c.source() + " needs search.init: profile-file (it is '" + init
+                + "')."));
+        }
+        if (initFile != null) {
+            org.apache.hadoop.fs.Path f = io.evocompress.fs.HadoopFiles.path(initFile);
+            if (!io.evocompress.fs.HadoopFiles.exists(io.evocompress.fs.HadoopFiles.fileSystem(f,
+                io.evocompress.fs.HadoopFiles.defaultConf()), f)) {
+                throw new EvocompressException("Setting 'search.init-file' in " + c.source() + " names " + f
+                    + ", which does not exist.");
+            }
+        }
         if (init.equals("scheduler") && !domain.equals("sparsity")) {
             throw new EvocompressException("Setting 'search.init' in " + c.source()
                 + " is 'scheduler', which starts a sparsity search; the domain is " + domain + ".");
@@ -194,7 +227,7 @@ public record SearchSettings(String model, String output, String device, String 
         return new SearchSettings(model, output, device, domain, target, wholeBlocks, data, sequences, seqLen, calibrationSeed,
             buildDb, heldout, heldoutSeqLen, heldoutMax, preset, generations, offspring, stages, initialCandidates,
             initialTokens, seed, fitness, topK, batchSize, perTask, init, baselines, randomCandidates, owlLambda, owlM,
-            finalTokens, c.tree());
+            finalTokens, c.tree(), initFile, tie);
     }
 
     /** The preset with every override applied. */

@@ -28,7 +28,8 @@ import java.util.Locale;
 /**
  * The output directory of a search: {@code result.json} (the result's and every baseline's KL and
  * held-out perplexity, their profiles, the generations, seed and settings), {@code profile.txt}
- * (EvoPress's {@code module: level} form) and one per baseline under {@code profiles/}, and a report
+ * (EvoPress's {@code module: level} form), {@code evopress-profile.txt} (the reference code's format,
+ * {@link io.evocompress.search.EvoPressProfile}) and one per baseline under {@code profiles/}, and a report
  * ({@code report.html} with {@code fitness.svg} and {@code levels.svg}). Every file is written under
  * a temporary name and renamed into place; {@code result.json} is written last.
  */
@@ -88,6 +89,8 @@ public final class SearchReport {
         root.set("settings", s.effectiveConfig());
 
         write(fs, new Path(out, "profile.txt"), domain.profile(o.result().genome()));
+        write(fs, new Path(out, io.evocompress.search.EvoPressProfile.FILE),
+            io.evocompress.search.EvoPressProfile.format(domain, o.result().genome()));
         for (SearchJob.Measured m : o.baselines()) {
             write(fs, new Path(out, "profiles/" + m.name() + ".txt"), domain.profile(m.genome()));
         }

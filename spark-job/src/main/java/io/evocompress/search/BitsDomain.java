@@ -18,6 +18,11 @@ import java.util.random.RandomGenerator;
  * non-integer one (2.25, 2.5) starts from the best of several {@link #random} genomes, each every unit
  * at ceil(target) with random units lowered one bit at a time until the total bits, sum(numel * bits),
  * are at most target * sum(numel).
+ *
+ * <p>With ties ({@code domain.tie: [qkv, gate_up]}) the q, k and v projections of a block share one
+ * width, and so do gate and up, as vLLM needs for its fused layers: a tied set moves as one unit whose
+ * size is the sum of its members', so the switch (grouped by that size) still keeps the total bits
+ * exact. The genome still holds one level per layer; tied layers always carry equal levels.
  */
 public final class BitsDomain implements SearchDomain {
     public static final int DEFAULT_MIN_BITS = 2;
@@ -28,13 +33,23 @@ public final class BitsDomain implements SearchDomain {
     private final int minBits;
     private final int maxBits;
     private final long budgetBits; // floor(target * total numel)
-    private final int[][] groups;  // (group, unit indices of one numel), in order of first appearance
+    private final int[][] groups;  // (group, move indices of one numel), in order of first appearance
+    private final int[][] moves;   // move index -> the genome units that move together (singletons when untied)
+    private final long[] moveNumel;
+    private final List<String> tie;
+    /** The tie names {@code domain.tie} accepts. */
+    public static final List<String> TIES = List.of("qkv", "gate_up");
 
     public BitsDomain(List<LinearUnit> units, double targetBits) {
         this(units, targetBits, DEFAULT_MIN_BITS, DEFAULT_MAX_BITS);
     }
 
     public BitsDomain(List<LinearUnit> units, double targetBits, int minBits, int maxBits) {
+        this(units, targetBits, minBits, maxBits, List.of());
+    }
+
+    /** As above with tied layer sets: {@code tie} a subset of {@link #TIES}. */
+    public BitsDomain(List<LinearUnit> units, double targetBits, int minBits, int maxBits, List<String> tie) {
         if (units.isEmpty()) {
             throw new EvocompressException("bits domain needs at least one unit");
         }
@@ -50,11 +65,63 @@ public final class BitsDomain implements SearchDomain {
         this.maxBits = maxBits;
         long numel = units.stream().mapToLong(LinearUnit::numel).sum();
         this.budgetBits = (long) Math.floor(targetBits * numel);
-        Map<Long, List<Integer>> bySize = new LinkedHashMap<>();
+        for (String t : tie) {
+            if (!TIES.contains(t)) {
+                throw new EvocompressException("domain.tie names '" + t + "'; it takes " + TIES);
+            }
+        }
+        this.tie = List.copyOf(tie);
+        Map<String, List<Integer>> sets = new LinkedHashMap<>();
         for (int i = 0; i < units.size(); i++) {
-            bySize.computeIfAbsent(units.get(i).numel(), k -> new ArrayList<>()).add(i);
+            sets.computeIfAbsent(tieKey(units.get(i).name(), tie, i), k -> new ArrayList<>()).add(i);
+        }
+        this.moves = sets.values().stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toArray(int[][]::new);
+        this.moveNumel = new long[moves.length];
+        Map<Long, List<Integer>> bySize = new LinkedHashMap<>();
+        for (int m = 0; m < moves.length; m++) {
+            for (int u : moves[m]) {
+                moveNumel[m] += units.get(u).numel();
+            }
+            bySize.computeIfAbsent(moveNumel[m], k -> new ArrayList<>()).add(m);
         }
         this.groups = bySize.values().stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toArray(int[][]::new);
+    }
+
+    /** The tied set a unit belongs to: {@code <block>.qkv}, {@code <block>.gate_up}, or the unit alone. */
+    private static String tieKey(String name, List<String> tie, int index) {
+        java.util.regex.Matcher qkv = java.util.regex.Pattern.compile("^(.*)\\.self_attn\\.(q|k|v)_proj$").matcher(name);
+        if (tie.contains("qkv") && qkv.matches()) {
+            return qkv.group(1) + ".qkv";
+        }
+        java.util.regex.Matcher gu = java.util.regex.Pattern.compile("^(.*)\\.mlp\\.(gate|up)_proj$").matcher(name);
+        if (tie.contains("gate_up") && gu.matches()) {
+            return gu.group(1) + ".gate_up";
+        }
+        return "#" + index;
+    }
+
+    /** The tie names in effect (empty: untied). */
+    public List<String> tie() {
+        return tie;
+    }
+
+    /** The genome with one level per move (the level of its first member). */
+    private Genome perMove(Genome genome) {
+        int[] levels = new int[moves.length];
+        for (int m = 0; m < moves.length; m++) {
+            levels[m] = genome.level(moves[m][0]);
+        }
+        return new Genome(levels);
+    }
+
+    private Genome perUnit(Genome moveGenome) {
+        int[] levels = new int[units.size()];
+        for (int m = 0; m < moves.length; m++) {
+            for (int u : moves[m]) {
+                levels[u] = moveGenome.level(m);
+            }
+        }
+        return new Genome(levels);
     }
 
     public double targetBits() {
@@ -114,26 +181,27 @@ public final class BitsDomain implements SearchDomain {
         if (integerTarget()) {
             return randomWalk(uniform((int) target), random);
         }
-        int[] levels = new int[units()];
+        int[] levels = new int[moves.length];
         Arrays.fill(levels, (int) Math.ceil(target));
-        long total = totalBits(new Genome(levels));
+        long total = totalBits(perUnit(new Genome(levels)));
         List<Integer> lowerable = new ArrayList<>();
         while (total > budgetBits) {
             lowerable.clear();
-            for (int u = 0; u < levels.length; u++) {
-                if (levels[u] > minBits) {
-                    lowerable.add(u);
+            for (int m = 0; m < levels.length; m++) {
+                if (levels[m] > minBits) {
+                    lowerable.add(m);
                 }
             }
-            int u = lowerable.get(random.nextInt(lowerable.size())); // non-empty: all at minBits is <= target
-            levels[u]--;
-            total -= units.get(u).numel();
+            int m = lowerable.get(random.nextInt(lowerable.size())); // non-empty: all at minBits is <= target
+            levels[m]--;
+            total -= moveNumel[m];
         }
-        return new Genome(levels);
+        return perUnit(new Genome(levels));
     }
 
     @Override
-    public Genome mutate(Genome genome, RandomGenerator random) {
+    public Genome mutate(Genome full, RandomGenerator random) {
+        Genome genome = perMove(full);
         java.util.function.IntPredicate canUp = u -> genome.level(u) < maxBits;
         java.util.function.IntPredicate canDown = u -> genome.level(u) > minBits;
         int[] weights = new int[groups.length];
@@ -143,14 +211,14 @@ public final class BitsDomain implements SearchDomain {
             sum += weights[g];
         }
         if (sum == 0) {
-            return genome;
+            return full;
         }
         int pick = random.nextInt(sum);
         int g = 0;
         while (pick >= weights[g]) {
             pick -= weights[g++];
         }
-        return LevelSwitch.apply(genome, groups[g], canUp, canDown, random);
+        return perUnit(LevelSwitch.apply(genome, groups[g], canUp, canDown, random));
     }
 
     @Override
@@ -163,11 +231,19 @@ public final class BitsDomain implements SearchDomain {
                 return false;
             }
         }
+        for (int[] m : moves) {
+            for (int u : m) {
+                if (genome.level(u) != genome.level(m[0])) {
+                    return false;
+                }
+            }
+        }
         return totalBits(genome) <= budgetBits;
     }
 
     @Override
     public String toString() {
-        return "bits domain of " + units() + " layers at " + target + " bits (" + minBits + ".." + maxBits + ")";
+        return "bits domain of " + units() + " layers at " + target + " bits (" + minBits + ".." + maxBits + ")"
+            + (tie.isEmpty() ? "" : ", tied " + tie);
     }
 }

@@ -139,13 +139,24 @@ class ScheduleCommandTest {
         double ratio = ex.get("size_ratio").asDouble();
         assertTrue(ratio < 0.4, "packed 70% + INT4 checkpoint is " + ratio + " of dense fp16");
         JsonNode config = JSON.readTree(out.resolve("config.json").toFile());
-        assertEquals("evocompress-int4", config.at("/quantization_config/quant_method").asText());
+        assertEquals("compressed-tensors", config.at("/quantization_config/quant_method").asText());
+        // stories260K's down_proj has 172 inputs: groups of 128 do not suit vLLM, so it is requantized per channel
+        assertEquals(5, ex.get("per_channel_fallback").size(), ex.toString());
+        assertTrue(ex.get("per_channel_fallback").get(0).asText().endsWith("mlp.down_proj"), ex.toString());
+        assertEquals(35, ex.at("/config_groups/4-bit channel").asInt(), ex.toString());
         MainTest.Run ev = MainTest.run("eval", "--model", out.toString(), "--data", Fixtures.text("tinystories_sample.txt").toString(),
             "--seq-len", "128", "--json");
         assertEquals(0, ev.status(), ev.err());
         JsonNode m = JSON.readTree(ev.out().strip().lines().reduce((a, b) -> b).orElseThrow());
         double ppl = m.get("perplexity").asDouble();
-        // the packed weights are the scored variants bit for bit; only the fp16 rounding of the other tensors differs
+        // the packed weights are the scored variants bit for bit but for the requantized down_proj layers; the other
+        // tensors are rounded to fp16
         assertEquals(r.at("/result/perplexity").asDouble(), ppl, 0.02 * ppl);
+        // the older layout still loads, with the scored weights in every layer
+        Path old = tmp.resolve("s70q-int4");
+        MainTest.Run o = MainTest.run("export", "--result", tmp.resolve("s70q").toString(), "--out", old.toString(),
+            "--format", "evocompress-int4", "--json");
+        assertEquals(0, o.status(), o.err());
+        assertEquals("evocompress-int4", JSON.readTree(old.resolve("config.json").toFile()).at("/quantization_config/quant_method").asText());
     }
 }

@@ -152,7 +152,7 @@ class SearchCommandTest {
         MainTest.Run r = search(args("evopress-bits-3.yaml", "stories260K", "bits",
             "--set", "database.path=" + tmp.resolve("db-bits"), "--set", "calibration.shards=2",
             "--set", "search.stages=2@512,1@2048", "--set", "search.offspring=8", "--set", "search.generations=30",
-            "--set", "baselines=[uniform]"));
+            "--set", "baselines=[uniform]", "--set", "domain.tie=[]"));   // untied; the example ties q/k/v and gate/up
         assertEquals(0, r.status(), r.err());
         JsonNode res = result("bits");
         double kl = res.get("result").get("kl_divergence").asDouble();
@@ -179,6 +179,8 @@ class SearchCommandTest {
             {"search.stages=1@512,1@99999999", "tokens"},
             {"search.generatoins=3", "search.generatoins"},
             {"domain.target=1.5", "domain.target"},
+            {"domain.tie=[qkv]", "domain.tie"},
+            {"search.init=profile-file", "search.init-file"},
         };
         for (String[] c : cases) {
             MainTest.Run r = search(sparsity("bad", "--set", c[0]));
@@ -189,6 +191,10 @@ class SearchCommandTest {
             "--set", "database.path=" + tmp.resolve("db-bits-bad")));
         assertEquals(1, bits.status(), bits.err());
         assertTrue(bits.err().contains("outside what the database's levels can reach"), bits.err());
+        MainTest.Run tie = search(args("evopress-bits-3.yaml", "stories260K", "bad", "--set", "domain.tie=[qkv, gate]",
+            "--set", "database.path=" + tmp.resolve("db-bits-bad")));
+        assertEquals(1, tie.status(), tie.err());
+        assertTrue(tie.err().contains("'gate'") && tie.err().contains("domain.tie"), tie.err());
         assertTrue(!Files.exists(tmp.resolve("bad")), "nothing written for a bad configuration");
     }
 

@@ -29,7 +29,7 @@ import java.util.List;
  * row's codes, scales and zeros are read together), and the format is self-describing in config.json.
  * {@code quantization_config.modules} lists the packed layers.
  */
-public final class PackedInt4 {
+public final class PackedInt4 implements PackedWeights {
     public static final String QUANT_METHOD = "evocompress-int4";
     public static final String QWEIGHT = ".qweight";
     public static final String SCALES = ".scales";
@@ -60,7 +60,8 @@ public final class PackedInt4 {
         String method = q.path("quant_method").asText("");
         if (!method.equals(QUANT_METHOD)) {
             throw new EvocompressException(checkpoint.dir() + "/config.json declares quantization_config.quant_method '"
-                + method + "', which this loader does not read (it reads " + QUANT_METHOD + "): export the model dense.");
+                + method + "', which this loader does not read (it reads " + PackQuantized.QUANT_METHOD + " "
+                + PackQuantized.FORMAT + " and " + QUANT_METHOD + "): export the model dense.");
         }
         if (q.path("bits").asInt() != 4 || q.path("group_size").asInt() < 1) {
             throw new EvocompressException(checkpoint.dir() + "/config.json: quantization_config must have bits 4 and a "
@@ -84,11 +85,13 @@ public final class PackedInt4 {
     }
 
     /** Whether weight tensor {@code weightName} (e.g. {@code model.layers.0.mlp.up_proj.weight}) is stored packed. */
+    @Override
     public boolean covers(String weightName) {
         return weightName.endsWith(".weight") && modules.contains(module(weightName));
     }
 
     /** The dequantized weight [rows, cols], row-major; errors name the file and the tensor. */
+    @Override
     public float[] dequantize(String weightName, int rows, int cols) {
         String layer = module(weightName);
         int g = Math.min(groupSize, cols);

@@ -30,6 +30,7 @@ import java.util.function.Consumer;
  */
 public final class UniformCompression {
     private static final int BLOCK_SIZE = 128;
+    private static final java.util.Set<Integer> VLLM_GROUPS = java.util.Set.of(32, 64, 128);
 
     private UniformCompression() {
     }
@@ -74,8 +75,16 @@ public final class UniformCompression {
      * @param pattern      sparsity for the pruning methods, else null
      * @param quantization grid for GPTQ / RTN (and optionally SparseGPT's kept weights), else null
      * @param actOrder     GPTQ's act-order
+     * @param vllmGrids    quantize per channel every layer whose input width the group does not divide, or
+     *                     whose group is not 32, 64 or 128 (vLLM's kernels), or with act-order (whose groups
+     *                     follow the processing order), so compressed-tensors export is exact
      */
-    public record Settings(Method method, SparsityPattern pattern, QuantizationSpec quantization, boolean actOrder) {
+    public record Settings(Method method, SparsityPattern pattern, QuantizationSpec quantization, boolean actOrder,
+                           boolean vllmGrids) {
+        public Settings(Method method, SparsityPattern pattern, QuantizationSpec quantization, boolean actOrder) {
+            this(method, pattern, quantization, actOrder, false);
+        }
+
         public Settings {
             if (method.prunes() && pattern == null) {
                 throw new IllegalArgumentException(method.cliName() + " needs a sparsity pattern");
@@ -98,9 +107,9 @@ public final class UniformCompression {
         }
     }
 
-    /** What one layer became. */
+    /** What one layer became; {@code quantized} its stored form when quantized, else null. */
     public record LayerResult(int block, LinearName layer, int rows, int columns, double sparsity, long storageBits,
-                              double errorEstimate, double seconds) {
+                              double errorEstimate, double seconds, QuantizedWeight quantized) {
     }
 
     /**
@@ -182,13 +191,17 @@ public final class UniformCompression {
             acc.zeros += zeros;
             acc.storageBits += bits;
             progress.accept(new LayerResult(block, name, out.rows(), out.columns(), out.sparsity(), bits,
-                out.errorEstimate(), (System.nanoTime() - start) / 1e9));
+                out.errorEstimate(), (System.nanoTime() - start) / 1e9, out.quantized()));
         }
     }
 
     private static CompressedLayer compress(NDArray weight, BlockHessians stats, LinearName name, Settings s) {
         int columns = Math.toIntExact(weight.getShape().get(1));
         QuantizationSpec q = s.quantization() == null ? null : forLayer(s.quantization(), columns);
+        if (q != null && s.vllmGrids() && !q.perChannelGrid()
+            && (columns % q.groupSize() != 0 || !VLLM_GROUPS.contains(q.groupSize()) || s.actOrder())) {
+            q = new QuantizationSpec(q.bits(), 0, q.symmetric());
+        }
         return switch (s.method()) {
             case SPARSEGPT -> SparseGpt.compress(weight, stats.hessian(name), new SparseGpt.Options(s.pattern(), q,
                 q == null ? BLOCK_SIZE : blockSize(q), 0.01));

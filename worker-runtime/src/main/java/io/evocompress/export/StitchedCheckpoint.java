@@ -8,6 +8,7 @@ import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.CheckpointWriter;
 import io.evocompress.checkpoint.DType;
+import io.evocompress.checkpoint.PackQuantized;
 import io.evocompress.checkpoint.PackedInt4;
 import io.evocompress.database.LayerVariant;
 import io.evocompress.fitness.VariantSource;
@@ -59,6 +60,41 @@ public final class StitchedCheckpoint {
      */
     public static void write(CheckpointReader dense, VariantSource variants, Profile profile, FileSystem fs, Path out,
                              DType dtype, boolean overwrite, boolean packInt4, IntConsumer progress) {
+        write(dense, variants, profile, fs, out, dtype, overwrite, packInt4 ? Format.EVOCOMPRESS_INT4 : Format.DENSE, progress);
+    }
+
+    /** How quantized variants are written. */
+    public enum Format {
+        /** dequantized to the output dtype */
+        DENSE,
+        /** compressed-tensors pack-quantized ({@link PackQuantized}), every width 2..8 */
+        COMPRESSED_TENSORS,
+        /** the project's older 4-bit layout ({@link PackedInt4}), 4-bit variants only */
+        EVOCOMPRESS_INT4
+    }
+
+    /**
+     * What was written.
+     *
+     * @param packed      packed layer (output name) -> its scheme, for {@link Format#COMPRESSED_TENSORS}
+     * @param perChannel  the packed layers whose group did not suit vLLM and were requantized per channel
+     */
+    public record Summary(Format format, Map<String, PackQuantized.Scheme> packed, List<String> perChannel) {
+    }
+
+    /**
+     * As above in {@code format}. With {@link Format#COMPRESSED_TENSORS} every profiled layer whose
+     * variant is quantized is written as {@link PackQuantizedLayer} (masked weights as their group's
+     * zero point) and config.json gets the compressed-tensors {@code quantization_config}, whose
+     * {@code ignore} names lm_head and every block linear layer left dense.
+     */
+    public static Summary write(CheckpointReader dense, VariantSource variants, Profile profile, FileSystem fs, Path out,
+                                DType dtype, boolean overwrite, Format format, IntConsumer progress) {
+        boolean packInt4 = format == Format.EVOCOMPRESS_INT4;
+        boolean compressedTensors = format == Format.COMPRESSED_TENSORS;
+        Map<String, PackQuantized.Scheme> packedSchemes = new TreeMap<>();
+        List<String> perChannel = new ArrayList<>();
+        List<String> ignore = new ArrayList<>(List.of("lm_head"));
         TreeMap<String, Integer> packedGroups = new TreeMap<>();
         if (packInt4) {
             for (Map.Entry<String, Integer> e : profile.levels().entrySet()) {
@@ -109,6 +145,27 @@ public final class StitchedCheckpoint {
             String layer = name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : null;
             Integer level = layer == null ? null : profile.levels().get(layer);
             boolean zeroed = zero;
+            if (compressedTensors && layer != null && !zeroed && level != null
+                && variants.variant(layer, level) instanceof LayerVariant.Quantized q && q.bits() >= 2) {
+                String outLayer = outName.substring(0, outName.length() - ".weight".length());
+                PackQuantized.Scheme scheme = PackQuantizedLayer.schemeOf(q, false);
+                packedSchemes.put(outLayer, scheme);
+                if (!PackQuantizedLayer.vllmGroupable(q.cols(), q.groupSize())) {
+                    perChannel.add(outLayer);
+                }
+                int lv = level;
+                tensors.addAll(PackQuantized.tensors(outLayer, q.rows(), q.cols(), scheme, () -> {
+                    PackQuantizedLayer packed = PackQuantizedLayer.of((LayerVariant.Quantized) variants.variant(layer, lv), false);
+                    if (progress != null) {
+                        progress.accept(++written[0]);
+                    }
+                    return packed.arrays();
+                }));
+                continue;
+            }
+            if (compressedTensors && layer != null && m.matches() && isBlockLinear(m.group(2))) {
+                ignore.add(outName.substring(0, outName.length() - ".weight".length()));
+            }
             if (level != null && packedGroups.containsKey(layer) && !zeroed) {
                 LayerVariant.Quantized q = (LayerVariant.Quantized) variants.variant(layer, level);
                 if (q.groupSize() != Math.min(groupSize, q.cols())) {
@@ -165,7 +222,29 @@ public final class StitchedCheckpoint {
                 throw new EvocompressException("config.json is not a JSON object: " + e.getMessage());
             }
         }
+        if (!packedSchemes.isEmpty()) {
+            try {
+                ObjectNode node = (ObjectNode) JSON.readTree(configJson);
+                node.set("quantization_config", PackQuantized.quantizationConfig(packedSchemes, ignore));
+                configJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node);
+            } catch (IOException e) {
+                throw new EvocompressException("config.json is not a JSON object: " + e.getMessage());
+            }
+        }
         new CheckpointWriter(dtype, 1, overwrite).write(fs, out, configJson, tensors, dense.fileSystem(), dense.dir());
+        Format result = !packedSchemes.isEmpty() ? Format.COMPRESSED_TENSORS
+            : !packedGroups.isEmpty() ? Format.EVOCOMPRESS_INT4 : Format.DENSE;
+        return new Summary(result, packedSchemes, perChannel);
+    }
+
+    /** Whether {@code rest} (a tensor name inside a block) is the weight of one of the block's linear layers. */
+    private static boolean isBlockLinear(String rest) {
+        for (LinearName n : LinearName.values()) {
+            if (rest.equals(n.path() + ".weight")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String configWithLayers(String configJson, int kept, int[] newIndex) {

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.evocompress.checkpoint.CheckpointReader;
-import io.evocompress.checkpoint.PackedInt4;
+import io.evocompress.checkpoint.PackedWeights;
 import io.evocompress.checkpoint.SafetensorsFile;
 
 import java.util.ArrayList;
@@ -17,8 +17,9 @@ import java.util.Map;
 /**
  * Loads a {@link CausalLm} from a checkpoint onto a device, tensor by tensor, checking every tensor's
  * presence and shape against the config (errors name the file, the tensor and both shapes). Linear
- * weights a checkpoint stores packed ({@link PackedInt4}, declared in config.json's
- * {@code quantization_config}) are dequantized to float32 on load.
+ * weights a checkpoint stores packed ({@link PackedWeights}: compressed-tensors pack-quantized or
+ * evocompress-int4, declared in config.json's {@code quantization_config}) are dequantized to float32
+ * on load.
  */
 public final class ModelLoader {
     private ModelLoader() {
@@ -33,7 +34,7 @@ public final class ModelLoader {
         ModelConfig config = config(checkpoint);
         List<BlockShape> shapes = LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json");
         TensorLayout layout = TensorLayout.of(config, shapes);
-        PackedInt4 packed = PackedInt4.of(checkpoint);
+        PackedWeights packed = PackedWeights.of(checkpoint);
         layout.check(checkpoint, packed == null ? n -> false : packed::covers);
         return load(config, shapes, name -> {
             if (packed != null && packed.covers(name)) {

@@ -65,11 +65,11 @@ public final class TensorLayout {
 
     /**
      * Checks that the checkpoint holds every tensor with the right shape, without reading any data
-     * (weights it declares packed, {@link io.evocompress.checkpoint.PackedInt4}, are checked when read);
+     * (weights it declares packed, {@link io.evocompress.checkpoint.PackedWeights}, are checked when read);
      * the error names the file, the tensor and both shapes.
      */
     public void check(CheckpointReader checkpoint) {
-        io.evocompress.checkpoint.PackedInt4 packed = io.evocompress.checkpoint.PackedInt4.of(checkpoint);
+        io.evocompress.checkpoint.PackedWeights packed = io.evocompress.checkpoint.PackedWeights.of(checkpoint);
         check(checkpoint, packed == null ? name -> false : packed::covers);
     }
 

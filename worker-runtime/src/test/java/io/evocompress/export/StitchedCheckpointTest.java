@@ -97,4 +97,80 @@ class StitchedCheckpointTest {
             assertTrue(!new java.io.File(out.toString()).exists());
         }
     }
+
+    /** A quantized variant of the dense layer: 4-bit codes from a per-row grid in groups of {@code group}, every 3rd weight pruned. */
+    private static LayerVariant.Quantized quantized(CheckpointReader dense, String layer, int group) {
+        long[] shape = dense.info(layer + ".weight").shape();
+        int rows = (int) shape[0];
+        int cols = (int) shape[1];
+        int groups = LayerVariant.Quantized.groups(cols, group);
+        java.util.Random rnd = new java.util.Random(layer.hashCode());
+        int[] q = new int[rows * cols];
+        float[] scales = new float[rows * groups];
+        int[] zeros = new int[rows * groups];
+        boolean[] mask = new boolean[rows * cols];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = rnd.nextInt(16);
+            mask[i] = i % 3 != 0;
+        }
+        for (int i = 0; i < scales.length; i++) {
+            scales[i] = io.evocompress.checkpoint.Float16.f16ToFloat(io.evocompress.checkpoint.Float16.floatToF16(
+                (float) (0.001 + 0.01 * rnd.nextDouble())));
+            zeros[i] = 4 + rnd.nextInt(8);
+        }
+        return new LayerVariant.Quantized(rows, cols, 4, group, q, scales, zeros, mask);
+    }
+
+    @Test
+    void compressedTensorsKeepsVllmGroupsExactAndRequantizesTheRestPerChannel() throws Exception {
+        try (CheckpointReader dense = CheckpointReader.open(Fixtures.stories260k().toString())) {
+            Map<String, LayerVariant.Quantized> variants = Map.of(Q0, quantized(dense, Q0, 32), DOWN2, quantized(dense, DOWN2, 128));
+            Path out = new Path(tmp.resolve("ct").toString());
+            FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
+            StitchedCheckpoint.Summary summary = StitchedCheckpoint.write(dense, (layer, level) -> variants.get(layer),
+                new StitchedCheckpoint.Profile(Map.of(Q0, 0, DOWN2, 0), null, null), fs, out, DType.F32, false,
+                StitchedCheckpoint.Format.COMPRESSED_TENSORS, null);
+            assertEquals(java.util.List.of(DOWN2), summary.perChannel());
+            assertEquals(32, summary.packed().get(Q0).groupSize());
+            assertEquals(0, summary.packed().get(DOWN2).groupSize());
+            try (CheckpointReader ct = CheckpointReader.open(out.toString());
+                 CausalLm model = ModelLoader.load(ct, Device.cpu(), DataType.FLOAT32)) {
+                assertArrayEquals(variants.get(Q0).dense(), model.block(0).weight(io.evocompress.model.LinearName.Q_PROJ).toFloatArray());
+                float[] expected = variants.get(DOWN2).dense();
+                float[] loaded = model.block(2).weight(io.evocompress.model.LinearName.DOWN_PROJ).toFloatArray();
+                int cols = 172;
+                for (int r = 0; r < expected.length / cols; r++) {
+                    double lo = 0;
+                    double hi = 0;
+                    for (int c = 0; c < cols; c++) {
+                        lo = Math.min(lo, expected[r * cols + c]);
+                        hi = Math.max(hi, expected[r * cols + c]);
+                    }
+                    double halfStep = (hi - lo) / 15 / 2 * 1.0001;
+                    for (int c = 0; c < cols; c++) {
+                        int i = r * cols + c;
+                        if (i % 3 == 0) {
+                            assertEquals(0f, loaded[i], "pruned weights load as exact zeros");
+                        } else {
+                            assertEquals(expected[i], loaded[i], halfStep, "row " + r + " within half a per-channel step");
+                        }
+                    }
+                }
+                com.fasterxml.jackson.databind.JsonNode q = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(ct.configJson()).get("quantization_config");
+                assertEquals(2, q.get("config_groups").size());
+                assertTrue(q.get("ignore").toString().contains("model.layers.0.self_attn.k_proj"), q.toString());
+            }
+            // a sparse-only profile stays dense
+            Path sparse = new Path(tmp.resolve("ct-sparse").toString());
+            StitchedCheckpoint.Summary s = StitchedCheckpoint.write(dense, everyNth(dense),
+                new StitchedCheckpoint.Profile(Map.of(Q0, 1), null, null), fs, sparse, DType.F32, false,
+                StitchedCheckpoint.Format.COMPRESSED_TENSORS, null);
+            assertEquals(StitchedCheckpoint.Format.DENSE, s.format());
+            try (CheckpointReader r = CheckpointReader.open(sparse.toString())) {
+                assertTrue(!r.configJson().contains("quantization_config"));
+                assertArrayEquals(everyNth(dense).variant(Q0, 1).dense(), r.readFloat(Q0 + ".weight"));
+            }
+        }
+    }
 }
