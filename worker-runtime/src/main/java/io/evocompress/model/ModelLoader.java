@@ -70,41 +70,69 @@ public final class ModelLoader {
             }
             return values;
         };
+        // a layer stored in a fused tensor (Phi-3 qkv_proj, BLOOM query_key_value) is read once and split
+        Map<String, float[]> splitParts = new java.util.HashMap<>();
+        java.util.function.Function<String, float[]> units = name -> {
+            String fused = layout.fusedTensorOf(name);
+            if (fused == null) {
+                return checked.apply(name);
+            }
+            if (!splitParts.containsKey(name)) {
+                splitParts.putAll(layout.split(fused, checked.apply(fused)));
+            }
+            return splitParts.remove(name);
+        };
+        java.util.function.Function<String, long[]> shapeOf = name -> layout.fusedTensorOf(name) == null
+            ? layout.shape(name) : layout.partShape(name);
+        ForwardSpec f = config.forward();
+        double eps = config.rmsNormEps();
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            NDArray embed = tensor(checked, manager, arch.embedTokens(), dtype, layout);
+            Loader l = new Loader(units, shapeOf, manager, dtype);
+            NDArray embed = l.tensor(arch.embedTokens());
+            CausalLm.Extras extras = new CausalLm.Extras(
+                f.positions() == ForwardSpec.Positions.LEARNED ? l.tensor(arch.positionEmbeddings()) : null,
+                f.embedProjDim() > 0 ? l.tensor(arch.projectIn()) : null,
+                f.embedProjDim() > 0 ? l.tensor(arch.projectOut()) : null,
+                f.embedNorm() ? l.norm(arch.embedNormStem(), f, eps) : null);
             List<DecoderBlock> blocks = new ArrayList<>();
             for (int layer = 0; layer < config.numLayers(); layer++) {
                 String p = arch.blockPrefix(layer);
                 Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
-                for (LinearName name : LinearName.values()) {
-                    String base = p + name.path();
-                    NDArray w = tensor(checked, manager, base + ".weight", dtype, layout);
-                    NDArray b = name.hasBias(config) ? tensor(checked, manager, base + ".bias", dtype, layout) : null;
+                for (LinearName name : arch.linears(config)) {
+                    String base = p + arch.linearPath(name);
+                    NDArray w = l.tensor(base + ".weight");
+                    NDArray b = name.hasBias(config) ? l.tensor(base + ".bias") : null;
                     linears.put(name, new LinearLayer(w, b));
                 }
-                NDArray inNorm = tensor(checked, manager, p + "input_layernorm.weight", dtype, layout);
-                NDArray postNorm = tensor(checked, manager, p + "post_attention_layernorm.weight", dtype, layout);
-                blocks.add(new DecoderBlock(config, shapes.get(layer), inNorm, postNorm, linears));
+                NormLayer attnNorm = l.norm(p + arch.attentionNorm(), f, eps);
+                NormLayer mlpNorm = l.norm(p + arch.mlpNorm(), f, eps);
+                blocks.add(new DecoderBlock(config, shapes.get(layer), attnNorm, mlpNorm, linears));
             }
-            NDArray norm = tensor(checked, manager, arch.finalNorm(), dtype, layout);
-            NDArray head = config.tieWordEmbeddings() ? embed : tensor(checked, manager, arch.lmHead(), dtype, layout);
-            return new CausalLm(config, manager, dtype, embed, blocks, norm, head);
+            NormLayer norm = f.finalNorm() ? l.norm(arch.finalNormStem(), f, eps) : null;
+            NDArray head = config.tieWordEmbeddings() ? embed : l.tensor(arch.lmHead());
+            return new CausalLm(config, manager, dtype, embed, extras, blocks, norm, head);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
     }
 
-    /** Reads one (already checked) tensor and puts it on the manager's device in {@code dtype}. */
-    private static NDArray tensor(java.util.function.Function<String, float[]> checkpoint, NDManager manager, String name,
-                                  DataType dtype, TensorLayout layout) {
-        NDArray array = manager.create(checkpoint.apply(name), new Shape(layout.shape(name)));
-        if (dtype == DataType.FLOAT32) {
-            return array;
+    /** Reads (already checked) tensors onto one manager in the compute dtype. */
+    private record Loader(java.util.function.Function<String, float[]> source, java.util.function.Function<String, long[]> shapes,
+                          NDManager manager, DataType dtype) {
+        NDArray tensor(String name) {
+            NDArray array = manager.create(source.apply(name), new Shape(shapes.apply(name)));
+            if (dtype == DataType.FLOAT32) {
+                return array;
+            }
+            NDArray converted = array.toType(dtype, false);
+            array.close();
+            return converted;
         }
-        NDArray converted = array.toType(dtype, false);
-        array.close();
-        return converted;
+
+        NormLayer norm(String stem, ForwardSpec f, double eps) {
+            return new NormLayer(f.norm(), eps, tensor(stem + ".weight"), f.hasNormBias() ? tensor(stem + ".bias") : null);
+        }
     }
 }
