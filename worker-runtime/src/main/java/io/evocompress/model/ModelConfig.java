@@ -66,6 +66,10 @@ public record ModelConfig(
         if (!(ropeTheta > 0)) {
             throw new EvocompressException("config.json: rope_theta must be positive, but was " + ropeTheta);
         }
+        if (ropeScaling != null && ropeScaling.shortFactor() != null && ropeScaling.shortFactor().length * 2 != headDim) {
+            throw new EvocompressException("config.json: rope_scaling.short_factor and long_factor have "
+                + ropeScaling.shortFactor().length + " entries but must have head_dim / 2 = " + headDim / 2);
+        }
         if (slidingWindow < 0) {
             throw new EvocompressException("config.json: sliding_window must be positive or absent, but was " + slidingWindow);
         }
