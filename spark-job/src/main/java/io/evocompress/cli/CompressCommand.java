@@ -158,7 +158,7 @@ final class CompressCommand implements Command {
         try (CheckpointReader source = CheckpointReader.open(modelUri);
              CausalLm model = ModelLoader.load(source, DeviceChoice.resolve("auto", null), DataType.FLOAT32)) {
             Device device = model.device();
-            console.progress("compressing %d linear layers with %s on %s", config.numLayers() * LinearName.values().length,
+            console.progress("compressing %d linear layers with %s on %s", config.numLayers() * arch(config).linears(config).size(),
                 describe(request), device);
             summary = UniformCompression.run(model, calibration, CALIBRATION_BATCH, request.settings(),
                 layer -> console.progress("block %d %-9s [%dx%d]: sparsity %.3f%s%s, %.2f s", layer.block(),
@@ -328,11 +328,11 @@ final class CompressCommand implements Command {
         if (request.pattern() == null || !request.pattern().isNOfM()) {
             return;
         }
-        for (LinearName name : LinearName.values()) {
+        for (LinearName name : arch(config).linears(config)) {
             long in = name.shape(config)[1];
             if (in % request.pattern().m() != 0) {
                 throw new EvocompressException("--pattern " + request.pattern() + " needs every layer's input features to be "
-                    + "a multiple of " + request.pattern().m() + ", but " + name.path() + " has " + in + ".");
+                    + "a multiple of " + request.pattern().m() + ", but " + arch(config).linearPath(name) + " has " + in + ".");
             }
         }
     }
@@ -358,27 +358,36 @@ final class CompressCommand implements Command {
         return sequences;
     }
 
-    /** Layout order; compressed linear weights from the model, everything else as read. */
+    private static io.evocompress.model.Architecture arch(ModelConfig config) {
+        return ArchitectureRegistry.forType(config.modelType(), "config");
+    }
+
+    /**
+     * Layout order, in the family's names and fused layout; compressed linear weights from the model
+     * (fused tensors fused again from their parts), everything else as read.
+     */
     private static List<CheckpointWriter.Tensor> tensors(CheckpointReader source, CausalLm model, ModelConfig config) {
-        String prefix = ArchitectureRegistry.forType(config.modelType(), "config").blockPrefix(0);
-        String blockStem = prefix.substring(0, prefix.length() - 2);   // "model.layers." from "model.layers.0."
-        List<CheckpointWriter.Tensor> out = new ArrayList<>();
-        for (Map.Entry<String, long[]> e : TensorLayout.of(config).shapes().entrySet()) {
-            String name = e.getKey();
-            CheckpointWriter.Tensor tensor = new CheckpointWriter.Tensor(name, e.getValue(), () -> source.readFloat(name));
-            if (name.startsWith(blockStem) && name.endsWith(".weight")) {
-                String rest = name.substring(blockStem.length());
-                int dot = rest.indexOf('.');
-                int block = Integer.parseInt(rest.substring(0, dot));
-                String layer = rest.substring(dot + 1, rest.length() - ".weight".length());
-                for (LinearName linear : LinearName.values()) {
-                    if (linear.path().equals(layer)) {
-                        tensor = new CheckpointWriter.Tensor(name, e.getValue(),
-                            () -> model.block(block).weight(linear).toFloatArray());
-                    }
-                }
+        io.evocompress.model.Architecture arch = arch(config);
+        Map<String, java.util.function.Supplier<float[]>> linears = new java.util.HashMap<>();
+        for (int b = 0; b < config.numLayers(); b++) {
+            int block = b;
+            for (LinearName linear : arch.linears(config)) {
+                linears.put(arch.unitName(b, linear) + ".weight", () -> model.block(block).weight(linear).toFloatArray());
             }
-            out.add(tensor);
+        }
+        TensorLayout layout = TensorLayout.of(config);
+        List<CheckpointWriter.Tensor> out = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : layout.shapes().entrySet()) {
+            String name = e.getKey();
+            java.util.function.Supplier<float[]> values;
+            if (layout.isFused(name) && name.endsWith(".weight")) {
+                values = () -> layout.fuse(name, part -> linears.get(part).get());   // every part is a linear weight
+            } else if (linears.containsKey(name)) {
+                values = linears.get(name);
+            } else {
+                values = () -> source.readFloat(name);
+            }
+            out.add(new CheckpointWriter.Tensor(name, e.getValue(), values::get));
         }
         return out;
     }

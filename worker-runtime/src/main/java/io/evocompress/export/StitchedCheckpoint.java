@@ -11,9 +11,12 @@ import io.evocompress.checkpoint.DType;
 import io.evocompress.checkpoint.PackedInt4;
 import io.evocompress.database.LayerVariant;
 import io.evocompress.fitness.VariantSource;
+import io.evocompress.model.Architecture;
+import io.evocompress.model.ArchitectureRegistry;
 import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
+import io.evocompress.model.TensorLayout;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -37,7 +40,6 @@ import java.util.regex.Pattern;
  */
 public final class StitchedCheckpoint {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern BLOCK = Pattern.compile("^model\\.layers\\.(\\d+)\\.(.*)$");
 
     private StitchedCheckpoint() {
     }
@@ -69,6 +71,11 @@ public final class StitchedCheckpoint {
         }
         int groupSize = packedGroups.values().stream().max(Integer::compare).orElse(0);
         ModelConfig config = ModelLoader.config(dense);
+        Architecture arch = ArchitectureRegistry.forType(config.modelType(), dense.dir() + "/config.json");
+        // the family's names: block stem (model.layers, model.decoder.layers, transformer.h), fused tensors
+        String stem = arch.blockStem();
+        Pattern blockName = Pattern.compile("^" + Pattern.quote(stem) + "\\.(\\d+)\\.(.*)$");
+        TensorLayout layout = TensorLayout.of(config, dense);
         int n = config.numLayers();
         boolean[] dropA = profile.dropAttention() == null ? new boolean[n] : profile.dropAttention();
         boolean[] dropM = profile.dropMlp() == null ? new boolean[n] : profile.dropMlp();
@@ -81,7 +88,7 @@ public final class StitchedCheckpoint {
             newIndex[i] = dropA[i] && dropM[i] ? -1 : kept++;
         }
         for (String layer : profile.levels().keySet()) {
-            if (!dense.has(layer + ".weight")) {
+            if (!dense.has(layer + ".weight") && layout.fusedTensorOf(layer + ".weight") == null) {
                 throw new EvocompressException("The profile names layer " + layer + ", which " + dense.dir() + " does not have.");
             }
         }
@@ -92,7 +99,7 @@ public final class StitchedCheckpoint {
         }
         int[] written = {0};
         for (String name : names.keySet()) {
-            Matcher m = BLOCK.matcher(name);
+            Matcher m = blockName.matcher(name);
             String outName = name;
             boolean zero = false;
             if (m.matches()) {
@@ -101,9 +108,13 @@ public final class StitchedCheckpoint {
                 if (newIndex[block] < 0) {
                     continue;
                 }
-                outName = "model.layers." + newIndex[block] + "." + rest;
-                zero = (dropA[block] && rest.startsWith(LinearName.O_PROJ.path() + "."))
-                    || (dropM[block] && rest.startsWith(LinearName.DOWN_PROJ.path() + "."));
+                outName = stem + "." + newIndex[block] + "." + rest;
+                zero = (dropA[block] && rest.startsWith(arch.linearPath(LinearName.O_PROJ) + "."))
+                    || (dropM[block] && rest.startsWith(arch.linearPath(LinearName.DOWN_PROJ) + "."));
+            }
+            if (layout.isFused(name)) {
+                tensors.add(fused(dense, variants, profile, layout, name, outName, packedGroups, progress, written));
+                continue;
             }
             long[] shape = dense.info(name).shape();
             String layer = name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : null;
@@ -150,12 +161,12 @@ public final class StitchedCheckpoint {
                 return data;
             }));
         }
-        String configJson = configWithLayers(dense.configJson(), kept, newIndex);
+        String configJson = configWithLayers(dense.configJson(), kept, newIndex, arch.layerCountKey());
         if (!packedGroups.isEmpty()) {
             List<String> modules = new ArrayList<>();
             for (String layer : packedGroups.keySet()) {
-                Matcher m = BLOCK.matcher(layer);
-                modules.add(m.matches() ? "model.layers." + newIndex[Integer.parseInt(m.group(1))] + "." + m.group(2) : layer);
+                Matcher m = blockName.matcher(layer);
+                modules.add(m.matches() ? stem + "." + newIndex[Integer.parseInt(m.group(1))] + "." + m.group(2) : layer);
             }
             try {
                 ObjectNode node = (ObjectNode) JSON.readTree(configJson);
@@ -168,10 +179,39 @@ public final class StitchedCheckpoint {
         new CheckpointWriter(dtype, 1, overwrite).write(fs, out, configJson, tensors, dense.fileSystem(), dense.dir());
     }
 
-    private static String configWithLayers(String configJson, int kept, int[] newIndex) {
+    /**
+     * A fused tensor (Phi-3 qkv_proj, BLOOM query_key_value) in the family's layout: each part takes
+     * its profile's variant (dequantized) or stays dense, and the parts are fused again.
+     */
+    private static CheckpointWriter.Tensor fused(CheckpointReader dense, VariantSource variants, Profile profile,
+                                                 TensorLayout layout, String name, String outName,
+                                                 Map<String, Integer> packedGroups, IntConsumer progress, int[] written) {
+        for (String part : layout.parts(name)) {
+            String layer = part.endsWith(".weight") ? part.substring(0, part.length() - ".weight".length()) : null;
+            if (layer != null && packedGroups.containsKey(layer)) {
+                throw new EvocompressException("Layer " + layer + " is stored fused in " + name
+                    + ", which cannot be written packed (int4); export it without packing.");
+            }
+        }
+        return new CheckpointWriter.Tensor(outName, layout.shape(name), () -> {
+            Map<String, float[]> denseParts = layout.split(name, dense.readFloat(name));
+            float[] data = layout.fuse(name, part -> {
+                Integer level = part.endsWith(".weight")
+                    ? profile.levels().get(part.substring(0, part.length() - ".weight".length())) : null;
+                return level == null ? denseParts.get(part)
+                    : variants.variant(part.substring(0, part.length() - ".weight".length()), level).dense();
+            });
+            if (progress != null) {
+                progress.accept(++written[0]);
+            }
+            return data;
+        });
+    }
+
+    private static String configWithLayers(String configJson, int kept, int[] newIndex, String layerCountKey) {
         try {
             ObjectNode node = (ObjectNode) JSON.readTree(configJson);
-            node.put("num_hidden_layers", kept);
+            node.put(layerCountKey, kept);
             JsonNode types = node.get("layer_types");
             if (types != null && types.isArray() && types.size() == newIndex.length) {
                 ArrayNode filtered = node.putArray("layer_types");

@@ -114,6 +114,11 @@ public interface Architecture {
         return null;
     }
 
+    /** The config.json key holding the number of blocks (written back when depth pruning removes blocks). */
+    default String layerCountKey() {
+        return "num_hidden_layers";
+    }
+
     /** The unit name of a block's linear layer: {@code blockPrefix(block) + linearPath(name)}. */
     default String unitName(int block, LinearName name) {
         return blockPrefix(block) + linearPath(name);

@@ -35,55 +35,52 @@ public final class ModelLoader {
         TensorLayout layout = TensorLayout.of(config, shapes);
         PackedInt4 packed = PackedInt4.of(checkpoint);
         layout.check(checkpoint, packed == null ? n -> false : packed::covers);
-        return load(config, shapes, name -> {
+        java.util.function.Function<String, float[]> checkpointTensors = name -> {
             if (packed != null && packed.covers(name)) {
                 long[] shape = layout.shape(name);
                 return packed.dequantize(name, Math.toIntExact(shape[0]), Math.toIntExact(shape[1]));
             }
             SafetensorsFile file = checkpoint.file(name);
             return file.readFloat(file.info(name));
-        }, device, dtype);
+        };
+        return load(config, shapes, layout.unitReader(checked(layout::shape, checkpointTensors)), device, dtype);
     }
 
     /**
      * Builds a model from weights in memory (e.g. a candidate stitched from a structured database):
-     * {@code tensors} maps each tensor name of the layout to its row-major float32 values.
+     * {@code tensors} maps each tensor name of the layout by unit ({@link TensorLayout#unitShapes}:
+     * fused layers by part) to its row-major float32 values.
      */
     public static CausalLm load(String configJson, String where, java.util.function.Function<String, float[]> tensors,
                                 Device device, DataType dtype) {
         ModelConfig config = ArchitectureRegistry.parseConfig(configJson, where);
         List<BlockShape> shapes = LayerShapes.parse(configJson, config, where);
-        return load(config, shapes, tensors, device, dtype);
+        TensorLayout layout = TensorLayout.of(config, shapes);
+        return load(config, shapes, checked(layout::unitShape, tensors), device, dtype);
+    }
+
+    /** The source with every tensor's size checked against its shape in the layout. */
+    private static java.util.function.Function<String, float[]> checked(java.util.function.Function<String, long[]> shapes,
+                                                                         java.util.function.Function<String, float[]> source) {
+        return name -> {
+            float[] values = source.apply(name);
+            long numel = java.util.Arrays.stream(shapes.apply(name)).reduce(1, (a, b) -> a * b);
+            if (values == null || values.length != numel) {
+                throw new io.evocompress.EvocompressException("Tensor '" + name + "' holds "
+                    + (values == null ? "nothing" : values.length + " values") + ", expected shape "
+                    + java.util.Arrays.toString(shapes.apply(name)));
+            }
+            return values;
+        };
     }
 
     private static CausalLm load(ModelConfig config, List<BlockShape> shapes,
                                  java.util.function.Function<String, float[]> source, Device device, DataType dtype) {
+        // source: tensors by unit name (fused layers by part), sizes already checked
         Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config.json");
         TensorLayout layout = TensorLayout.of(config, shapes);
-        java.util.function.Function<String, float[]> checked = name -> {
-            float[] values = source.apply(name);
-            long numel = java.util.Arrays.stream(layout.shape(name)).reduce(1, (a, b) -> a * b);
-            if (values == null || values.length != numel) {
-                throw new io.evocompress.EvocompressException("Tensor '" + name + "' holds "
-                    + (values == null ? "nothing" : values.length + " values") + ", expected shape "
-                    + java.util.Arrays.toString(layout.shape(name)));
-            }
-            return values;
-        };
-        // a layer stored in a fused tensor (Phi-3 qkv_proj, BLOOM query_key_value) is read once and split
-        Map<String, float[]> splitParts = new java.util.HashMap<>();
-        java.util.function.Function<String, float[]> units = name -> {
-            String fused = layout.fusedTensorOf(name);
-            if (fused == null) {
-                return checked.apply(name);
-            }
-            if (!splitParts.containsKey(name)) {
-                splitParts.putAll(layout.split(fused, checked.apply(fused)));
-            }
-            return splitParts.remove(name);
-        };
-        java.util.function.Function<String, long[]> shapeOf = name -> layout.fusedTensorOf(name) == null
-            ? layout.shape(name) : layout.partShape(name);
+        java.util.function.Function<String, float[]> units = source;
+        java.util.function.Function<String, long[]> shapeOf = layout::unitShape;
         ForwardSpec f = config.forward();
         double eps = config.rmsNormEps();
         NDManager manager = NDManager.newBaseManager(device);

@@ -121,6 +121,48 @@ public final class TensorLayout {
         }
     }
 
+    /**
+     * name -> shape by unit: the checkpoint's tensors with each fused one replaced by its parts (the
+     * names {@link CausalLm#parameters} and the in-memory {@link ModelLoader#load(String, String,
+     * java.util.function.Function, ai.djl.Device, ai.djl.ndarray.types.DataType)} use). The same as
+     * {@link #shapes} for families without fused tensors.
+     */
+    public Map<String, long[]> unitShapes() {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        shapes.forEach((name, shape) -> {
+            Fusion f = fusions.get(name);
+            if (f == null) {
+                out.put(name, shape);
+            } else {
+                f.parts().forEach(part -> out.put(part, partShape(part)));
+            }
+        });
+        return out;
+    }
+
+    /** The shape of a tensor by unit name: a checkpoint tensor's, or a fused part's. */
+    public long[] unitShape(String name) {
+        return fusedByPart.containsKey(name) ? partShape(name) : shapes.get(name);
+    }
+
+    /**
+     * Reads tensors by unit name from a reader of checkpoint tensors: a fused part is cut from its
+     * tensor (read once; its other parts kept until asked for), every other name read as it is.
+     */
+    public java.util.function.Function<String, float[]> unitReader(java.util.function.Function<String, float[]> checkpoint) {
+        Map<String, float[]> pending = new java.util.HashMap<>();
+        return name -> {
+            String fused = fusedByPart.get(name);
+            if (fused == null) {
+                return checkpoint.apply(name);
+            }
+            if (!pending.containsKey(name)) {
+                pending.putAll(split(fused, checkpoint.apply(fused)));
+            }
+            return pending.remove(name);
+        };
+    }
+
     /** Whether {@code name} is a fused checkpoint tensor. */
     public boolean isFused(String name) {
         return fusions.containsKey(name);
@@ -152,6 +194,16 @@ public final class TensorLayout {
             out.put(f.parts().get(i), parts[i]);
         }
         return out;
+    }
+
+    /** One fused checkpoint tensor from its parts, read by part tensor name. */
+    public float[] fuse(String fusedName, java.util.function.Function<String, float[]> part) {
+        Fusion f = fusions.get(fusedName);
+        float[][] parts = new float[f.parts().size()][];
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = part.apply(f.parts().get(i));
+        }
+        return f.fused().fuse(parts, f.rows(), f.columns(), f.headDim());
     }
 
     /**

@@ -54,6 +54,11 @@ public class BloomArchitecture implements Architecture {
     }
 
     @Override
+    public String layerCountKey() {
+        return "n_layer";
+    }
+
+    @Override
     public String blockPrefix(int layer) {
         return "transformer.h." + layer + ".";
     }
