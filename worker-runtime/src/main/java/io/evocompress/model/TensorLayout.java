@@ -163,6 +163,31 @@ public final class TensorLayout {
         };
     }
 
+    /**
+     * A tensor of a checkpoint by unit name: as stored, or cut from the fused tensor that holds it
+     * (e.g. {@code model.layers.0.self_attn.qkv_proj.q.weight} from {@code ...qkv_proj.weight}).
+     */
+    public static float[] readUnit(CheckpointReader checkpoint, String name) {
+        if (checkpoint.has(name)) {
+            return checkpoint.readFloat(name);
+        }
+        TensorLayout layout = of(ModelLoader.config(checkpoint), checkpoint);
+        String fused = layout.fusedTensorOf(name);
+        if (fused == null) {
+            return checkpoint.readFloat(name);   // the reader's own error names the missing tensor
+        }
+        return layout.split(fused, checkpoint.readFloat(fused)).get(name);
+    }
+
+    /** The shape of a checkpoint's tensor by unit name (see {@link #readUnit}). */
+    public static long[] unitShape(CheckpointReader checkpoint, String name) {
+        if (checkpoint.has(name)) {
+            return checkpoint.info(name).shape();
+        }
+        TensorLayout layout = of(ModelLoader.config(checkpoint), checkpoint);
+        return layout.fusedTensorOf(name) == null ? checkpoint.info(name).shape() : layout.partShape(name);
+    }
+
     /** Whether {@code name} is a fused checkpoint tensor. */
     public boolean isFused(String name) {
         return fusions.containsKey(name);
