@@ -75,11 +75,6 @@ public final class TensorLayout {
                         rows[i] = Math.toIntExact(shape.shape(fused.parts().get(i), config)[0]);
                         total += rows[i];
                     }
-                    if (!fused.fits(rows, config.headDim())) {
-                        throw new EvocompressException("config.json: layer " + layer + " of this " + config.modelType()
-                            + " model has parts of " + fused.path() + " with rows " + Arrays.toString(rows)
-                            + ", which its per-head layout cannot store (structured pruning of this fused tensor is not supported).");
-                    }
                     int columns = Math.toIntExact(shape.shape(name, config)[1]);
                     String base = p + fused.path();
                     s.put(base + ".weight", new long[] {total, columns});
@@ -104,6 +99,20 @@ public final class TensorLayout {
             s.put(arch.lmHead(), new long[] {config.vocabSize(), e});
         }
         return new TensorLayout(s, fusions);
+    }
+
+    /**
+     * The fusion of a tensor, checked to be storable: BLOOM's per-head layout needs as many query as
+     * key/value heads, which a structurally pruned block no longer has.
+     */
+    private Fusion fitting(String fusedName) {
+        Fusion f = fusions.get(fusedName);
+        if (!f.fused().fits(f.rows(), f.headDim())) {
+            throw new EvocompressException(fusedName + ": its parts have rows " + Arrays.toString(f.rows())
+                + ", which the family's per-head fused layout cannot store (a structurally pruned block of this family "
+                + "can be written in the dense, zero-padded layout only).");
+        }
+        return f;
     }
 
     private static List<String> partNames(Architecture arch, String prefix, FusedLinear fused, String suffix) {
@@ -179,6 +188,17 @@ public final class TensorLayout {
         return layout.split(fused, checkpoint.readFloat(fused)).get(name);
     }
 
+    /** Every tensor of a dense checkpoint by unit name (fused tensors split into their parts). */
+    public static Map<String, float[]> readUnits(CheckpointReader checkpoint) {
+        TensorLayout layout = of(ModelLoader.config(checkpoint), checkpoint);
+        java.util.function.Function<String, float[]> read = layout.unitReader(checkpoint::readFloat);
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (String name : layout.unitShapes().keySet()) {
+            out.put(name, read.apply(name));
+        }
+        return out;
+    }
+
     /** The shape of a checkpoint's tensor by unit name (see {@link #readUnit}). */
     public static long[] unitShape(CheckpointReader checkpoint, String name) {
         if (checkpoint.has(name)) {
@@ -212,7 +232,7 @@ public final class TensorLayout {
 
     /** The parts of a fused tensor's values, by part tensor name. */
     public Map<String, float[]> split(String fusedName, float[] values) {
-        Fusion f = fusions.get(fusedName);
+        Fusion f = fitting(fusedName);
         float[][] parts = f.fused().split(values, f.rows(), f.columns(), f.headDim());
         Map<String, float[]> out = new LinkedHashMap<>();
         for (int i = 0; i < parts.length; i++) {
@@ -223,7 +243,7 @@ public final class TensorLayout {
 
     /** One fused checkpoint tensor from its parts, read by part tensor name. */
     public float[] fuse(String fusedName, java.util.function.Function<String, float[]> part) {
-        Fusion f = fusions.get(fusedName);
+        Fusion f = fitting(fusedName);
         float[][] parts = new float[f.parts().size()][];
         for (int i = 0; i < parts.length; i++) {
             parts[i] = part.apply(f.parts().get(i));
@@ -245,6 +265,7 @@ public final class TensorLayout {
                 }
                 continue;
             }
+            fitting(name);
             float[][] parts = new float[f.parts().size()][];
             for (int i = 0; i < parts.length; i++) {
                 parts[i] = byUnit.get(f.parts().get(i));
