@@ -125,6 +125,34 @@ class FamilyCommandsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
+    void scheduleAt70PercentWithInt4ExportsPackedFusedLayersThatEvalLoads(String fixture) throws Exception {
+        String out = fixture + "-schedule-int4";
+        MainTest.Run r = MainTest.run("schedule", "--config", SearchCommandTest.conf("schedule-70-int4.yaml").toString(),
+            "--set", "model=" + Fixtures.model(fixture), "--set", "output=" + tmp.resolve(out),
+            "--set", "database.path=" + tmp.resolve(fixture + "-schedule-int4-db"), "--set", "database.max-level=0",
+            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
+            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128",
+            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
+            "--set", "evaluation.tokens=2048", "--json");
+        assertEquals(0, r.status(), r.err());
+        JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+        Path exported = tmp.resolve(fixture + "-schedule-int4-model");
+        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve(out).toString(), "--out", exported.toString(), "--json");
+        assertEquals(0, e.status(), e.err());
+        JsonNode config = JSON.readTree(exported.resolve("config.json").toFile());
+        assertEquals("evocompress-int4", config.at("/quantization_config/quant_method").asText());
+        // packed layers carry the family's own (fused) module names, e.g. qkv_proj.qweight
+        assertTrue(!fixture.equals("tiny-phi3") || header(exported.resolve("model.safetensors"))
+            .containsKey("model.layers.0.self_attn.qkv_proj.qweight"), fixture);
+        for (String name : header(exported.resolve("model.safetensors")).keySet()) {
+            assertTrue(!name.matches(".*\\.(q|k|v|gate|up)\\.[a-z_]+$"), fixture + ": " + name);
+        }
+        double ppl = perplexity(exported);
+        assertEquals(res.at("/result/perplexity").asDouble(), ppl, 0.02 * ppl, fixture + ": packed export");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
     void depthSearchAt25PercentThenExportAndEval(String fixture) throws Exception {
         String out = fixture + "-depth";
         MainTest.Run r = MainTest.run("search", "--config", SearchCommandTest.conf("evopress-depth-25.yaml").toString(),

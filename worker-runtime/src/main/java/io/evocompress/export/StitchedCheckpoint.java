@@ -113,7 +113,17 @@ public final class StitchedCheckpoint {
                     || (dropM[block] && rest.startsWith(arch.linearPath(LinearName.DOWN_PROJ) + "."));
             }
             if (layout.isFused(name)) {
-                tensors.add(fused(dense, variants, profile, layout, name, outName, packedGroups, progress, written));
+                if (name.endsWith(".weight") && packedFused(variants, profile, layout, name, packedGroups)) {
+                    String fusedLayer = name.substring(0, name.length() - ".weight".length());
+                    tensors.addAll(packedFusedTensors(variants, profile, layout, name,
+                        outName.substring(0, outName.length() - ".weight".length())));
+                    packedGroups.put(fusedLayer, groupSize);   // the fused module is declared packed, its parts not
+                    if (progress != null) {
+                        progress.accept(++written[0]);
+                    }
+                } else {
+                    tensors.add(fused(dense, variants, profile, layout, name, outName, packedGroups, progress, written));
+                }
                 continue;
             }
             long[] shape = dense.info(name).shape();
@@ -177,6 +187,65 @@ public final class StitchedCheckpoint {
             }
         }
         new CheckpointWriter(dtype, 1, overwrite).write(fs, out, configJson, tensors, dense.fileSystem(), dense.dir());
+    }
+
+    /**
+     * Whether a fused weight is written packed: every part's variant is 4-bit quantized with one group
+     * size. Parts that are not all packed are written dense (fused) and dropped from {@code packedGroups}.
+     */
+    private static boolean packedFused(VariantSource variants, Profile profile, TensorLayout layout, String name,
+                                       Map<String, Integer> packedGroups) {
+        List<String> layers = new ArrayList<>();
+        for (String part : layout.parts(name)) {
+            layers.add(part.substring(0, part.length() - ".weight".length()));
+        }
+        boolean all = layers.stream().allMatch(packedGroups::containsKey)
+            && layers.stream().map(packedGroups::get).distinct().count() == 1;
+        layers.forEach(packedGroups::remove);
+        return all;
+    }
+
+    /** The packed tensors of a fused weight: each part's codes, scales and zero points stacked as the fused rows. */
+    private static List<CheckpointWriter.Tensor> packedFusedTensors(VariantSource variants, Profile profile,
+                                                                    TensorLayout layout, String name, String outLayer) {
+        List<String> parts = layout.parts(name);
+        float[][] codes = new float[parts.size()][];
+        float[][] scales = new float[parts.size()][];
+        float[][] zeros = new float[parts.size()][];
+        int cols = 0;
+        int groupSize = 0;
+        int rows = 0;
+        for (int p = 0; p < parts.size(); p++) {
+            String layer = parts.get(p).substring(0, parts.get(p).length() - ".weight".length());
+            LayerVariant.Quantized q = (LayerVariant.Quantized) variants.variant(layer, profile.levels().get(layer));
+            int groups = LayerVariant.Quantized.groups(q.cols(), q.groupSize());
+            codes[p] = new float[q.q().length];
+            for (int i = 0; i < codes[p].length; i++) {
+                // a masked weight is its group's zero point (it dequantizes to exactly 0)
+                codes[p][i] = q.mask() != null && !q.mask()[i]
+                    ? q.zeros()[(i / q.cols()) * groups + (i % q.cols()) / q.groupSize()] : q.q()[i];
+            }
+            scales[p] = q.scales().clone();
+            zeros[p] = new float[q.zeros().length];
+            for (int i = 0; i < zeros[p].length; i++) {
+                zeros[p][i] = q.zeros()[i];
+            }
+            cols = q.cols();
+            groupSize = q.groupSize();
+            rows += q.rows();
+        }
+        int groups = LayerVariant.Quantized.groups(cols, groupSize);
+        float[] c = layout.fuseRows(name, codes, cols);
+        float[] z = layout.fuseRows(name, zeros, groups);
+        int[] ci = new int[c.length];
+        for (int i = 0; i < c.length; i++) {
+            ci[i] = (int) c[i];
+        }
+        int[] zi = new int[z.length];
+        for (int i = 0; i < z.length; i++) {
+            zi[i] = (int) z[i];
+        }
+        return PackedInt4.tensors(outLayer, rows, cols, groupSize, ci, layout.fuseRows(name, scales, groups), zi);
     }
 
     /**

@@ -241,6 +241,15 @@ public final class TensorLayout {
         return out;
     }
 
+    /**
+     * Per-row arrays of a fused tensor's parts (e.g. quantization codes [rows, cols] or scales
+     * [rows, groups]) stacked the way the fused tensor stacks its rows; {@code parts} in part order.
+     */
+    public float[] fuseRows(String fusedName, float[][] parts, int columns) {
+        Fusion f = fitting(fusedName);
+        return f.fused().fuse(parts, f.rows(), columns, f.headDim());
+    }
+
     /** One fused checkpoint tensor from its parts, read by part tensor name. */
     public float[] fuse(String fusedName, java.util.function.Function<String, float[]> part) {
         Fusion f = fitting(fusedName);
