@@ -46,8 +46,11 @@ class FamilyCommandsTest {
         JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
         double kl = res.get("result").get("kl_divergence").asDouble();
         double ppl = res.get("result").get("perplexity").asDouble();
-        assertTrue(kl < res.get("baselines").get("uniform").get("kl_divergence").asDouble(),
-            fixture + ": EvoPress KL " + kl + " vs uniform " + res.get("baselines").get("uniform"));
+        double uniform = res.at("/baselines/uniform/kl_divergence").asDouble();
+        double owl = res.at("/baselines/owl/kl_divergence").asDouble();
+        System.out.printf("family %s sparsity 70%%: EvoPress KL %.5f, uniform %.5f, OWL %.5f%n", fixture, kl, uniform, owl);
+        assertTrue(kl < uniform, fixture + ": EvoPress KL " + kl + " vs uniform " + uniform);
+        assertTrue(kl < owl, fixture + ": EvoPress KL " + kl + " vs OWL " + owl);
 
         Path exported = tmp.resolve(fixture + "-model");
         MainTest.Run e = MainTest.run("export", "--result", tmp.resolve(out).toString(), "--out",
@@ -153,6 +156,26 @@ class FamilyCommandsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
+    void threeBitSearchBeatsUniformThreeBits(String fixture) throws Exception {
+        String out = fixture + "-bits";
+        MainTest.Run r = MainTest.run("search", "--config", SearchCommandTest.conf("evopress-bits-3.yaml").toString(),
+            "--set", "model=" + Fixtures.model(fixture), "--set", "output=" + tmp.resolve(out),
+            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
+            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128", "--set", "calibration.shards=1",
+            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
+            "--set", "final.tokens=2048", "--set", "database.path=" + tmp.resolve(fixture + "-bits-db"),
+            "--set", "search.stages=2@512,1@2048", "--set", "search.offspring=8", "--set", "search.generations=20",
+            "--set", "baselines=[uniform]", "--json");
+        assertEquals(0, r.status(), r.err());
+        JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+        double kl = res.at("/result/kl_divergence").asDouble();
+        double uniform = res.at("/baselines/uniform/kl_divergence").asDouble();
+        System.out.printf("family %s 3 bits: EvoPress KL %.5f, uniform %.5f%n", fixture, kl, uniform);
+        assertTrue(kl < uniform, fixture + ": EvoPress KL " + kl + " vs uniform 3 bits " + uniform);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
     void depthSearchAt25PercentThenExportAndEval(String fixture) throws Exception {
         String out = fixture + "-depth";
         MainTest.Run r = MainTest.run("search", "--config", SearchCommandTest.conf("evopress-depth-25.yaml").toString(),
@@ -190,7 +213,10 @@ class FamilyCommandsTest {
             "--set", "final.tokens=2048", "--json");
         assertEquals(0, r.status(), r.err());
         JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
-        assertTrue(res.at("/result/kl_divergence").asDouble() > 0, res.toString());
+        double kl = res.at("/result/kl_divergence").asDouble();
+        double uniform = res.at("/baselines/uniform/kl_divergence").asDouble();
+        System.out.printf("family %s darwin 50%%: DarwinLM KL %.5f, uniform structured %.5f%n", fixture, kl, uniform);
+        assertTrue(kl < uniform, fixture + ": DarwinLM KL " + kl + " vs uniform structured " + uniform);
         assertEquals(header(Fixtures.model(fixture).resolve("model.safetensors")).keySet(),
             header(tmp.resolve(out).resolve("model-padded").resolve("model.safetensors")).keySet());
         assertEquals(header(Fixtures.model(fixture).resolve("model.safetensors")).keySet(),

@@ -3,7 +3,8 @@ package io.evocompress.model;
 import io.evocompress.EvocompressException;
 
 /**
- * The shape of a Llama-family causal LM, read from config.json by an {@link Architecture}. Immutable;
+ * The shape of a causal LM of any registered family, read from config.json by an {@link Architecture}
+ * (its own keys mapped onto these; {@code rmsNormEps} is the epsilon of every norm, RMS or Layer). Immutable;
  * validated on construction with the offending config.json field named.
  *
  * @param slidingWindow attention window in tokens (Mistral), or 0 for full causal attention
