@@ -166,17 +166,16 @@ final class CompressCommand implements Command {
         Map<String, QuantizedWeight> quantized = new java.util.TreeMap<>();
         List<String> perChannel = new ArrayList<>();
         Map<String, PackQuantized.Scheme> schemes = new java.util.LinkedHashMap<>();
+        List<String> fusedDense = new ArrayList<>();
         try (CheckpointReader source = CheckpointReader.open(modelUri);
              CausalLm model = ModelLoader.load(source, DeviceChoice.resolve("auto", null), DataType.FLOAT32)) {
             Device device = model.device();
-            console.progress("compressing %d linear layers with %s on %s", config.numLayers() * LinearName.values().length,
+            console.progress("compressing %d linear layers with %s on %s", config.numLayers() * arch(config).linears(config).size(),
                 describe(request), device);
-            String blockPrefix = ArchitectureRegistry.forType(config.modelType(), "config").blockPrefix(0);
-            String blockStem = blockPrefix.substring(0, blockPrefix.length() - 2);
             summary = UniformCompression.run(model, calibration, CALIBRATION_BATCH, request.settings(),
                 layer -> {
                     if (request.compressedTensors() && layer.quantized() != null) {
-                        String name = blockStem + layer.block() + "." + layer.layer().path();
+                        String name = arch(config).unitName(layer.block(), layer.layer());
                         quantized.put(name, layer.quantized());
                         if (layer.quantized().groupSize() == 0 && !request.quantization().perChannelGrid()
                             && layer.columns() > request.quantization().groupSize()) {
@@ -193,13 +192,17 @@ final class CompressCommand implements Command {
             Path out = HadoopFiles.path(request.out());
             console.progress("writing %s weights to %s", dtype, out);
             List<CheckpointWriter.Tensor> tensors = tensors(source, model, config, quantized,
-                request.quantization() != null && request.quantization().symmetric(), schemes);
+                request.quantization() != null && request.quantization().symmetric(), schemes, fusedDense);
             String configJson = source.configJson();
             if (!schemes.isEmpty()) {
                 configJson = withQuantizationConfig(configJson, PackQuantized.quantizationConfig(schemes, List.of("lm_head")));
                 console.progress("pack-quantized: %d layers%s", schemes.size(), perChannel.isEmpty() ? ""
                     : ", " + perChannel.size() + " with one grid per row (their width does not suit a vLLM group): "
                     + String.join(", ", perChannel));
+            }
+            if (!fusedDense.isEmpty()) {
+                console.progress("%d fused layers (%s) written dequantized: a fused tensor is packed only from one grid, "
+                    + "and its parts were quantized separately", fusedDense.size(), String.join(", ", fusedDense));
             }
             new CheckpointWriter(dtype, 1, request.overwrite()).write(HadoopFiles.fileSystem(out, HadoopFiles.defaultConf()),
                 out, configJson, tensors, source.fileSystem(), source.dir());
@@ -236,6 +239,9 @@ final class CompressCommand implements Command {
         result.put("format", schemes.isEmpty() ? "dense" : "compressed-tensors");
         if (!schemes.isEmpty()) {
             result.putPOJO("per_channel", perChannel);
+        }
+        if (!fusedDense.isEmpty()) {
+            result.putPOJO("fused_dequantized", fusedDense);
         }
         result.put("seconds", seconds);
         result.put("out", HadoopFiles.path(request.out()).toString());
@@ -369,11 +375,11 @@ final class CompressCommand implements Command {
         if (request.pattern() == null || !request.pattern().isNOfM()) {
             return;
         }
-        for (LinearName name : LinearName.values()) {
+        for (LinearName name : arch(config).linears(config)) {
             long in = name.shape(config)[1];
             if (in % request.pattern().m() != 0) {
                 throw new EvocompressException("--pattern " + request.pattern() + " needs every layer's input features to be "
-                    + "a multiple of " + request.pattern().m() + ", but " + name.path() + " has " + in + ".");
+                    + "a multiple of " + request.pattern().m() + ", but " + arch(config).linearPath(name) + " has " + in + ".");
             }
         }
     }
@@ -399,6 +405,10 @@ final class CompressCommand implements Command {
         return sequences;
     }
 
+    private static io.evocompress.model.Architecture arch(ModelConfig config) {
+        return ArchitectureRegistry.forType(config.modelType(), "config");
+    }
+
     private static String withQuantizationConfig(String configJson, com.fasterxml.jackson.databind.node.ObjectNode q) {
         try {
             com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -411,42 +421,45 @@ final class CompressCommand implements Command {
     }
 
     /**
-     * Layout order; compressed linear weights from the model (those in {@code quantized} pack-quantized,
-     * their schemes added to {@code schemes}), everything else as read.
+     * Layout order, in the family's names and fused layout; compressed linear weights from the model
+     * (those in {@code quantized} pack-quantized, their schemes added to {@code schemes}; a fused tensor is
+     * fused again from its parts' dequantized weights and named in {@code fusedDense}), everything else as read.
      */
     private static List<CheckpointWriter.Tensor> tensors(CheckpointReader source, CausalLm model, ModelConfig config,
                                                          Map<String, QuantizedWeight> quantized, boolean symmetric,
-                                                         Map<String, PackQuantized.Scheme> schemes) {
-        String prefix = ArchitectureRegistry.forType(config.modelType(), "config").blockPrefix(0);
-        String blockStem = prefix.substring(0, prefix.length() - 2);   // "model.layers." from "model.layers.0."
+                                                         Map<String, PackQuantized.Scheme> schemes, List<String> fusedDense) {
+        io.evocompress.model.Architecture arch = arch(config);
+        Map<String, java.util.function.Supplier<float[]>> linears = new java.util.HashMap<>();
+        for (int b = 0; b < config.numLayers(); b++) {
+            int block = b;
+            for (LinearName linear : arch.linears(config)) {
+                linears.put(arch.unitName(b, linear) + ".weight", () -> model.block(block).weight(linear).toFloatArray());
+            }
+        }
+        TensorLayout layout = TensorLayout.of(config);
         List<CheckpointWriter.Tensor> out = new ArrayList<>();
-        for (Map.Entry<String, long[]> e : TensorLayout.of(config).shapes().entrySet()) {
+        for (Map.Entry<String, long[]> e : layout.shapes().entrySet()) {
             String name = e.getKey();
-            CheckpointWriter.Tensor tensor = new CheckpointWriter.Tensor(name, e.getValue(), () -> source.readFloat(name));
-            if (name.startsWith(blockStem) && name.endsWith(".weight")) {
-                String rest = name.substring(blockStem.length());
-                int dot = rest.indexOf('.');
-                int block = Integer.parseInt(rest.substring(0, dot));
-                String layer = rest.substring(dot + 1, rest.length() - ".weight".length());
-                String module = name.substring(0, name.length() - ".weight".length());
-                for (LinearName linear : LinearName.values()) {
-                    if (linear.path().equals(layer)) {
-                        tensor = new CheckpointWriter.Tensor(name, e.getValue(),
-                            () -> model.block(block).weight(linear).toFloatArray());
-                        QuantizedWeight q = quantized.get(module);
-                        if (q != null) {
-                            PackQuantizedLayer packed = PackQuantizedLayer.of(q, model.block(block).weight(linear).toFloatArray(),
-                                symmetric);
-                            schemes.put(module, packed.scheme());
-                            out.addAll(packed.tensors(module));
-                            tensor = null;
-                        }
-                    }
+            java.util.function.Supplier<float[]> values;
+            if (layout.isFused(name) && name.endsWith(".weight")) {
+                values = () -> layout.fuse(name, part -> linears.get(part).get());   // every part is a linear weight
+                if (!quantized.isEmpty()) {
+                    fusedDense.add(name.substring(0, name.length() - ".weight".length()));
                 }
+            } else if (linears.containsKey(name)) {
+                String module = name.substring(0, name.length() - ".weight".length());
+                QuantizedWeight q = quantized.get(module);
+                if (q != null) {
+                    PackQuantizedLayer packed = PackQuantizedLayer.of(q, linears.get(name).get(), symmetric);
+                    schemes.put(module, packed.scheme());
+                    out.addAll(packed.tensors(module));
+                    continue;
+                }
+                values = linears.get(name);
+            } else {
+                values = () -> source.readFloat(name);
             }
-            if (tensor != null) {
-                out.add(tensor);
-            }
+            out.add(new CheckpointWriter.Tensor(name, e.getValue(), values::get));
         }
         return out;
     }

@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
 /** {@code evocompress export --result DIR --out URI}: the searched profile as a Hugging Face checkpoint. */
 public final class ExportCommand implements Command {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern HALF = Pattern.compile("^model\\.layers\\.(\\d+)(\\.(self_attn|mlp))?$");
+    // a block half of a depth profile: <the family's block stem>.<block>[.self_attn|.mlp]
+    private static final Pattern HALF = Pattern.compile("^.+\\.(\\d+)(\\.(self_attn|mlp))?$");
 
     @Override
     public String name() {

@@ -85,8 +85,8 @@ public final class BuildDbJob {
         Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config");
         List<LayerTask> layers = new ArrayList<>();
         for (int b = 0; b < config.numLayers(); b++) {
-            for (LinearName n : LinearName.values()) {
-                layers.add(new LayerTask(arch.blockPrefix(b) + n.path(), b, n));
+            for (LinearName n : arch.linears(config)) {
+                layers.add(new LayerTask(arch.unitName(b, n), b, n));
             }
         }
         return new Inputs(s, config, configSha, sequences, tokenSha, id, layers);

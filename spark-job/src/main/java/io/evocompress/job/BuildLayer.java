@@ -52,8 +52,8 @@ final class BuildLayer implements Function<LayerTask, String> {
         long[] shape;
         try (CheckpointReader checkpoint = CheckpointReader.open(HadoopFiles.path(settings.model()), HadoopFiles.defaultConf())) {
             String tensor = task.unit() + ".weight";
-            shape = checkpoint.info(tensor).shape();
-            weight = checkpoint.readFloat(tensor);
+            shape = io.evocompress.model.TensorLayout.unitShape(checkpoint, tensor);
+            weight = io.evocompress.model.TensorLayout.readUnit(checkpoint, tensor);
         }
         Device device = DeviceChoice.resolve(settings.device(), TaskResources.assignedGpu());
         VariantStore.LayerRecord record;

@@ -65,8 +65,8 @@ final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
         float[] weight;
         long[] shape;
         try (CheckpointReader checkpoint = CheckpointReader.open(HadoopFiles.path(db.model()), HadoopFiles.defaultConf())) {
-            shape = checkpoint.info(task.unit() + ".weight").shape();
-            weight = checkpoint.readFloat(task.unit() + ".weight");
+            shape = io.evocompress.model.TensorLayout.unitShape(checkpoint, task.unit() + ".weight");
+            weight = io.evocompress.model.TensorLayout.readUnit(checkpoint, task.unit() + ".weight");
         }
         int rows = Math.toIntExact(shape[0]);
         int cols = Math.toIntExact(shape[1]);

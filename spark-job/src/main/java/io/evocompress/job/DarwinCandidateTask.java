@@ -56,10 +56,7 @@ final class DarwinCandidateTask implements Function<int[], double[]> {
         return WORKERS.computeIfAbsent(model + "|" + database + "|" + device, k -> {
             Device d = DeviceChoice.resolve(device, TaskResources.assignedGpu());
             try (CheckpointReader r = CheckpointReader.open(HadoopFiles.path(model), HadoopFiles.defaultConf())) {
-                Map<String, float[]> tensors = new HashMap<>();
-                for (String name : r.tensorFiles().keySet()) {
-                    tensors.put(name, r.readFloat(name));
-                }
+                Map<String, float[]> tensors = new HashMap<>(io.evocompress.model.TensorLayout.readUnits(r));
                 return new Worker(ModelLoader.load(r, d, DataType.FLOAT32), r.configJson(), ModelLoader.config(r), tensors,
                     StructuredDatabase.open(database));
             }

@@ -148,10 +148,7 @@ public final class DarwinJob {
         long prunable = (StructureGroup.ATTENTION.prunableParams(config) + StructureGroup.MLP.prunableParams(config)) * config.numLayers();
         try (CheckpointReader r = CheckpointReader.open(s.model());
              CausalLm dense = ModelLoader.load(r, device, DataType.FLOAT32)) {
-            Map<String, float[]> denseTensors = new HashMap<>();
-            for (String name : r.tensorFiles().keySet()) {
-                denseTensors.put(name, r.readFloat(name));
-            }
+            Map<String, float[]> denseTensors = new HashMap<>(TensorLayout.readUnits(r));
             SequenceScores denseHeld = new ModelScorer(dense, null, 8).score(heldout, null);
             root.putObject("dense").put("perplexity", denseHeld.perplexity()).put("parameters", config.parameterCount());
             ObjectNode res = root.putObject("result");

@@ -50,6 +50,12 @@ public record DarwinSettings(String model, String output, String device, String 
         try (CheckpointReader r = CheckpointReader.open(model)) {
             config = ModelLoader.config(r);
         }
+        if (io.evocompress.model.ArchitectureRegistry.forType(config.modelType(), model).fused().stream()
+                .anyMatch(f -> f.perHead() && f.parts().contains(io.evocompress.model.LinearName.Q_PROJ))) {
+            throw new io.evocompress.EvocompressException(model + "/config.json: model_type " + config.modelType()
+                + " stores q, k and v fused per head, which cannot hold a block with query heads removed: darwin "
+                + "does not run on it.");
+        }
         String output = c.string("output");
         String device = c.stringOr("device", "auto");
         String data = c.string("calibration.data");

@@ -33,7 +33,7 @@ public final class OwlProfile {
                     }
                     double[] n = norms.computeIfAbsent(InputGroup.of(t.linear()), g -> hessians.read(t.block(), g).columnNorms());
                     long[] shape = t.linear().shape(config);
-                    block.add(new OwlAllocation.Layer((int) shape[0], (int) shape[1], reader.readFloat(t.unit() + ".weight"), n));
+                    block.add(new OwlAllocation.Layer((int) shape[0], (int) shape[1], io.evocompress.model.TensorLayout.readUnit(reader, t.unit() + ".weight"), n));
                 }
                 ratios[b] = OwlAllocation.outlierRatio(block, m);
             }

@@ -310,7 +310,7 @@ public final class ScheduleJob {
                 LayerTask t = layers.get(i);
                 InputGroup g = InputGroup.of(t.linear());
                 Hessian h = cache.computeIfAbsent(t.block() + "/" + g, k -> hessians.read(t.block(), g).hessian());
-                energy[i] = Math.max(OutputError.energy(reader.readFloat(t.unit() + ".weight"), h), Double.MIN_NORMAL);
+                energy[i] = Math.max(OutputError.energy(io.evocompress.model.TensorLayout.readUnit(reader, t.unit() + ".weight"), h), Double.MIN_NORMAL);
             }
         }
         return energy;

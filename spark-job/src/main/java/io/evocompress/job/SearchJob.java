@@ -119,7 +119,8 @@ public final class SearchJob {
         int dropped = 0;
         if (s.domain().equals("depth")) {
             int n = config.numLayers();
-            domain = DepthDomain.forSparsity(n, s.target(), s.wholeBlocks());
+            domain = DepthDomain.forSparsity(n, s.target(), s.wholeBlocks())
+                .withBlockStem(io.evocompress.model.ArchitectureRegistry.forType(config.modelType(), s.model()).blockStem());
             dropped = ((DepthDomain) domain).dropped();
             decoder = GenomeDecoder.depth(n);
             expand = s.wholeBlocks();

@@ -17,14 +17,25 @@ public final class DepthDomain implements SearchDomain {
     private final int blocks;
     private final int dropped;
     private final boolean wholeBlocks;
+    private final String blockStem;   // the family's block names: <stem>.<i>, e.g. model.layers, transformer.h
 
     private DepthDomain(int blocks, int dropped, boolean wholeBlocks) {
+        this(blocks, dropped, wholeBlocks, "model.layers");
+    }
+
+    private DepthDomain(int blocks, int dropped, boolean wholeBlocks, String blockStem) {
         if (blocks < 1 || dropped < 0 || dropped > blocks) {
             throw new EvocompressException("depth pruning needs 0 <= dropped <= blocks, but had " + dropped + " of " + blocks + " blocks");
         }
         this.blocks = blocks;
         this.dropped = dropped;
         this.wholeBlocks = wholeBlocks;
+        this.blockStem = blockStem;
+    }
+
+    /** The same domain naming its units after the model family's blocks ({@code <stem>.<i>.self_attn} / {@code .mlp}). */
+    public DepthDomain withBlockStem(String stem) {
+        return new DepthDomain(blocks, dropped, wholeBlocks, stem);
     }
 
     /** Attention and MLP halves dropped separately, {@code dropped} of each. */
@@ -89,9 +100,9 @@ public final class DepthDomain implements SearchDomain {
     @Override
     public String unitName(int unit) {
         if (wholeBlocks) {
-            return "model.layers." + unit;
+            return blockStem + "." + unit;
         }
-        return unit < blocks ? "model.layers." + unit + ".self_attn" : "model.layers." + (unit - blocks) + ".mlp";
+        return unit < blocks ? blockStem + "." + unit + ".self_attn" : blockStem + "." + (unit - blocks) + ".mlp";
     }
 
     @Override

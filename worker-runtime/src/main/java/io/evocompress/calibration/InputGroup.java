@@ -5,7 +5,8 @@ import io.evocompress.model.LinearName;
 import java.util.List;
 
 /**
- * The distinct inputs of a Llama-family block's linear layers: layers of a group read the same
+ * The distinct inputs of a block's linear layers, by role (every family; without a gate the MLP
+ * group holds up alone): layers of a group read the same
  * tensor and so share one Hessian. Each group is reported by the block's
  * {@link io.evocompress.model.LinearInputObserver} under its first member.
  */

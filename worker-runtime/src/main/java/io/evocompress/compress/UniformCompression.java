@@ -175,7 +175,7 @@ public final class UniformCompression {
 
     private static void compressBlock(CausalLm model, int block, BlockHessians stats, Settings settings,
                                       Consumer<LayerResult> progress, Accumulator acc) {
-        for (LinearName name : LinearName.values()) {
+        for (LinearName name : model.architecture().linears(model.config())) {
             long start = System.nanoTime();
             NDArray weight = model.block(block).weight(name);
             CompressedLayer out = compress(weight, stats, name, settings);

@@ -12,9 +12,12 @@ import io.evocompress.checkpoint.PackQuantized;
 import io.evocompress.checkpoint.PackedInt4;
 import io.evocompress.database.LayerVariant;
 import io.evocompress.fitness.VariantSource;
+import io.evocompress.model.Architecture;
+import io.evocompress.model.ArchitectureRegistry;
 import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
+import io.evocompress.model.TensorLayout;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -38,7 +41,6 @@ import java.util.regex.Pattern;
  */
 public final class StitchedCheckpoint {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern BLOCK = Pattern.compile("^model\\.layers\\.(\\d+)\\.(.*)$");
 
     private StitchedCheckpoint() {
     }
@@ -105,6 +107,11 @@ public final class StitchedCheckpoint {
         }
         int groupSize = packedGroups.values().stream().max(Integer::compare).orElse(0);
         ModelConfig config = ModelLoader.config(dense);
+        Architecture arch = ArchitectureRegistry.forType(config.modelType(), dense.dir() + "/config.json");
+        // the family's names: block stem (model.layers, model.decoder.layers, transformer.h), fused tensors
+        String stem = arch.blockStem();
+        Pattern blockName = Pattern.compile("^" + Pattern.quote(stem) + "\\.(\\d+)\\.(.*)$");
+        TensorLayout layout = TensorLayout.of(config, dense);
         int n = config.numLayers();
         boolean[] dropA = profile.dropAttention() == null ? new boolean[n] : profile.dropAttention();
         boolean[] dropM = profile.dropMlp() == null ? new boolean[n] : profile.dropMlp();
@@ -117,7 +124,7 @@ public final class StitchedCheckpoint {
             newIndex[i] = dropA[i] && dropM[i] ? -1 : kept++;
         }
         for (String layer : profile.levels().keySet()) {
-            if (!dense.has(layer + ".weight")) {
+            if (!dense.has(layer + ".weight") && layout.fusedTensorOf(layer + ".weight") == null) {
                 throw new EvocompressException("The profile names layer " + layer + ", which " + dense.dir() + " does not have.");
             }
         }
@@ -128,7 +135,7 @@ public final class StitchedCheckpoint {
         }
         int[] written = {0};
         for (String name : names.keySet()) {
-            Matcher m = BLOCK.matcher(name);
+            Matcher m = blockName.matcher(name);
             String outName = name;
             boolean zero = false;
             if (m.matches()) {
@@ -137,9 +144,23 @@ public final class StitchedCheckpoint {
                 if (newIndex[block] < 0) {
                     continue;
                 }
-                outName = "model.layers." + newIndex[block] + "." + rest;
-                zero = (dropA[block] && rest.startsWith(LinearName.O_PROJ.path() + "."))
-                    || (dropM[block] && rest.startsWith(LinearName.DOWN_PROJ.path() + "."));
+                outName = stem + "." + newIndex[block] + "." + rest;
+                zero = (dropA[block] && rest.startsWith(arch.linearPath(LinearName.O_PROJ) + "."))
+                    || (dropM[block] && rest.startsWith(arch.linearPath(LinearName.DOWN_PROJ) + "."));
+            }
+            if (layout.isFused(name)) {
+                if (name.endsWith(".weight") && packedFused(variants, profile, layout, name, packedGroups)) {
+                    String fusedLayer = name.substring(0, name.length() - ".weight".length());
+                    tensors.addAll(packedFusedTensors(variants, profile, layout, name,
+                        outName.substring(0, outName.length() - ".weight".length())));
+                    packedGroups.put(fusedLayer, groupSize);   // the fused module is declared packed, its parts not
+                    if (progress != null) {
+                        progress.accept(++written[0]);
+                    }
+                } else {
+                    tensors.add(fused(dense, variants, profile, layout, name, outName, packedGroups, progress, written));
+                }
+                continue;
             }
             long[] shape = dense.info(name).shape();
             String layer = name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : null;
@@ -207,12 +228,12 @@ public final class StitchedCheckpoint {
                 return data;
             }));
         }
-        String configJson = configWithLayers(dense.configJson(), kept, newIndex);
+        String configJson = configWithLayers(dense.configJson(), kept, newIndex, arch.layerCountKey());
         if (!packedGroups.isEmpty()) {
             List<String> modules = new ArrayList<>();
             for (String layer : packedGroups.keySet()) {
-                Matcher m = BLOCK.matcher(layer);
-                modules.add(m.matches() ? "model.layers." + newIndex[Integer.parseInt(m.group(1))] + "." + m.group(2) : layer);
+                Matcher m = blockName.matcher(layer);
+                modules.add(m.matches() ? stem + "." + newIndex[Integer.parseInt(m.group(1))] + "." + m.group(2) : layer);
             }
             try {
                 ObjectNode node = (ObjectNode) JSON.readTree(configJson);
@@ -247,10 +268,98 @@ public final class StitchedCheckpoint {
         return false;
     }
 
-    private static String configWithLayers(String configJson, int kept, int[] newIndex) {
+    /**
+     * Whether a fused weight is written packed: every part's variant is 4-bit quantized with one group
+     * size. Parts that are not all packed are written dense (fused) and dropped from {@code packedGroups}.
+     */
+    private static boolean packedFused(VariantSource variants, Profile profile, TensorLayout layout, String name,
+                                       Map<String, Integer> packedGroups) {
+        List<String> layers = new ArrayList<>();
+        for (String part : layout.parts(name)) {
+            layers.add(part.substring(0, part.length() - ".weight".length()));
+        }
+        boolean all = layers.stream().allMatch(packedGroups::containsKey)
+            && layers.stream().map(packedGroups::get).distinct().count() == 1;
+        layers.forEach(packedGroups::remove);
+        return all;
+    }
+
+    /** The packed tensors of a fused weight: each part's codes, scales and zero points stacked as the fused rows. */
+    private static List<CheckpointWriter.Tensor> packedFusedTensors(VariantSource variants, Profile profile,
+                                                                    TensorLayout layout, String name, String outLayer) {
+        List<String> parts = layout.parts(name);
+        float[][] codes = new float[parts.size()][];
+        float[][] scales = new float[parts.size()][];
+        float[][] zeros = new float[parts.size()][];
+        int cols = 0;
+        int groupSize = 0;
+        int rows = 0;
+        for (int p = 0; p < parts.size(); p++) {
+            String layer = parts.get(p).substring(0, parts.get(p).length() - ".weight".length());
+            LayerVariant.Quantized q = (LayerVariant.Quantized) variants.variant(layer, profile.levels().get(layer));
+            int groups = LayerVariant.Quantized.groups(q.cols(), q.groupSize());
+            codes[p] = new float[q.q().length];
+            for (int i = 0; i < codes[p].length; i++) {
+                // a masked weight is its group's zero point (it dequantizes to exactly 0)
+                codes[p][i] = q.mask() != null && !q.mask()[i]
+                    ? q.zeros()[(i / q.cols()) * groups + (i % q.cols()) / q.groupSize()] : q.q()[i];
+            }
+            scales[p] = q.scales().clone();
+            zeros[p] = new float[q.zeros().length];
+            for (int i = 0; i < zeros[p].length; i++) {
+                zeros[p][i] = q.zeros()[i];
+            }
+            cols = q.cols();
+            groupSize = q.groupSize();
+            rows += q.rows();
+        }
+        int groups = LayerVariant.Quantized.groups(cols, groupSize);
+        float[] c = layout.fuseRows(name, codes, cols);
+        float[] z = layout.fuseRows(name, zeros, groups);
+        int[] ci = new int[c.length];
+        for (int i = 0; i < c.length; i++) {
+            ci[i] = (int) c[i];
+        }
+        int[] zi = new int[z.length];
+        for (int i = 0; i < z.length; i++) {
+            zi[i] = (int) z[i];
+        }
+        return PackedInt4.tensors(outLayer, rows, cols, groupSize, ci, layout.fuseRows(name, scales, groups), zi);
+    }
+
+    /**
+     * A fused tensor (Phi-3 qkv_proj, BLOOM query_key_value) in the family's layout: each part takes
+     * its profile's variant (dequantized) or stays dense, and the parts are fused again.
+     */
+    private static CheckpointWriter.Tensor fused(CheckpointReader dense, VariantSource variants, Profile profile,
+                                                 TensorLayout layout, String name, String outName,
+                                                 Map<String, Integer> packedGroups, IntConsumer progress, int[] written) {
+        for (String part : layout.parts(name)) {
+            String layer = part.endsWith(".weight") ? part.substring(0, part.length() - ".weight".length()) : null;
+            if (layer != null && packedGroups.containsKey(layer)) {
+                throw new EvocompressException("Layer " + layer + " is stored fused in " + name
+                    + ", which cannot be written packed (int4); export it without packing.");
+            }
+        }
+        return new CheckpointWriter.Tensor(outName, layout.shape(name), () -> {
+            Map<String, float[]> denseParts = layout.split(name, dense.readFloat(name));
+            float[] data = layout.fuse(name, part -> {
+                Integer level = part.endsWith(".weight")
+                    ? profile.levels().get(part.substring(0, part.length() - ".weight".length())) : null;
+                return level == null ? denseParts.get(part)
+                    : variants.variant(part.substring(0, part.length() - ".weight".length()), level).dense();
+            });
+            if (progress != null) {
+                progress.accept(++written[0]);
+            }
+            return data;
+        });
+    }
+
+    private static String configWithLayers(String configJson, int kept, int[] newIndex, String layerCountKey) {
         try {
             ObjectNode node = (ObjectNode) JSON.readTree(configJson);
-            node.put("num_hidden_layers", kept);
+            node.put(layerCountKey, kept);
             JsonNode types = node.get("layer_types");
             if (types != null && types.isArray() && types.size() == newIndex.length) {
                 ArrayNode filtered = node.putArray("layer_types");

@@ -49,9 +49,10 @@ public final class CandidateModel implements AutoCloseable {
         this.source = source;
         this.cache = cache;
         this.held = model.manager().newSubManager();
+        io.evocompress.model.Architecture arch = model.architecture();
         for (int b = 0; b < model.numBlocks(); b++) {
-            for (LinearName n : LinearName.values()) {
-                layers.put(CandidateSpec.layerName(b, n), new Location(b, n));
+            for (LinearName n : arch.linears(model.config())) {
+                layers.put(arch.unitName(b, n), new Location(b, n));
             }
         }
     }
@@ -144,7 +145,7 @@ public final class CandidateModel implements AutoCloseable {
         for (String layer : spec.levels().keySet()) {
             if (!layers.containsKey(layer)) {
                 throw new EvocompressException("Candidate layer '" + layer + "' is not a linear layer of this model ("
-                    + model.numBlocks() + " blocks; names look like " + CandidateSpec.layerName(0, LinearName.Q_PROJ) + ").");
+                    + model.numBlocks() + " blocks; names look like " + model.architecture().unitName(0, LinearName.Q_PROJ) + ").");
             }
         }
         for (boolean[] flags : new boolean[][] {spec.skipAttention(), spec.skipMlp()}) {

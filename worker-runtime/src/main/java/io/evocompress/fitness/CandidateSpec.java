@@ -62,7 +62,10 @@ public record CandidateSpec(SortedMap<String, Integer> levels, boolean[] skipAtt
         return new CandidateSpec(Map.of(), skipAttention, skipMlp);
     }
 
-    /** The checkpoint name of a linear layer: {@code model.layers.<block>.<path>}. */
+    /**
+     * The name of a linear layer of a Llama-layout model: {@code model.layers.<block>.<path>} (tests;
+     * a model's own names come from its family, {@link io.evocompress.model.Architecture#unitName}).
+     */
     public static String layerName(int block, LinearName linear) {
         return "model.layers." + block + "." + linear.path();
     }

@@ -44,7 +44,19 @@ public final class GenomeDecoder implements Serializable {
         return new GenomeDecoder(layers.toArray(new String[0]), 0);
     }
 
-    /** Every linear layer of a model of {@code numBlocks} blocks, block by block in {@link LinearName} order. */
+    /** Every linear layer of a model of this config, block by block in its family's order. */
+    public static List<String> allLinearLayers(io.evocompress.model.ModelConfig config) {
+        io.evocompress.model.Architecture arch = io.evocompress.model.ArchitectureRegistry.forType(config.modelType(), "config");
+        List<String> out = new ArrayList<>();
+        for (int b = 0; b < config.numLayers(); b++) {
+            for (LinearName n : arch.linears(config)) {
+                out.add(arch.unitName(b, n));
+            }
+        }
+        return out;
+    }
+
+    /** Every linear layer of a Llama-layout model of {@code numBlocks} blocks, block by block in {@link LinearName} order. */
     public static List<String> allLinearLayers(int numBlocks) {
         List<String> out = new ArrayList<>();
         for (int b = 0; b < numBlocks; b++) {

@@ -3,6 +3,12 @@ package io.evocompress.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.EvocompressException;
+import io.evocompress.model.bloom.BloomArchitecture;
+import io.evocompress.model.llama.LlamaArchitecture;
+import io.evocompress.model.llama.MistralArchitecture;
+import io.evocompress.model.llama.Qwen2Architecture;
+import io.evocompress.model.opt.OptArchitecture;
+import io.evocompress.model.phi3.Phi3Architecture;
 
 import java.io.IOException;
 import java.util.List;
@@ -15,7 +21,8 @@ public final class ArchitectureRegistry {
     private static final Map<String, Architecture> BY_TYPE = new TreeMap<>();
 
     static {
-        for (Architecture a : List.of(new LlamaArchitecture(), new MistralArchitecture(), new Qwen2Architecture())) {
+        for (Architecture a : List.of(new LlamaArchitecture(), new MistralArchitecture(), new Qwen2Architecture(),
+                new OptArchitecture(), new BloomArchitecture(), new Phi3Architecture())) {
             BY_TYPE.put(a.modelType(), a);
         }
     }
@@ -113,8 +120,30 @@ public final class ArchitectureRegistry {
             if (type.equals("default")) {
                 return null;
             }
+            if (type.equals("longrope")) {
+                int max = optionalInt("max_position_embeddings", 2048);
+                int original = n.path("original_max_position_embeddings").asInt(optionalInt("original_max_position_embeddings", max));
+                JsonNode att = n.get("attention_factor");
+                return RopeScaling.longrope(factors(n, "short_factor"), factors(n, "long_factor"), max, original,
+                    att == null || att.isNull() ? null : att.asDouble());
+            }
             return new RopeScaling(type, n.path("factor").asDouble(1.0), n.path("low_freq_factor").asDouble(1.0),
                 n.path("high_freq_factor").asDouble(4.0), n.path("original_max_position_embeddings").asInt(8192));
+        }
+
+        private double[] factors(JsonNode scaling, String field) {
+            JsonNode a = scaling.get(field);
+            if (a == null || !a.isArray()) {
+                throw new EvocompressException(where + ": rope_scaling." + field + " must be a list of numbers (longrope).");
+            }
+            double[] out = new double[a.size()];
+            for (int i = 0; i < out.length; i++) {
+                if (!a.get(i).isNumber()) {
+                    throw new EvocompressException(where + ": rope_scaling." + field + "[" + i + "] is not a number: " + a.get(i));
+                }
+                out[i] = a.get(i).asDouble();
+            }
+            return out;
         }
     }
 }

@@ -13,8 +13,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A Llama-family causal language model on DJL: token embeddings, decoder blocks, final RMSNorm and
- * LM head (tied to the embeddings or not). Owns its weights' {@link NDManager}; close it to free them.
+ * A causal language model of any registered family on DJL: token embeddings (with the family's
+ * extras: learned positions, OPT's project_in, BLOOM's embedding norm), decoder blocks, the final
+ * norm (OPT's project_out after it) and LM head (tied to the embeddings or not). Owns its weights'
+ * {@link NDManager}; close it to free them.
  *
  * <p>Besides the whole forward ({@link #logits}) it exposes the block-level steps that calibration,
  * database building and candidate evaluation work with: {@link #embed}, {@link #runBlocks},
@@ -24,21 +26,35 @@ public final class CausalLm implements AutoCloseable {
     private final ModelConfig config;
     private final NDManager manager;
     private final DataType dtype;
-    private final NDArray embedTokens;   // (V, H)
+    private final NDArray embedTokens;   // (V, E), E = H unless OPT projects
+    private final Extras extras;
     private final List<DecoderBlock> blocks;
-    private final NDArray finalNorm;     // (H)
-    private final NDArray lmHead;        // (V, H), the embeddings when tied
+    private final NormLayer finalNorm;   // (H), null when the family has none (OPT post-LN)
+    private final NDArray lmHead;        // (V, E), the embeddings when tied
+
+    /** The weights around the blocks some families have (each null when absent). */
+    record Extras(NDArray positions, NDArray projectIn, NDArray projectOut, NormLayer embedNorm) {
+        static Extras none() {
+            return new Extras(null, null, null, null);
+        }
+    }
     private final Map<Integer, AttentionInputs> attentionInputs = new ConcurrentHashMap<>();
 
-    CausalLm(ModelConfig config, NDManager manager, DataType dtype, NDArray embedTokens, List<DecoderBlock> blocks,
-             NDArray finalNorm, NDArray lmHead) {
+    CausalLm(ModelConfig config, NDManager manager, DataType dtype, NDArray embedTokens, Extras extras,
+             List<DecoderBlock> blocks, NormLayer finalNorm, NDArray lmHead) {
         this.config = config;
         this.manager = manager;
         this.dtype = dtype;
         this.embedTokens = embedTokens;
+        this.extras = extras;
         this.blocks = List.copyOf(blocks);
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
+    }
+
+    /** The family of this model. */
+    public Architecture architecture() {
+        return ArchitectureRegistry.forType(config.modelType(), "config");
     }
 
     public ModelConfig config() {
@@ -80,7 +96,20 @@ public final class CausalLm implements AutoCloseable {
     public NDArray embed(NDArray ids) {
         checkLength(ids.getShape().get(1));
         NDArray idx = ids.getDataType() == DataType.INT64 ? ids : ids.toType(DataType.INT64, false);
-        return idx.getNDArrayInternal().embedding(idx, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+        NDArray x = idx.getNDArrayInternal().embedding(idx, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+        if (extras.projectIn() != null) {
+            x = ai.djl.nn.core.Linear.linear(x, extras.projectIn(), null).singletonOrThrow();
+        }
+        if (extras.positions() != null) {
+            // learned absolute positions, position t at row t + offset (OPT: 2); no padding, so t = 0..T-1
+            long t = ids.getShape().get(1);
+            int offset = config.forward().positionOffset();
+            x = x.add(extras.positions().get(offset + ":" + (offset + t)));
+        }
+        if (extras.embedNorm() != null) {
+            x = extras.embedNorm().apply(x);
+        }
+        return x;
     }
 
     /**
@@ -137,12 +166,18 @@ public final class CausalLm implements AutoCloseable {
         return runBlocks(hidden, index, index + 1, null, null, observer);
     }
 
-    /** Final RMSNorm and LM head: hidden (B, T, H) -> logits (B, T, V) in float32, in hidden's manager. */
+    /** Final norm (and project_out) and LM head: hidden (B, T, H) -> logits (B, T, V) in float32, in hidden's manager. */
     public NDArray head(NDArray hidden) {
         NDManager out = hidden.getManager();
         try (NDManager scope = out.newSubManager()) {
             hidden.tempAttach(scope);
-            NDArray h = DecoderBlock.rmsNorm(hidden.toType(dtype, false), finalNorm, config.rmsNormEps());
+            NDArray h = hidden.toType(dtype, false);
+            if (finalNorm != null) {
+                h = finalNorm.apply(h);
+            }
+            if (extras.projectOut() != null) {
+                h = ai.djl.nn.core.Linear.linear(h, extras.projectOut(), null).singletonOrThrow();
+            }
             NDArray logits = ai.djl.nn.core.Linear.linear(h, lmHead, null).singletonOrThrow().toType(DataType.FLOAT32, false);
             logits.attach(out);
             return logits;
@@ -165,16 +200,32 @@ public final class CausalLm implements AutoCloseable {
     /**
      * Every weight of the model by its Hugging Face tensor name, in checkpoint order ({@link TensorLayout}):
      * the live arrays (owned by the model: do not close; training updates them in place). A tied LM
-     * head is the embedding array and appears once, as {@code model.embed_tokens.weight}.
+     * head is the embedding array and appears once, under the family's embedding name. A layer the
+     * checkpoint stores fused appears as its part (e.g. {@code ...qkv_proj.q.weight});
+     * {@link TensorLayout#fuse} gives the checkpoint's tensors.
      */
     public Map<String, NDArray> parameters() {
-        Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config");
+        Architecture arch = architecture();
         Map<String, NDArray> out = new LinkedHashMap<>();
         out.put(arch.embedTokens(), embedTokens);
-        for (int i = 0; i < blocks.size(); i++) {
-            blocks.get(i).collectParameters(arch.blockPrefix(i), out);
+        if (extras.positions() != null) {
+            out.put(arch.positionEmbeddings(), extras.positions());
         }
-        out.put(arch.finalNorm(), finalNorm);
+        if (extras.projectIn() != null) {
+            out.put(arch.projectIn(), extras.projectIn());
+        }
+        if (extras.embedNorm() != null) {
+            DecoderBlock.putNorm(out, arch.embedNormStem(), extras.embedNorm());
+        }
+        for (int i = 0; i < blocks.size(); i++) {
+            blocks.get(i).collectParameters(arch, arch.blockPrefix(i), out);
+        }
+        if (finalNorm != null) {
+            DecoderBlock.putNorm(out, arch.finalNormStem(), finalNorm);
+        }
+        if (extras.projectOut() != null) {
+            out.put(arch.projectOut(), extras.projectOut());
+        }
         if (lmHead != embedTokens) {
             out.put(arch.lmHead(), lmHead);
         }

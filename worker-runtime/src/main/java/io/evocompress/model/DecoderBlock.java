@@ -11,19 +11,21 @@ import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * One Llama-family decoder block: pre-norm grouped-query attention with rotary embeddings, then a
- * pre-norm SwiGLU MLP, each added to the residual stream. Its linear weights can be swapped (a
+ * One decoder block of any family, assembled from the shared parts its config's {@link ForwardSpec}
+ * names: grouped-query attention (rotary positions or an ALiBi bias, or neither when positions are
+ * learned), an MLP (SwiGLU, fc1-ReLU-fc2 or GELU-tanh), and a norm (RMSNorm or LayerNorm) before each
+ * half (pre-LN) or after each residual add (OPT's post-LN). Its linear weights can be swapped (a
  * compressed variant in, the old weight out) and either half can be skipped (depth pruning).
  */
 public final class DecoderBlock {
     private final ModelConfig config;
     private final BlockShape shape;
-    private final int[] kvRepeats;       // per key/value head, kept query heads reading it (pruned heads only)
-    private final NDArray inputNorm;     // (H) input_layernorm
-    private final NDArray postAttnNorm;  // (H) post_attention_layernorm
+    private final int[] kvRepeats;         // per key/value head, kept query heads reading it (pruned heads only)
+    private final NormLayer attentionNorm; // input_layernorm (OPT: self_attn_layer_norm)
+    private final NormLayer mlpNorm;       // post_attention_layernorm (OPT: final_layer_norm)
     private final Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
 
-    DecoderBlock(ModelConfig config, BlockShape shape, NDArray inputNorm, NDArray postAttnNorm,
+    DecoderBlock(ModelConfig config, BlockShape shape, NormLayer attentionNorm, NormLayer mlpNorm,
                  Map<LinearName, LinearLayer> linears) {
         this.config = config;
         this.shape = shape;
@@ -31,9 +33,14 @@ public final class DecoderBlock {
         for (int h : shape.keptHeads()) {
             kvRepeats[h / config.groupSize()]++;
         }
-        this.inputNorm = inputNorm;
-        this.postAttnNorm = postAttnNorm;
+        this.attentionNorm = attentionNorm;
+        this.mlpNorm = mlpNorm;
         this.linears.putAll(linears);
+    }
+
+    /** The linear layers this block has (the family's, {@link Architecture#linears}), in forward order. */
+    public java.util.Set<LinearName> linearNames() {
+        return java.util.Collections.unmodifiableSet(linears.keySet());
     }
 
     /** Which heads and how many neurons this block has (dense unless structurally pruned). */
@@ -46,16 +53,24 @@ public final class DecoderBlock {
         return linears.get(name).weight;
     }
 
-    /** Adds this block's weights under {@code prefix} (e.g. model.layers.0.), in checkpoint order. */
-    void collectParameters(String prefix, Map<String, NDArray> out) {
-        out.put(prefix + "input_layernorm.weight", inputNorm);
+    /** Adds this block's weights under {@code prefix} (e.g. model.layers.0.), by unit name, in checkpoint order. */
+    void collectParameters(Architecture arch, String prefix, Map<String, NDArray> out) {
+        putNorm(out, prefix + arch.attentionNorm(), attentionNorm);
         for (Map.Entry<LinearName, LinearLayer> e : linears.entrySet()) {
-            out.put(prefix + e.getKey().path() + ".weight", e.getValue().weight);
+            String path = arch.linearPath(e.getKey());
+            out.put(prefix + path + ".weight", e.getValue().weight);
             if (e.getValue().bias != null) {
-                out.put(prefix + e.getKey().path() + ".bias", e.getValue().bias);
+                out.put(prefix + path + ".bias", e.getValue().bias);
             }
         }
-        out.put(prefix + "post_attention_layernorm.weight", postAttnNorm);
+        putNorm(out, prefix + arch.mlpNorm(), mlpNorm);
+    }
+
+    static void putNorm(Map<String, NDArray> out, String stem, NormLayer norm) {
+        out.put(stem + ".weight", norm.weight);
+        if (norm.bias != null) {
+            out.put(stem + ".bias", norm.bias);
+        }
     }
 
     /**
@@ -86,11 +101,13 @@ public final class DecoderBlock {
      */
     NDArray forward(NDArray x, AttentionInputs inputs, boolean skipAttention, boolean skipMlp,
                     LinearInputObserver observer) {
+        boolean post = config.forward().postLayerNorm();
         if (!skipAttention) {
-            x = x.add(attention(rmsNorm(x, inputNorm), inputs, observer));
+            x = post ? attentionNorm.apply(x.add(attention(x, inputs, observer)))
+                : x.add(attention(attentionNorm.apply(x), inputs, observer));
         }
         if (!skipMlp) {
-            x = x.add(mlp(rmsNorm(x, postAttnNorm), observer));
+            x = post ? mlpNorm.apply(x.add(mlp(x, observer))) : x.add(mlp(mlpNorm.apply(x), observer));
         }
         return x;
     }
@@ -124,9 +141,10 @@ public final class DecoderBlock {
         NDArray k5 = k.reshape(b, kv, 1, t, d);
         NDArray v5 = v.reshape(b, kv, 1, t, d);
         NDArray scores = scaled(q5.matMul(k5.transpose(0, 1, 2, 4, 3)), 1.0 / Math.sqrt(d)); // (B, kv, group, T, T)
-        // causal mask and softmax, in float32
+        // causal mask (and ALiBi) and softmax, in float32
         DataType dtype = scores.getDataType();
-        NDArray probs = scores.toType(DataType.FLOAT32, false).add(inputs.mask).softmax(-1).toType(dtype, false);
+        NDArray bias = inputs.alibi == null ? inputs.mask : inputs.mask.add(inputs.alibi.reshape(kv, group, 1, t));
+        NDArray probs = scores.toType(DataType.FLOAT32, false).add(bias).softmax(-1).toType(dtype, false);
         NDArray out = probs.matMul(v5);                                                    // (B, kv, group, T, d)
         out = out.reshape(b, config.numHeads(), t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * d);
         // output projection
@@ -165,13 +183,24 @@ public final class DecoderBlock {
         NDArray vq = vs.size() == 1 ? vs.get(0) : NDArrays.concat(vs, 1);
         NDArray scores = scaled(q.matMul(kq.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(d)); // (B, hq, T, T)
         DataType dtype = scores.getDataType();
-        NDArray probs = scores.toType(DataType.FLOAT32, false).add(inputs.mask).softmax(-1).toType(dtype, false);
+        NDArray bias = inputs.mask;
+        if (inputs.alibi != null) {
+            NDList kept = new NDList();
+            for (int head : shape.keptHeads()) {
+                kept.add(inputs.alibi.get(head + ":" + (head + 1)));
+            }
+            bias = bias.add(kept.size() == 1 ? kept.get(0) : NDArrays.concat(kept, 0));  // (hq, 1, T)
+        }
+        NDArray probs = scores.toType(DataType.FLOAT32, false).add(bias).softmax(-1).toType(dtype, false);
         NDArray out = probs.matMul(vq).transpose(0, 2, 1, 3).reshape(b, t, (long) hq * d);
         observe(observer, LinearName.O_PROJ, out);
         return linears.get(LinearName.O_PROJ).apply(out);
     }
 
     private static NDArray rope(NDArray x, AttentionInputs inputs) {
+        if (inputs.cos == null) {
+            return x;
+        }
         long half = x.getShape().get(3) / 2;
         NDArray x1 = x.get("..., :" + half);
         NDArray x2 = x.get("..., " + half + ":");
@@ -180,13 +209,27 @@ public final class DecoderBlock {
     }
 
     private NDArray mlp(NDArray h, LinearInputObserver observer) {
-        // SwiGLU: down(silu(gate(h)) * up(h)); gate and up share one input, reported once
-        observe(observer, LinearName.GATE_PROJ, h);
-        NDArray gate = linears.get(LinearName.GATE_PROJ).apply(h);
-        NDArray up = linears.get(LinearName.UP_PROJ).apply(h);
-        NDArray act = gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up);
+        NDArray act;
+        if (config.forward().mlp().gated()) {
+            // SwiGLU: down(silu(gate(h)) * up(h)); gate and up share one input, reported once
+            observe(observer, LinearName.GATE_PROJ, h);
+            NDArray gate = linears.get(LinearName.GATE_PROJ).apply(h);
+            NDArray up = linears.get(LinearName.UP_PROJ).apply(h);
+            act = gate.mul(ai.djl.nn.Activation.sigmoid(gate)).mul(up);
+        } else {
+            // fc1-act-fc2: the up projection (OPT fc1, BLOOM dense_h_to_4h) reads the normed input
+            observe(observer, LinearName.UP_PROJ, h);
+            NDArray up = linears.get(LinearName.UP_PROJ).apply(h);
+            act = config.forward().mlp() == ForwardSpec.Mlp.RELU ? ai.djl.nn.Activation.relu(up) : geluTanh(up);
+        }
         observe(observer, LinearName.DOWN_PROJ, act);
         return linears.get(LinearName.DOWN_PROJ).apply(act);
+    }
+
+    /** GELU with the tanh approximation, BLOOM's constants: x/2 (1 + tanh(0.79788456 x (1 + 0.044715 x^2))). */
+    static NDArray geluTanh(NDArray x) {
+        NDArray inner = scaled(x.mul(scaled(x.square(), 0.044715).add(1)), 0.79788456);
+        return scaled(x, 0.5).mul(inner.tanh().add(1));
     }
 
     /**
@@ -203,13 +246,6 @@ public final class DecoderBlock {
 
     /** RMSNorm as Hugging Face: normalise in float32, cast back, then scale by the weight. */
     static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
-        DataType dtype = x.getDataType();
-        NDArray xf = x.toType(DataType.FLOAT32, false);
-        NDArray rms = xf.square().mean(new int[] {-1}, true).add(eps).sqrt();
-        return xf.div(rms).toType(dtype, false).mul(weight);
-    }
-
-    private NDArray rmsNorm(NDArray x, NDArray weight) {
-        return rmsNorm(x, weight, config.rmsNormEps());
+        return NormLayer.rmsNorm(x, weight, eps);
     }
 }

@@ -4,7 +4,12 @@ import io.evocompress.EvocompressException;
 
 import java.util.Arrays;
 
-/** The seven linear layers of a Llama-family decoder block, named as in Hugging Face checkpoints. */
+/**
+ * The roles of a decoder block's linear layers, for every family: q, k, v, o, gate, up, down. A role
+ * fixes the layer's shape, bias flag, input (Hessian group) and DarwinLM structure; its name in a
+ * checkpoint is the family's ({@link Architecture#linearPath}, e.g. OPT's {@code fc1} for up).
+ * {@link #path} is the Llama name, the default.
+ */
 public enum LinearName {
     Q_PROJ("self_attn.q_proj"),
     K_PROJ("self_attn.k_proj"),

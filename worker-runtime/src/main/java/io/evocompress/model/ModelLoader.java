@@ -36,76 +36,101 @@ public final class ModelLoader {
         TensorLayout layout = TensorLayout.of(config, shapes);
         PackedWeights packed = PackedWeights.of(checkpoint);
         layout.check(checkpoint, packed == null ? n -> false : packed::covers);
-        return load(config, shapes, name -> {
+        java.util.function.Function<String, float[]> checkpointTensors = name -> {
             if (packed != null && packed.covers(name)) {
                 long[] shape = layout.shape(name);
                 return packed.dequantize(name, Math.toIntExact(shape[0]), Math.toIntExact(shape[1]));
             }
             SafetensorsFile file = checkpoint.file(name);
             return file.readFloat(file.info(name));
-        }, device, dtype);
+        };
+        return load(config, shapes, layout.unitReader(checked(layout::shape, checkpointTensors)), device, dtype);
     }
 
     /**
      * Builds a model from weights in memory (e.g. a candidate stitched from a structured database):
-     * {@code tensors} maps each tensor name of the layout to its row-major float32 values.
+     * {@code tensors} maps each tensor name of the layout by unit ({@link TensorLayout#unitShapes}:
+     * fused layers by part) to its row-major float32 values.
      */
     public static CausalLm load(String configJson, String where, java.util.function.Function<String, float[]> tensors,
                                 Device device, DataType dtype) {
         ModelConfig config = ArchitectureRegistry.parseConfig(configJson, where);
         List<BlockShape> shapes = LayerShapes.parse(configJson, config, where);
-        return load(config, shapes, tensors, device, dtype);
+        TensorLayout layout = TensorLayout.of(config, shapes);
+        return load(config, shapes, checked(layout::unitShape, tensors), device, dtype);
+    }
+
+    /** The source with every tensor's size checked against its shape in the layout. */
+    private static java.util.function.Function<String, float[]> checked(java.util.function.Function<String, long[]> shapes,
+                                                                         java.util.function.Function<String, float[]> source) {
+        return name -> {
+            float[] values = source.apply(name);
+            long numel = java.util.Arrays.stream(shapes.apply(name)).reduce(1, (a, b) -> a * b);
+            if (values == null || values.length != numel) {
+                throw new io.evocompress.EvocompressException("Tensor '" + name + "' holds "
+                    + (values == null ? "nothing" : values.length + " values") + ", expected shape "
+                    + java.util.Arrays.toString(shapes.apply(name)));
+            }
+            return values;
+        };
     }
 
     private static CausalLm load(ModelConfig config, List<BlockShape> shapes,
                                  java.util.function.Function<String, float[]> source, Device device, DataType dtype) {
+        // source: tensors by unit name (fused layers by part), sizes already checked
         Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config.json");
         TensorLayout layout = TensorLayout.of(config, shapes);
-        java.util.function.Function<String, float[]> checked = name -> {
-            float[] values = source.apply(name);
-            long numel = java.util.Arrays.stream(layout.shape(name)).reduce(1, (a, b) -> a * b);
-            if (values == null || values.length != numel) {
-                throw new io.evocompress.EvocompressException("Tensor '" + name + "' holds "
-                    + (values == null ? "nothing" : values.length + " values") + ", expected shape "
-                    + java.util.Arrays.toString(layout.shape(name)));
-            }
-            return values;
-        };
+        java.util.function.Function<String, float[]> units = source;
+        java.util.function.Function<String, long[]> shapeOf = layout::unitShape;
+        ForwardSpec f = config.forward();
+        double eps = config.rmsNormEps();
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            NDArray embed = tensor(checked, manager, arch.embedTokens(), dtype, layout);
+            Loader l = new Loader(units, shapeOf, manager, dtype);
+            NDArray embed = l.tensor(arch.embedTokens());
+            CausalLm.Extras extras = new CausalLm.Extras(
+                f.positions() == ForwardSpec.Positions.LEARNED ? l.tensor(arch.positionEmbeddings()) : null,
+                f.embedProjDim() > 0 ? l.tensor(arch.projectIn()) : null,
+                f.embedProjDim() > 0 ? l.tensor(arch.projectOut()) : null,
+                f.embedNorm() ? l.norm(arch.embedNormStem(), f, eps) : null);
             List<DecoderBlock> blocks = new ArrayList<>();
             for (int layer = 0; layer < config.numLayers(); layer++) {
                 String p = arch.blockPrefix(layer);
                 Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
-                for (LinearName name : LinearName.values()) {
-                    String base = p + name.path();
-                    NDArray w = tensor(checked, manager, base + ".weight", dtype, layout);
-                    NDArray b = name.hasBias(config) ? tensor(checked, manager, base + ".bias", dtype, layout) : null;
+                for (LinearName name : arch.linears(config)) {
+                    String base = p + arch.linearPath(name);
+                    NDArray w = l.tensor(base + ".weight");
+                    NDArray b = name.hasBias(config) ? l.tensor(base + ".bias") : null;
                     linears.put(name, new LinearLayer(w, b));
                 }
-                NDArray inNorm = tensor(checked, manager, p + "input_layernorm.weight", dtype, layout);
-                NDArray postNorm = tensor(checked, manager, p + "post_attention_layernorm.weight", dtype, layout);
-                blocks.add(new DecoderBlock(config, shapes.get(layer), inNorm, postNorm, linears));
+                NormLayer attnNorm = l.norm(p + arch.attentionNorm(), f, eps);
+                NormLayer mlpNorm = l.norm(p + arch.mlpNorm(), f, eps);
+                blocks.add(new DecoderBlock(config, shapes.get(layer), attnNorm, mlpNorm, linears));
             }
-            NDArray norm = tensor(checked, manager, arch.finalNorm(), dtype, layout);
-            NDArray head = config.tieWordEmbeddings() ? embed : tensor(checked, manager, arch.lmHead(), dtype, layout);
-            return new CausalLm(config, manager, dtype, embed, blocks, norm, head);
+            NormLayer norm = f.finalNorm() ? l.norm(arch.finalNormStem(), f, eps) : null;
+            NDArray head = config.tieWordEmbeddings() ? embed : l.tensor(arch.lmHead());
+            return new CausalLm(config, manager, dtype, embed, extras, blocks, norm, head);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
     }
 
-    /** Reads one (already checked) tensor and puts it on the manager's device in {@code dtype}. */
-    private static NDArray tensor(java.util.function.Function<String, float[]> checkpoint, NDManager manager, String name,
-                                  DataType dtype, TensorLayout layout) {
-        NDArray array = manager.create(checkpoint.apply(name), new Shape(layout.shape(name)));
-        if (dtype == DataType.FLOAT32) {
-            return array;
+    /** Reads (already checked) tensors onto one manager in the compute dtype. */
+    private record Loader(java.util.function.Function<String, float[]> source, java.util.function.Function<String, long[]> shapes,
+                          NDManager manager, DataType dtype) {
+        NDArray tensor(String name) {
+            NDArray array = manager.create(source.apply(name), new Shape(shapes.apply(name)));
+            if (dtype == DataType.FLOAT32) {
+                return array;
+            }
+            NDArray converted = array.toType(dtype, false);
+            array.close();
+            return converted;
         }
-        NDArray converted = array.toType(dtype, false);
-        array.close();
-        return converted;
+
+        NormLayer norm(String stem, ForwardSpec f, double eps) {
+            return new NormLayer(f.norm(), eps, tensor(stem + ".weight"), f.hasNormBias() ? tensor(stem + ".bias") : null);
+        }
     }
 }

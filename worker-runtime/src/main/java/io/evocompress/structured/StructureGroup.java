@@ -5,7 +5,8 @@ import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
 
 /**
- * DarwinLM's two groups of structures (ALGORITHMS.md section 5). The structured OBS runs on the
+ * DarwinLM's two groups of structures (by role, {@link LinearName}: the same for every family; a
+ * family without a gate projection frees 2 * hidden per neuron) (ALGORITHMS.md section 5). The structured OBS runs on the
  * layer that reads the structures as input columns; the layers that produce them lose the matching
  * rows when a model is stitched ({@link StructuredModel}).
  * <ul>
@@ -50,7 +51,7 @@ public enum StructureGroup {
 
     /** Parameters one removed structure frees (biases ignored). */
     public long paramsPerStructure(ModelConfig c) {
-        return this == ATTENTION ? 2L * c.hiddenSize() * c.headDim() : 3L * c.hiddenSize();
+        return this == ATTENTION ? 2L * c.hiddenSize() * c.headDim() : (c.forward().mlp().gated() ? 3L : 2L) * c.hiddenSize();
     }
 
     /** Prunable parameters of one block in this group. */

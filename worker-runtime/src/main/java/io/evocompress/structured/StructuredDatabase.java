@@ -77,7 +77,7 @@ public final class StructuredDatabase {
 
     /** The unit's directory name: the pruned layer's tensor prefix. */
     public static String unitName(ModelConfig c, int block, StructureGroup g) {
-        return ArchitectureRegistry.forType(c.modelType(), "config").blockPrefix(block) + g.prunedLayer().path();
+        return ArchitectureRegistry.forType(c.modelType(), "config").unitName(block, g.prunedLayer());
     }
 
     /**

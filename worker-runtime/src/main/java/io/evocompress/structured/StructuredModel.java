@@ -78,9 +78,9 @@ public final class StructuredModel {
         return new StructuredModel(denseConfigJson, config, dense, a, m);
     }
 
-    /** A dense checkpoint's tensors as a function (read on demand). */
+    /** A dense checkpoint's tensors by unit name (fused layers by part, {@link TensorLayout#unitShapes}), read on demand. */
     public static Function<String, float[]> tensors(CheckpointReader checkpoint) {
-        return checkpoint::readFloat;
+        return name -> TensorLayout.readUnit(checkpoint, name);
     }
 
     public List<BlockShape> shapes() {
@@ -124,10 +124,10 @@ public final class StructuredModel {
         Map<String, float[]> out = new LinkedHashMap<>();
         int h = config.hiddenSize();
         int d = config.headDim();
-        for (String name : layout.shapes().keySet()) {
+        for (String name : layout.unitShapes().keySet()) {
             out.put(name, null);
         }
-        for (String name : layout.shapes().keySet()) {
+        for (String name : layout.unitShapes().keySet()) {
             out.put(name, dense.apply(name).clone());
         }
         for (int b = 0; b < config.numLayers(); b++) {
@@ -137,11 +137,14 @@ public final class StructuredModel {
             int[] heads = a.keptStructures();
             int[] neurons = m.keptStructures();
             // rows of q (d per kept head), gate and up (one per kept neuron)
-            rows(out, p + LinearName.Q_PROJ.path(), units(heads, d), config.qDim(), h, pad, config.qkvBias());
-            rows(out, p + LinearName.GATE_PROJ.path(), units(neurons, 1), config.intermediateSize(), h, pad, config.mlpBias());
-            rows(out, p + LinearName.UP_PROJ.path(), units(neurons, 1), config.intermediateSize(), h, pad, config.mlpBias());
-            out.put(p + LinearName.O_PROJ.path() + ".weight", pad ? a.denseWeight() : a.weight().clone());
-            out.put(p + LinearName.DOWN_PROJ.path() + ".weight", pad ? m.denseWeight() : m.weight().clone());
+            rows(out, p + arch.linearPath(LinearName.Q_PROJ), units(heads, d), config.qDim(), h, pad, config.qkvBias());
+            for (LinearName n : arch.linears(config)) {
+                if (n == LinearName.GATE_PROJ || n == LinearName.UP_PROJ) {
+                    rows(out, p + arch.linearPath(n), units(neurons, 1), config.intermediateSize(), h, pad, config.mlpBias());
+                }
+            }
+            out.put(p + arch.linearPath(LinearName.O_PROJ) + ".weight", pad ? a.denseWeight() : a.weight().clone());
+            out.put(p + arch.linearPath(LinearName.DOWN_PROJ) + ".weight", pad ? m.denseWeight() : m.weight().clone());
         }
         return out;
     }
@@ -180,11 +183,11 @@ public final class StructuredModel {
         return ModelLoader.load(smallerConfigJson(), "stitched structured model", t::get, device, dtype);
     }
 
-    /** Writes tensors as a checkpoint (F32). */
+    /** Writes tensors (by unit name) as a checkpoint (F32), fused tensors fused again in the family's layout. */
     public static void write(Map<String, float[]> tensors, TensorLayout layout, String configJson, FileSystem fs, Path out,
                              boolean overwrite, FileSystem sideFs, Path sideFilesOf) {
         List<CheckpointWriter.Tensor> list = new ArrayList<>();
-        tensors.forEach((name, values) -> list.add(new CheckpointWriter.Tensor(name, layout.shape(name), () -> values)));
+        layout.fuse(tensors).forEach((name, values) -> list.add(new CheckpointWriter.Tensor(name, layout.shape(name), () -> values)));
         new CheckpointWriter(DType.F32, 1, overwrite).write(fs, out, configJson, list, sideFs, sideFilesOf);
     }
 

@@ -37,7 +37,7 @@ public final class ZeroPadding {
         Map<String, float[]> out = new LinkedHashMap<>();
         int h = c.hiddenSize();
         int d = c.headDim();
-        for (String name : TensorLayout.of(c).shapes().keySet()) {
+        for (String name : TensorLayout.of(c).unitShapes().keySet()) {
             out.put(name, smaller.apply(name).clone());
         }
         for (int b = 0; b < shapes.size(); b++) {
@@ -55,19 +55,25 @@ public final class ZeroPadding {
                 throw new IllegalArgumentException("block " + b + " keeps " + s.intermediate() + " neurons but "
                     + neurons.length + " dense indices were given");
             }
-            out.put(p + LinearName.Q_PROJ.path() + ".weight", rows(smaller.apply(p + LinearName.Q_PROJ.path() + ".weight"), qRows, c.qDim(), h));
+            String q = p + arch.linearPath(LinearName.Q_PROJ);
+            String o = p + arch.linearPath(LinearName.O_PROJ);
+            out.put(q + ".weight", rows(smaller.apply(q + ".weight"), qRows, c.qDim(), h));
             if (c.qkvBias()) {
-                out.put(p + LinearName.Q_PROJ.path() + ".bias", rows(smaller.apply(p + LinearName.Q_PROJ.path() + ".bias"), qRows, c.qDim(), 1));
+                out.put(q + ".bias", rows(smaller.apply(q + ".bias"), qRows, c.qDim(), 1));
             }
-            out.put(p + LinearName.O_PROJ.path() + ".weight", cols(smaller.apply(p + LinearName.O_PROJ.path() + ".weight"), qRows, h, c.qDim()));
-            for (LinearName n : List.of(LinearName.GATE_PROJ, LinearName.UP_PROJ)) {
-                out.put(p + n.path() + ".weight", rows(smaller.apply(p + n.path() + ".weight"), neurons, c.intermediateSize(), h));
+            out.put(o + ".weight", cols(smaller.apply(o + ".weight"), qRows, h, c.qDim()));
+            for (LinearName n : arch.linears(c)) {
+                if (n != LinearName.GATE_PROJ && n != LinearName.UP_PROJ) {
+                    continue;
+                }
+                String base = p + arch.linearPath(n);
+                out.put(base + ".weight", rows(smaller.apply(base + ".weight"), neurons, c.intermediateSize(), h));
                 if (c.mlpBias()) {
-                    out.put(p + n.path() + ".bias", rows(smaller.apply(p + n.path() + ".bias"), neurons, c.intermediateSize(), 1));
+                    out.put(base + ".bias", rows(smaller.apply(base + ".bias"), neurons, c.intermediateSize(), 1));
                 }
             }
-            out.put(p + LinearName.DOWN_PROJ.path() + ".weight", cols(smaller.apply(p + LinearName.DOWN_PROJ.path() + ".weight"),
-                neurons, h, c.intermediateSize()));
+            String down = p + arch.linearPath(LinearName.DOWN_PROJ);
+            out.put(down + ".weight", cols(smaller.apply(down + ".weight"), neurons, h, c.intermediateSize()));
         }
         return out;
     }

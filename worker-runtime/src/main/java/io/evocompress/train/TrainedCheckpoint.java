@@ -26,7 +26,22 @@ public final class TrainedCheckpoint {
      */
     public static void write(CausalLm model, String configJson, FileSystem fs, Path out, DType dtype, boolean overwrite,
                              FileSystem sideFs, Path sideFilesOf) {
-        new CheckpointWriter(dtype, 1, overwrite).write(fs, out, configJson, tensors(model.parameters()), sideFs, sideFilesOf);
+        new CheckpointWriter(dtype, 1, overwrite).write(fs, out, configJson, tensors(model), sideFs, sideFilesOf);
+    }
+
+    /**
+     * The model's weights as the checkpoint stores them, in checkpoint order ({@link io.evocompress.model.TensorLayout}):
+     * layers the family stores fused (Phi-3 qkv_proj, BLOOM query_key_value) fused again from the
+     * model's parts; each array read when the writer gets to it.
+     */
+    static List<CheckpointWriter.Tensor> tensors(io.evocompress.model.CausalLm model) {
+        Map<String, NDArray> arrays = model.parameters();
+        io.evocompress.model.TensorLayout layout = io.evocompress.model.TensorLayout.of(model.config(), model.blockShapes());
+        List<CheckpointWriter.Tensor> out = new ArrayList<>();
+        layout.shapes().forEach((name, shape) -> out.add(new CheckpointWriter.Tensor(name, shape, layout.isFused(name)
+            ? () -> layout.fuse(name, part -> arrays.get(part).toFloatArray())
+            : arrays.get(name)::toFloatArray)));
+        return out;
     }
 
     /** Writer input reading each array when the writer gets to it. */

@@ -57,7 +57,7 @@ public final class TrainingState {
                       ObjectNode extra) {
         try (AtomicDirectory out = AtomicDirectory.create(fs, dir, overwrite)) {
             new CheckpointWriter(DType.F32, 1, false).write(fs, out.resolve(MODEL), configJson,
-                TrainedCheckpoint.tensors(model.parameters()), null, null);
+                TrainedCheckpoint.tensors(model), null, null);
             Map<String, ai.djl.ndarray.NDArray> moments = new LinkedHashMap<>();
             optimizer.firstMoments().forEach((name, m) -> moments.put(FIRST + name, m));
             optimizer.secondMoments().forEach((name, v) -> moments.put(SECOND + name, v));

@@ -88,7 +88,7 @@ class BadCheckpointTest {
     void unknownModelType() throws IOException {
         editConfig("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\"");
         String message = failure(() -> load(dir), dir + "/config.json", "unknown model_type 'gpt2'",
-            "Supported model types: llama, mistral, qwen2.");
+            "Supported model types: bloom, llama, mistral, opt, phi3, qwen2.");
         assertTrue(!message.contains("//config.json"), "doubled slash in " + message);
     }
 

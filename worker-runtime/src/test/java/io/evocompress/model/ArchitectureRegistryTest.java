@@ -118,9 +118,9 @@ class ArchitectureRegistryTest {
 
     @Test
     void badConfigsNameTheFileAndTheField() {
-        assertEquals("m/config.json: unknown model_type 'gpt2'. Supported model types: llama, mistral, qwen2.",
+        assertEquals("m/config.json: unknown model_type 'gpt2'. Supported model types: bloom, llama, mistral, opt, phi3, qwen2.",
             failure(MISTRAL.replace("\"mistral\"", "\"gpt2\"")));
-        assertEquals("m/config.json has no model_type. Supported model types: llama, mistral, qwen2.",
+        assertEquals("m/config.json has no model_type. Supported model types: bloom, llama, mistral, opt, phi3, qwen2.",
             failure(MISTRAL.replace("\"model_type\": \"mistral\",", "")));
         assertEquals("m/config.json: required integer field 'intermediate_size' is missing or not an integer.",
             failure(MISTRAL.replace("\"intermediate_size\": 14336,", "")));

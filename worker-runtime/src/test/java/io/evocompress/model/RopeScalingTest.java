@@ -93,7 +93,7 @@ class RopeScalingTest {
     void unsupportedOrInconsistentScalingIsRejected() {
         EvocompressException e = assertThrows(EvocompressException.class,
             () -> new RopeScaling("yarn", 4.0, 1.0, 4.0, 8192));
-        assertEquals("rope_scaling type 'yarn' is not supported; supported: llama3, linear.", e.getMessage());
+        assertEquals("rope_scaling type 'yarn' is not supported; supported: llama3, linear, longrope.", e.getMessage());
         e = assertThrows(EvocompressException.class, () -> new RopeScaling("linear", 0, 1.0, 4.0, 8192));
         assertTrue(e.getMessage().contains("factor must be positive, but was 0.0"), e.getMessage());
         e = assertThrows(EvocompressException.class, () -> new RopeScaling("llama3", 8, 4.0, 4.0, 8192));

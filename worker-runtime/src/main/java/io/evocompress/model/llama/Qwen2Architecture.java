@@ -1,4 +1,6 @@
-package io.evocompress.model;
+package io.evocompress.model.llama;
+
+import io.evocompress.model.ModelConfig;
 
 import io.evocompress.EvocompressException;
 

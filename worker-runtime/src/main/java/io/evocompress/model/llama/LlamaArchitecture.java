@@ -1,4 +1,7 @@
-package io.evocompress.model;
+package io.evocompress.model.llama;
+
+import io.evocompress.model.Architecture;
+import io.evocompress.model.ModelConfig;
 
 /** Llama 2 and 3 ({@code model_type: llama}), with Llama 3 rope scaling and optional attention/MLP biases. */
 public class LlamaArchitecture implements Architecture {

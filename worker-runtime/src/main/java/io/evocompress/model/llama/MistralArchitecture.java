@@ -1,4 +1,6 @@
-package io.evocompress.model;
+package io.evocompress.model.llama;
+
+import io.evocompress.model.ModelConfig;
 
 /** Mistral ({@code model_type: mistral}): Llama without biases, with optional sliding-window attention. */
 public class MistralArchitecture extends LlamaArchitecture {
