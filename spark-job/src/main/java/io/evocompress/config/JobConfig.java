@@ -25,7 +25,9 @@ import java.util.TreeSet;
  * {@link #requireOnly} rejects misspelt keys before any work starts.
  */
 public final class JobConfig {
-    private static final YAMLMapper YAML = new YAMLMapper();
+    /** Strict: a key given twice in one mapping is an error, not "the last one wins". */
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+        .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ObjectNode root;
@@ -44,8 +46,11 @@ public final class JobConfig {
         try {
             node = YAML.readTree(text);
         } catch (JsonProcessingException e) {
+            String duplicate = e.getOriginalMessage().startsWith("Duplicate field")
+                ? ": a setting may be given once per mapping; remove one of the two" : "";
             throw new EvocompressException("Configuration " + location + " is not valid YAML: "
-                + e.getOriginalMessage() + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+                + e.getOriginalMessage() + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")")
+                + duplicate);
         }
         if (node == null || node.isMissingNode() || node.isNull()) {
             node = JsonNodeFactory.instance.objectNode();
