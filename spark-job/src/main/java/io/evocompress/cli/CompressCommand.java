@@ -346,6 +346,9 @@ final class CompressCommand implements Command {
         if (io.evocompress.data.TokenIdsFile.matches(data)) {
             // token ids as eval --data reads them: the stream itself, checked against the vocabulary
             stream = io.evocompress.data.TokenIdsFile.read(fs, data);
+            if (stream.length > STREAM_FACTOR * wanted) {
+                stream = java.util.Arrays.copyOf(stream, (int) (STREAM_FACTOR * wanted)); // the first 8 N L, as for text
+            }
             for (int i = 0; i < stream.length; i++) {
                 if (stream[i] >= config.vocabSize()) {
                     throw new EvocompressException("--calibration-data " + data + ": token id " + stream[i] + " at position "

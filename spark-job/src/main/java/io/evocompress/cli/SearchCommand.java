@@ -91,7 +91,7 @@ public final class SearchCommand implements Command {
             prepared.search().preset().generations(), prepared.search().preset().offspring(), prepared.search().preset().stages(),
             prepared.pool().size(), settings.seqLen());
         SearchJob.Outcome outcome;
-        try (JavaSparkContext sc = SparkContexts.start("search")) {
+        try (JavaSparkContext sc = SparkContexts.start("search", settings.output())) {
             outcome = SearchJob.run(sc, prepared, method, line -> console.progress("%s", line));
         }
         ObjectNode written = SearchReport.write(outcome);

@@ -46,8 +46,12 @@ public record DarwinSettings(String model, String output, String device, String 
         try (CheckpointReader r = CheckpointReader.open(model)) {
             config = ModelLoader.config(r);
         }
-        String output = c.string("output");
+        String output = c.outputLocation("output", model);
+        if (c.has("database.path")) {
+            c.outputLocation("database.path", model);
+        }
         String device = c.stringOr("device", "auto");
+        c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         String data = c.string("calibration.data");
         int seqLen = c.intOr("calibration.seq-len", Math.min(256, config.maxPositionEmbeddings()));
         if (seqLen < 2 || seqLen > config.maxPositionEmbeddings()) {
