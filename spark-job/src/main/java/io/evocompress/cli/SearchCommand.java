@@ -43,7 +43,8 @@ public final class SearchCommand implements Command {
             Spark executors, measures the result and the baselines on the same tokens, and writes OUTPUT/
             result.json, profile.txt, profiles/<baseline>.txt, report.html, fitness.svg, levels.svg.
             The population is checkpointed to OUTPUT/state/ every generation: --resume continues a run that
-            died and ends with the same result. --method brute-force scores every depth configuration.
+            died and ends with the same result; it is refused, naming them, when settings that decide the result
+            differ from the run's (search.generations may grow). --method brute-force scores every depth configuration.
 
             Settings (YAML; --set key=value overrides any of them by its dotted key):
               model                      dense checkpoint (any Hadoop file system)

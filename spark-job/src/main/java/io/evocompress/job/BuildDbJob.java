@@ -117,7 +117,7 @@ public final class BuildDbJob {
         Map<String, VariantStore.LayerRecord> records = new HashMap<>();
         List<LayerTask> todo = new ArrayList<>();
         for (LayerTask t : in.layers()) {
-            VariantStore.LayerRecord r = store.verifiedRecord(t.unit(), in.databaseId());
+            VariantStore.LayerRecord r = store.verifiedRecord(t.unit(), in.databaseId(), progress);
             if (r != null) {
                 records.put(t.unit(), r);
             } else {

@@ -34,6 +34,9 @@ public final class SparkContexts {
             java.nio.file.Path scratch = scratch(output);
             if (scratch != null && !conf.contains("spark.local.dir")) {
                 conf.set("spark.local.dir", scratch.toString());
+                // SparkConf warns that a cluster manager would override spark.local.dir: not on the local master
+                org.apache.logging.log4j.core.config.Configurator.setLevel("org.apache.spark.SparkConf",
+                    org.apache.logging.log4j.Level.ERROR);
             }
             conf.setIfMissing("spark.driver.host", "127.0.0.1");
             conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");

@@ -242,6 +242,24 @@ class BadInputTest {
         assertEquals(0, again.status(), again.err());
         assertTrue(again.err().contains("reusing it"), again.err());
 
+        // a corrupt variant is named and rebuilt; a corrupt Hessian found on reuse is named and recomputed
+        Path variant;
+        try (var files = Files.list(db.resolve("model.layers.1.mlp.up_proj"))) {
+            variant = files.filter(f -> f.getFileName().toString().endsWith(".bin")).sorted().findFirst().orElseThrow();
+        }
+        Path hessian = db.resolve("hessians").resolve("block-0").resolve("qkv.bin");
+        for (Path f : List.of(variant, hessian)) {
+            byte[] b = Files.readAllBytes(f);
+            b[b.length / 2] ^= 0x40;
+            Files.write(f, b);
+        }
+        MainTest.Run repaired = MainTest.run(buildDb(db, "model=" + model, "database.max-level=1").toArray(new String[0]));
+        assertEquals(0, repaired.status(), repaired.err());
+        assertTrue(repaired.err().contains(variant + " is corrupt") && repaired.err().contains(
+            "rebuilding layer model.layers.1.mlp.up_proj"), repaired.err());
+        assertTrue(repaired.err().contains("Hessian file file:" + hessian + " is corrupt"), repaired.err());
+        assertArrayEquals(manifest, Files.readAllBytes(db.resolve("manifest.json")), "rebuilt exactly as before");
+
         // a "fine-tune": the same config.json, one weight changed (in the largest tensor, sampled by windows)
         BadFiles.setF32(model.resolve("model.safetensors"), "model.embed_tokens.weight", 0, 0.125f);
         fails(1, buildDb(db, "model=" + model, "database.max-level=1"), db.toString(), "another variant database");
