@@ -33,6 +33,12 @@ public final class Main {
     public static void main(String[] argv) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
         int status = new Main().run(argv, System.out, System.err);
+        // The command has said everything; what Spark's stopping background threads may still print
+        // (e.g. a RejectedExecutionException from a pool shut down under a failed job's callback) is
+        // not the user's business.
+        System.out.flush();
+        System.err.flush();
+        System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));
         System.exit(status);
     }
 
@@ -107,7 +113,7 @@ public final class Main {
      * A task's failure that reached the driver only as text (Spark's "Lost task ...: CLASS: MESSAGE" when
      * the exception itself did not travel): the message of the {@link EvocompressException} in it.
      */
-    private static String remoteMessage(Throwable e) {
+    static String remoteMessage(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = t.getMessage();
             int at = m == null ? -1 : m.indexOf(REMOTE_MARKER);

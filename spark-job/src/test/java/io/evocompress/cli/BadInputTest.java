@@ -269,4 +269,17 @@ class BadInputTest {
             "calibration.shards=2", "final.tokens=256");
         fails(1, argv, "database.path file:" + db, "other weights of this model");
     }
+
+    @Test
+    void aTaskFailureIsPrintedAsItsCausesOnOneLine() {
+        Exception task = new org.apache.spark.SparkException("Job aborted due to stage failure: Task 0 ... \n\tat x.y(Z.java:1)",
+            new java.io.UncheckedIOException("Cannot write file:/out/hessians/qkv.bin",
+                new java.io.IOException("Parent path is not a directory: file:/out")));
+        assertEquals("UncheckedIOException: Cannot write file:/out/hessians/qkv.bin; caused by IOException: Parent path is "
+            + "not a directory: file:/out", Main.causeChain(task));
+        // an EvocompressException that reached the driver only as text in Spark's message
+        Exception remote = new org.apache.spark.SparkException("Job aborted: Lost task 0.0: "
+            + "io.evocompress.EvocompressException: /m/model.safetensors tensor 'w' holds NaN at element 3\n\tat a.b(C.java:1)\n");
+        assertEquals("/m/model.safetensors tensor 'w' holds NaN at element 3", Main.remoteMessage(remote));
+    }
 }
