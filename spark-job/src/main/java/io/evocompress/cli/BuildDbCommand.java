@@ -81,7 +81,7 @@ final class BuildDbCommand implements Command {
             settings.model(), inputs.config().numLayers(), inputs.layers().size(), settings.sequences(), settings.seqLen(),
             settings.shards(), settings.compressor().toJson());
         BuildDbJob.Outcome outcome;
-        try (JavaSparkContext sc = SparkContexts.start("build-db")) {
+        try (JavaSparkContext sc = SparkContexts.start("build-db", settings.output())) {
             outcome = BuildDbJob.run(sc, inputs, line -> console.progress("%s", line));
         }
         DatabaseManifest m = outcome.manifest();

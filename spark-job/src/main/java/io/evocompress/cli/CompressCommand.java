@@ -388,12 +388,26 @@ final class CompressCommand implements Command {
                                            int seqLen, Console console) {
         Path data = HadoopFiles.path(request.calibrationData());
         FileSystem fs = HadoopFiles.fileSystem(data, HadoopFiles.defaultConf());
-        List<String> docs = TextDocuments.read(fs, data);
         long wanted = (long) request.sequences() * seqLen;
         int[] stream;
-        try (TextTokenizer tokenizer = TextTokenizer.load(model.fileSystem(), model.dir())) {
-            tokenizer.checkFits(config, modelUri);
-            stream = TokenSequences.stream(tokenizer, docs, config.bosTokenId(), STREAM_FACTOR * wanted);
+        if (io.evocompress.data.TokenIdsFile.matches(data)) {
+            // token ids as eval --data reads them: the stream itself, checked against the vocabulary
+            stream = io.evocompress.data.TokenIdsFile.read(fs, data);
+            if (stream.length > STREAM_FACTOR * wanted) {
+                stream = java.util.Arrays.copyOf(stream, (int) (STREAM_FACTOR * wanted)); // the first 8 N L, as for text
+            }
+            for (int i = 0; i < stream.length; i++) {
+                if (stream[i] >= config.vocabSize()) {
+                    throw new EvocompressException("--calibration-data " + data + ": token id " + stream[i] + " at position "
+                        + i + " is outside the model's vocabulary [0, " + config.vocabSize() + ").");
+                }
+            }
+        } else {
+            List<String> docs = TextDocuments.read(fs, data);
+            try (TextTokenizer tokenizer = TextTokenizer.load(model.fileSystem(), model.dir())) {
+                tokenizer.checkFits(config, modelUri);
+                stream = TokenSequences.stream(tokenizer, docs, config.bosTokenId(), STREAM_FACTOR * wanted);
+            }
         }
         if (stream.length < seqLen) {
             throw new EvocompressException("--calibration-data " + data + " holds " + stream.length

@@ -71,7 +71,7 @@ public final class DarwinCommand implements Command {
         JobConfig config = JobConfig.load(args.required("config"), args.all("set"), HadoopFiles.defaultConf());
         DarwinSettings settings = DarwinSettings.from(config);
         ObjectNode written;
-        try (JavaSparkContext sc = SparkContexts.start("darwin")) {
+        try (JavaSparkContext sc = SparkContexts.start("darwin", settings.output())) {
             written = DarwinJob.run(sc, settings, line -> console.progress("%s", line));
         }
         ObjectNode result = Main.newResult(name());

@@ -84,6 +84,12 @@ final class EvalCommand implements Command {
         long maxTokens = args.longOr("max-tokens", 0);
         String device = args.getOr("device", "auto");
         String dtype = args.getOr("dtype", "auto");
+        if (!io.evocompress.device.DeviceChoice.isValidSpec(device)) {
+            throw new Args.UsageException("--device must be auto, cpu, gpu or gpu:N, but was '" + device + "'");
+        }
+        if (!io.evocompress.device.DeviceChoice.isValidDtypeSpec(dtype)) {
+            throw new Args.UsageException("--dtype must be auto, float32, float16 or bfloat16, but was '" + dtype + "'");
+        }
 
         // Everything that can be wrong with the input is checked here, before Spark starts.
         ModelConfig config;

@@ -90,7 +90,13 @@ public final class ExportCommand implements Command {
         String resultDir = args.required("result");
         Path resultFile = new Path(HadoopFiles.path(resultDir), "result.json");
         FileSystem rfs = HadoopFiles.fileSystem(resultFile, HadoopFiles.defaultConf());
-        JsonNode result = JSON.readTree(HadoopFiles.readUtf8(rfs, resultFile, "search result (run search first)"));
+        JsonNode result;
+        try {
+            result = JSON.readTree(HadoopFiles.readUtf8(rfs, resultFile, "search result (run search first)"));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new EvocompressException(resultFile + " is not valid JSON (truncated or edited? "
+                + e.getOriginalMessage() + "): run the search again, or with --resume if it was killed.", e);
+        }
         String which = args.getOr("profile", "result");
         String profileFile = args.get("profile-file").orElse(null);
         if (profileFile != null && args.get("profile").isPresent()) {

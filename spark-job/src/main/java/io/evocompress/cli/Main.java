@@ -33,6 +33,12 @@ public final class Main {
     public static void main(String[] argv) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
         int status = new Main().run(argv, System.out, System.err);
+        // The command has said everything; what Spark's stopping background threads may still print
+        // (e.g. a RejectedExecutionException from a pool shut down under a failed job's callback) is
+        // not the user's business.
+        System.out.flush();
+        System.err.flush();
+        System.setErr(new PrintStream(java.io.OutputStream.nullOutputStream()));
         System.exit(status);
     }
 
@@ -67,25 +73,76 @@ public final class Main {
             err.println("evocompress " + command.name() + ": error: " + e.getMessage());
             return 1;
         } catch (Exception e) {
-            EvocompressException cause = findCause(e);
-            if (cause != null) {
-                err.println("evocompress " + command.name() + ": error: " + cause.getMessage());
+            Args.UsageException usage = findCause(e, Args.UsageException.class);
+            if (usage != null) {
+                err.println("evocompress " + command.name() + ": " + usage.getMessage());
+                err.println("Run 'evocompress " + command.name() + " --help' for its options.");
+                return 2;
+            }
+            EvocompressException cause = findCause(e, EvocompressException.class);
+            String message = cause != null ? cause.getMessage() : remoteMessage(e);
+            if (message != null) {
+                err.println("evocompress " + command.name() + ": error: " + message);
             } else {
-                err.println("evocompress " + command.name() + ": failed: " + e);
-                e.printStackTrace(err);
+                err.println("evocompress " + command.name() + ": failed: " + causeChain(e));
+                if (System.getenv(STACK_TRACE_ENV) != null) {
+                    e.printStackTrace(err);
+                } else {
+                    err.println("(an unexpected failure: rerun with " + STACK_TRACE_ENV + "=1 for the stack trace to report)");
+                }
             }
             return 1;
         }
     }
 
+    /** Set in the environment to print the stack trace of an unexpected failure. */
+    static final String STACK_TRACE_ENV = "EVOCOMPRESS_STACKTRACE";
+    private static final String REMOTE_MARKER = EvocompressException.class.getName() + ": ";
+
     /** Errors raised inside Spark tasks reach the driver wrapped; find the user-facing one. */
-    private static EvocompressException findCause(Throwable e) {
+    private static <T extends Throwable> T findCause(Throwable e, Class<T> type) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof EvocompressException ee) {
-                return ee;
+            if (type.isInstance(t)) {
+                return type.cast(t);
             }
         }
         return null;
+    }
+
+    /**
+     * A task's failure that reached the driver only as text (Spark's "Lost task ...: CLASS: MESSAGE" when
+     * the exception itself did not travel): the message of the {@link EvocompressException} in it.
+     */
+    static String remoteMessage(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            int at = m == null ? -1 : m.indexOf(REMOTE_MARKER);
+            if (at >= 0) {
+                String rest = m.substring(at + REMOTE_MARKER.length());
+                int end = rest.indexOf("\n\tat ");
+                return (end < 0 ? rest : rest.substring(0, end)).strip();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * One line for an unexpected failure: each cause's class and first message line, outermost Spark
+     * wrappers (whose messages repeat the cause with a stack trace) left out.
+     */
+    static String causeChain(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t.getClass().getName().startsWith("org.apache.spark.") && t.getCause() != null) {
+                continue;
+            }
+            String m = t.getMessage() == null ? "" : t.getMessage().lines().findFirst().orElse("");
+            if (sb.length() > 0) {
+                sb.append("; caused by ");
+            }
+            sb.append(t.getClass().getSimpleName()).append(m.isEmpty() ? "" : ": " + m);
+        }
+        return sb.toString();
     }
 
     private static void print(ObjectNode result, boolean json, PrintStream out) {

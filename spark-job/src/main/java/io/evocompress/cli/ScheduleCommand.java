@@ -78,7 +78,7 @@ public final class ScheduleCommand implements Command {
             settings.quantized() ? " + " + settings.bits() + "-bit" : "", settings.model(), prepared.db().layers().size(),
             settings.autoRange() ? "auto" : settings.range(), prepared.pool().size(), settings.seqLen());
         ScheduleJob.Outcome outcome;
-        try (JavaSparkContext sc = SparkContexts.start("schedule")) {
+        try (JavaSparkContext sc = SparkContexts.start("schedule", settings.output())) {
             outcome = ScheduleJob.run(sc, prepared, line -> console.progress("%s", line));
         }
         ObjectNode written = ScheduleReport.write(outcome);

@@ -45,7 +45,8 @@ public final class SearchCommand implements Command {
             '<module>: <level>', bits '<module>: <bits>', depth one line per block none|attn|mlp|attn+mlp),
             profiles/<baseline>.txt, report.html, fitness.svg, levels.svg.
             The population is checkpointed to OUTPUT/state/ every generation: --resume continues a run that
-            died and ends with the same result. --method brute-force scores every depth configuration.
+            died and ends with the same result; it is refused, naming them, when settings that decide the result
+            differ from the run's (search.generations may grow). --method brute-force scores every depth configuration.
 
             Settings (YAML; --set key=value overrides any of them by its dotted key):
               model                      dense checkpoint (any Hadoop file system)
@@ -99,7 +100,7 @@ public final class SearchCommand implements Command {
             prepared.search().preset().generations(), prepared.search().preset().offspring(), prepared.search().preset().stages(),
             prepared.pool().size(), settings.seqLen());
         SearchJob.Outcome outcome;
-        try (JavaSparkContext sc = SparkContexts.start("search")) {
+        try (JavaSparkContext sc = SparkContexts.start("search", settings.output())) {
             outcome = SearchJob.run(sc, prepared, method, line -> console.progress("%s", line));
         }
         ObjectNode written = SearchReport.write(outcome);

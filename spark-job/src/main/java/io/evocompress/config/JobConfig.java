@@ -25,7 +25,9 @@ import java.util.TreeSet;
  * {@link #requireOnly} rejects misspelt keys before any work starts.
  */
 public final class JobConfig {
-    private static final YAMLMapper YAML = new YAMLMapper();
+    /** Strict: a key given twice in one mapping is an error, not "the last one wins". */
+    private static final YAMLMapper YAML = YAMLMapper.builder()
+        .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ObjectNode root;
@@ -44,8 +46,11 @@ public final class JobConfig {
         try {
             node = YAML.readTree(text);
         } catch (JsonProcessingException e) {
+            String duplicate = e.getOriginalMessage().startsWith("Duplicate field")
+                ? ": a setting may be given once per mapping; remove one of the two" : "";
             throw new EvocompressException("Configuration " + location + " is not valid YAML: "
-                + e.getOriginalMessage() + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+                + e.getOriginalMessage() + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")")
+                + duplicate);
         }
         if (node == null || node.isMissingNode() || node.isNull()) {
             node = JsonNodeFactory.instance.objectNode();
@@ -143,6 +148,16 @@ public final class JobConfig {
         return n.asText();
     }
 
+    /**
+     * An output directory setting, checked before any work ({@link io.evocompress.fs.OutputLocation}):
+     * not a regular file, writable, not the model's directory.
+     */
+    public String outputLocation(String key, String model) {
+        String location = string(key);
+        io.evocompress.fs.OutputLocation.check(location, "Setting '" + key + "' in " + source, model);
+        return location;
+    }
+
     public String stringOr(String key, String defaultValue) {
         return has(key) ? string(key) : defaultValue;
     }
@@ -190,6 +205,20 @@ public final class JobConfig {
     public int positiveIntOr(String key, int defaultValue) {
         int v = intOr(key, defaultValue);
         require(v >= 1, key, "at least 1", v);
+        return v;
+    }
+
+    /**
+     * {@link #intOr} within [min, max]: the bound on a setting that multiplies work or storage, with
+     * {@code why} saying what it multiplies ("each level is a file per layer").
+     */
+    public int boundedIntOr(String key, int defaultValue, int min, int max, String why) {
+        int v = intOr(key, defaultValue);
+        require(v >= min, key, "at least " + min, v);
+        if (v > max) {
+            throw new EvocompressException("Setting '" + key + "' in " + source + " must be at most " + max + " (" + why
+                + "), but was " + v);
+        }
         return v;
     }
 

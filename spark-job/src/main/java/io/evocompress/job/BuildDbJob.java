@@ -9,6 +9,7 @@ import io.evocompress.data.TokenSequences;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.database.VariantDatabase;
 import io.evocompress.database.VariantStore;
+import io.evocompress.database.WeightsFingerprint;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.Architecture;
 import io.evocompress.model.ArchitectureRegistry;
@@ -56,7 +57,12 @@ public final class BuildDbJob {
 
     /** What the driver works out before Spark starts. */
     public record Inputs(BuildDbSettings settings, ModelConfig config, String configSha256, List<int[]> sequences,
-                         String tokenIdsSha256, String databaseId, List<LayerTask> layers) {
+                         String tokenIdsSha256, String databaseId, List<LayerTask> layers, String weightsSha256) {
+        /** What the Hessians are keyed by: config.json and the weights ({@link WeightsFingerprint}). */
+        public String modelSha256() {
+            return VariantStore.sha256(("config " + configSha256 + "\nweights " + weightsSha256 + "\n")
+                .getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     /** The manifest, and what this run built and what it reused. */
@@ -67,10 +73,12 @@ public final class BuildDbJob {
     public static Inputs prepare(BuildDbSettings s) {
         ModelConfig config;
         String configSha;
+        String weightsSha;
         int[] stream;
         try (CheckpointReader model = CheckpointReader.open(s.model())) {
             config = ModelLoader.config(model);
             configSha = VariantStore.sha256(model.configJson().getBytes(StandardCharsets.UTF_8));
+            weightsSha = WeightsFingerprint.of(model);
             Path data = HadoopFiles.path(s.data());
             FileSystem fs = HadoopFiles.fileSystem(data, HadoopFiles.defaultConf());
             List<String> docs = TextDocuments.read(fs, data);
@@ -81,7 +89,7 @@ public final class BuildDbJob {
         }
         List<int[]> sequences = TokenSequences.sample(stream, s.seqLen(), (long) s.sequences() * s.seqLen(), s.seed());
         String tokenSha = tokenHash(sequences);
-        String id = DatabaseManifest.databaseId(configSha, tokenSha, s.shards(), s.compressor().hash());
+        String id = DatabaseManifest.databaseId(configSha, weightsSha, tokenSha, s.shards(), s.compressor().hash());
         Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config");
         List<LayerTask> layers = new ArrayList<>();
         for (int b = 0; b < config.numLayers(); b++) {
@@ -89,7 +97,7 @@ public final class BuildDbJob {
                 layers.add(new LayerTask(arch.unitName(b, n), b, n));
             }
         }
-        return new Inputs(s, config, configSha, sequences, tokenSha, id, layers);
+        return new Inputs(s, config, configSha, sequences, tokenSha, id, layers, weightsSha);
     }
 
     public static Outcome run(JavaSparkContext sc, BuildDbSettings settings, Consumer<String> progress) {
@@ -109,7 +117,7 @@ public final class BuildDbJob {
         Map<String, VariantStore.LayerRecord> records = new HashMap<>();
         List<LayerTask> todo = new ArrayList<>();
         for (LayerTask t : in.layers()) {
-            VariantStore.LayerRecord r = store.verifiedRecord(t.unit(), in.databaseId());
+            VariantStore.LayerRecord r = store.verifiedRecord(t.unit(), in.databaseId(), progress);
             if (r != null) {
                 records.put(t.unit(), r);
             } else {
@@ -124,7 +132,7 @@ public final class BuildDbJob {
 
         if (!todo.isEmpty()) {
             HessianJob.Index hessians = HessianJob.ensure(sc, s, in.config().numLayers(), in.sequences(),
-                in.configSha256(), in.tokenIdsSha256(), progress);
+                in.modelSha256(), in.tokenIdsSha256(), progress);
             List<String> built;
             JobProgress watch = new JobProgress(sc, "building " + todo.size() + " layers", 2000, progress);
             try (watch) {
@@ -148,7 +156,7 @@ public final class BuildDbJob {
         DatabaseManifest manifest = new DatabaseManifest(DatabaseManifest.FORMAT_VERSION, in.databaseId(),
             s.compressor().domain(),
             new DatabaseManifest.Model(s.model(), in.configSha256(), in.config().modelType(), in.config().numLayers(),
-                in.config().hiddenSize()),
+                in.config().hiddenSize(), in.weightsSha256()),
             new DatabaseManifest.Calibration(s.data(), in.tokenIdsSha256(), s.sequences(), s.seqLen(), s.seed(), s.shards()),
             s.compressor().toJson(), s.compressor().hash(), ordered, DatabaseManifest.totals(ordered));
         deleteTemporaries(fs, root);
@@ -169,6 +177,11 @@ public final class BuildDbJob {
             return null; // unreadable manifest: rebuild what does not verify and write it again
         }
         if (!m.databaseId().equals(id)) {
+            if (m.model() != null && m.model().weightsSha256() == null) {
+                throw new EvocompressException(root + " holds a variant database built before databases recorded the model's "
+                    + "weights (id " + m.databaseId() + "), so it cannot be told apart from one built from other weights: "
+                    + "delete it to rebuild, or choose another output.");
+            }
             throw new EvocompressException(root + " already holds another variant database (id " + m.databaseId()
                 + ", built from other model, data or settings than this one, id " + id
                 + "): choose another output or delete it.");

@@ -47,12 +47,16 @@ public record BuildDbSettings(String model, String output, String device, String
     public static final int DEFAULT_MAX_LEVEL = 8;
     public static final List<Integer> DEFAULT_BITS = List.of(2, 3, 4, 5, 6);
     public static final int DEFAULT_GROUP_SIZE = 128;
+    /** Bounds on the settings that multiply work or storage. */
+    public static final int MAX_LEVEL_LIMIT = 32;
+    public static final int SEQUENCES_LIMIT = 1 << 20;
+    public static final int SHARDS_LIMIT = 4096;
 
     /** Reads and validates the settings (opens the model to check it and to size the default Delta). */
     public static BuildDbSettings from(JobConfig c) {
         c.requireOnly(KEYS);
         String model = c.string("model");
-        String output = c.string("output");
+        String output = c.outputLocation("output", model);
         String device = c.stringOr("device", "auto");
         if (!device.matches("auto|cpu|gpu(:\\d+)?")) {
             throw new EvocompressException("Setting 'device' in " + c.source() + " must be auto, cpu, gpu or gpu:N, but was '"
@@ -65,14 +69,16 @@ public record BuildDbSettings(String model, String output, String device, String
             TensorLayout.of(config).check(reader);
         }
         HadoopFiles.fileSystem(HadoopFiles.path(output), HadoopFiles.defaultConf());
-        int sequences = c.positiveIntOr("calibration.sequences", DEFAULT_SEQUENCES);
+        int sequences = c.boundedIntOr("calibration.sequences", DEFAULT_SEQUENCES, 1, SEQUENCES_LIMIT,
+            "every sequence is run through the model for the Hessians");
         int seqLen = c.intOr("calibration.seq-len", Math.min(DEFAULT_SEQ_LEN, config.maxPositionEmbeddings()));
         if (seqLen < 2 || seqLen > config.maxPositionEmbeddings()) {
             throw new EvocompressException("Setting 'calibration.seq-len' in " + c.source() + " must be in [2, "
                 + config.maxPositionEmbeddings() + "] (the model's context), but was " + seqLen);
         }
         long seed = c.integerOr("calibration.seed", 0);
-        int shards = c.positiveIntOr("calibration.shards", Math.min(DEFAULT_SHARDS, sequences));
+        int shards = c.boundedIntOr("calibration.shards", Math.min(DEFAULT_SHARDS, sequences), 1, SHARDS_LIMIT,
+            "each shard writes a partial Hessian per block input");
         if (shards > sequences) {
             throw new EvocompressException("Setting 'calibration.shards' in " + c.source() + " (" + shards
                 + ") must not exceed calibration.sequences (" + sequences + "): every shard needs a sequence.");
@@ -99,10 +105,8 @@ public record BuildDbSettings(String model, String output, String device, String
                 throw new EvocompressException("Setting 'database.target' in " + c.source()
                     + " must be a sparsity in (0, 1), but was " + target);
             }
-            int maxLevel = c.intOr("database.max-level", DEFAULT_MAX_LEVEL);
-            if (maxLevel < 0) {
-                throw new EvocompressException("Setting 'database.max-level' in " + c.source() + " must be >= 0, but was " + maxLevel);
-            }
+            int maxLevel = c.boundedIntOr("database.max-level", DEFAULT_MAX_LEVEL, 0, MAX_LEVEL_LIMIT,
+                "levels -L..L are 2L+1 variant files per layer, each built and stored");
             SparsityGrid grid = c.has("database.delta")
                 ? new SparsityGrid(target, maxLevel, positiveDelta(c))
                 : SparsityGrid.withDefaultStep(target, maxLevel, config.hiddenSize());

@@ -97,7 +97,9 @@ public final class DarwinJob {
         try (CheckpointReader r = CheckpointReader.open(s.model())) {
             config = ModelLoader.config(r);
             configJson = r.configJson();
-            configSha = VariantStore.sha256(configJson.getBytes(StandardCharsets.UTF_8));
+            // config.json and the weights: a structured database of other weights is never reused
+            configSha = VariantStore.sha256(("config " + VariantStore.sha256(configJson.getBytes(StandardCharsets.UTF_8))
+                + "\nweights " + io.evocompress.database.WeightsFingerprint.of(r) + "\n").getBytes(StandardCharsets.UTF_8));
         }
         StructuredGrid grid = s.grid();
         String tokenSha = BuildDbJob.tokenHash(pool);

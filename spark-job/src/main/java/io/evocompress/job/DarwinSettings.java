@@ -56,8 +56,12 @@ public record DarwinSettings(String model, String output, String device, String 
                 + " stores q, k and v fused per head, which cannot hold a block with query heads removed: darwin "
                 + "does not run on it.");
         }
-        String output = c.string("output");
+        String output = c.outputLocation("output", model);
+        if (c.has("database.path")) {
+            c.outputLocation("database.path", model);
+        }
         String device = c.stringOr("device", "auto");
+        c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         String data = c.string("calibration.data");
         int seqLen = c.intOr("calibration.seq-len", Math.min(256, config.maxPositionEmbeddings()));
         if (seqLen < 2 || seqLen > config.maxPositionEmbeddings()) {
@@ -67,7 +71,8 @@ public record DarwinSettings(String model, String output, String device, String 
         int sequences = c.positiveIntOr("calibration.sequences", 64);
         int shards = c.positiveIntOr("calibration.shards", Math.min(4, sequences));
         double target = c.numberOr("database.target", 0.5);
-        int steps = c.positiveIntOr("database.steps", 10);
+        int steps = c.boundedIntOr("database.steps", 10, 1, 100,
+            "each step is a stored snapshot per unit and level");
         StructuredGrid grid = new StructuredGrid(target, steps);
         grid.levels(io.evocompress.structured.StructureGroup.ATTENTION, config);
         grid.levels(io.evocompress.structured.StructureGroup.MLP, config);
@@ -94,7 +99,8 @@ public record DarwinSettings(String model, String output, String device, String 
         String objective = c.choice("post-training.objective", "lm", Set.of("lm", "distill"));
         // the selection's own checks (survivors non-increasing, last stage 1, tokens within the pool) before any work
         CalibrationPool pool = new CalibrationPool(sequences, seqLen);
-        int offspring = c.positiveIntOr("search.offspring", 16);
+        int offspring = c.boundedIntOr("search.offspring", 16, 1, SearchSettings.CANDIDATES_LIMIT,
+            "every offspring is a candidate fine-tuned and scored per generation");
         try {
             new MultiStepSelection(stages, pool).checkOffspring(offspring);
         } catch (EvocompressException e) {
@@ -104,8 +110,8 @@ public record DarwinSettings(String model, String output, String device, String 
             c.require(training.get(i) >= 0, "search.stages", "stages training on 0 or more tokens (stage " + (i + 1) + ")",
                 training.get(i));
         }
-        int generations = c.intOr("search.generations", 200);
-        c.require(generations >= 0, "search.generations", ">= 0", generations);
+        int generations = c.boundedIntOr("search.generations", 200, 0, SearchSettings.GENERATIONS_LIMIT,
+            "every generation fine-tunes and scores its offspring");
         long postTokens = c.integerOr("post-training.tokens", 100_000);
         c.require(postTokens >= 0, "post-training.tokens", ">= 0 (0: no post-training)", postTokens);
         long poolTokens = (long) sequences * seqLen;

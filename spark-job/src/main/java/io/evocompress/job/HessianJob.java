@@ -78,7 +78,7 @@ public final class HessianJob {
         FileSystem fs = HadoopFiles.fileSystem(root, HadoopFiles.defaultConf());
         Path dir = new Path(root, DIR);
         VariantStore store = new VariantStore(fs, root);
-        Index existing = verified(fs, store, dir, configSha, tokenSha, settings.shards());
+        Index existing = verified(fs, store, dir, configSha, tokenSha, settings.shards(), progress);
         if (existing != null) {
             progress.accept("Hessians: reusing " + existing.files().size() + " verified files in " + dir);
             return existing;
@@ -129,7 +129,8 @@ public final class HessianJob {
     }
 
     /** The index if it matches the model, data and shards and every file verifies, else null. */
-    private static Index verified(FileSystem fs, VariantStore store, Path dir, String configSha, String tokenSha, int shards) {
+    private static Index verified(FileSystem fs, VariantStore store, Path dir, String configSha, String tokenSha, int shards,
+                                  Consumer<String> progress) {
         Path file = new Path(dir, INDEX);
         if (!HadoopFiles.exists(fs, file)) {
             return null;
@@ -143,10 +144,13 @@ public final class HessianJob {
             for (VariantStore.StoredFile f : index.files()) {
                 Path p = new Path(dir, f.name());
                 if (!HadoopFiles.exists(fs, p)) {
+                    progress.accept("Hessian file " + p + " is missing: computing the Hessians again");
                     return null;
                 }
                 byte[] bytes = store.readAll(p);
                 if (bytes.length != f.bytes() || !VariantStore.sha256(bytes).equals(f.sha256())) {
+                    progress.accept("Hessian file " + p + " is corrupt (its SHA-256 differs from " + file
+                        + "): computing the Hessians again");
                     return null;
                 }
             }

@@ -118,7 +118,7 @@ public final class ScheduleJob {
             built.reusedWhole() ? "reused" : built.layersBuilt() + " layers built, " + built.layersReused() + " reused"));
         ModelConfig config = p.db().config();
         HessianJob.Index hessians = HessianJob.ensure(sc, s.buildDb(), config.numLayers(), p.db().sequences(),
-            p.db().configSha256(), p.db().tokenIdsSha256(), progress);
+            p.db().modelSha256(), p.db().tokenIdsSha256(), progress);
         List<LayerTask> layers = p.db().layers();
         int n = layers.size();
         long[] numel = new long[n];

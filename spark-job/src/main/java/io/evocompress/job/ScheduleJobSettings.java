@@ -65,8 +65,9 @@ public record ScheduleJobSettings(String model, String output, String device, do
     public static ScheduleJobSettings from(JobConfig c) {
         c.requireOnly(KEYS);
         String model = c.string("model");
-        String output = c.string("output");
+        String output = c.outputLocation("output", model);
         String device = c.stringOr("device", "auto");
+        c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         double target = c.number("target");
         c.require(target > 0 && target < 1, "target", "a sparsity in (0, 1)", target);
         ModelConfig config;
@@ -83,6 +84,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
         if (!c.has("database.max-level")) {
             c.set("database.max-level", IntNode.valueOf(0));
         }
+        c.outputLocation("database.path", model);
         BuildDbSettings buildDb = BuildDbSettings.from(SearchSettings.buildDbConfig(c, "sparsity", target, sequences, seqLen, seed));
 
         String heldout = c.string("heldout.data");

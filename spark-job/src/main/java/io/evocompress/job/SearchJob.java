@@ -171,7 +171,7 @@ public final class SearchJob {
             idx[i] = i;
             len[i] = heldout.get(i).length;
         }
-        checkOutput(s, resume);
+        checkOutput(s, resume, ResumeSettings.of(s, method, db == null ? null : db.databaseId()), preset.generations());
         return new Prepared(s, config, domain, decoder, expand, search, pool, heldout, db, finalBatch, new Minibatch(idx, len));
     }
 
@@ -182,20 +182,38 @@ public final class SearchJob {
             DatabaseManifest m = VariantDatabase.open(fs, root).manifest();
             if (!m.databaseId().equals(db.databaseId())) {
                 boolean otherModel = !m.model().configSha256().equals(db.configSha256());
+                boolean otherWeights = !otherModel && !java.util.Objects.equals(m.model().weightsSha256(), db.weightsSha256());
                 throw new EvocompressException("database.path " + root + " holds a database built for "
-                    + (otherModel ? "another model (" + m.model().location() + ")" : "other calibration data or compressor settings")
+                    + (otherModel ? "another model (" + m.model().location() + ")"
+                        : otherWeights ? (m.model().weightsSha256() == null ? "a model whose weights it did not record (built "
+                            + "by an older version)" : "other weights of this model (its config.json is the same, its weights "
+                            + "are not: a fine-tune or another checkpoint)")
+                        : "other calibration data or compressor settings")
                     + " (id " + m.databaseId().substring(0, 12) + ", this search needs " + db.databaseId().substring(0, 12)
                     + "): point database.path elsewhere, or delete it to rebuild.");
             }
         }
     }
 
-    private static void checkOutput(SearchSettings s, boolean resume) {
+    private static void checkOutput(SearchSettings s, boolean resume, ResumeSettings settings, int generations) {
         Path out = HadoopFiles.path(s.output());
         FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
-        if (!resume && HadoopFiles.exists(fs, new Path(out, STATE_FILE))) {
+        boolean started = HadoopFiles.exists(fs, new Path(out, STATE_FILE))
+            || HadoopFiles.exists(fs, new Path(out, STATE_FILE + ".prev"));
+        if (!resume && started) {
             throw new EvocompressException("The output " + out + " already holds a search (" + STATE_FILE
                 + "): pass --resume to continue it, or choose another output.");
+        }
+        if (resume && started) {
+            settings.checkResumable(s.output());
+            Path state = new Path(out, STATE_FILE);
+            int done = new JsonCheckpointStore(fs, state).load().map(io.evocompress.search.SearchState::generation).orElse(0);
+            if (done > generations) {
+                throw new EvocompressException("--resume: the search in " + out + " has already run " + done
+                    + " generations, more than search.generations = " + generations + " asks for: no uninterrupted run "
+                    + "of " + generations + " generations gives its state. Set search.generations to " + done
+                    + " or more, or use another output.");
+            }
         }
     }
 
@@ -240,6 +258,7 @@ public final class SearchJob {
                 SearchProgress watch = r -> progress.accept(String.format(
                     "generation %d/%d: best fitness %.6f, %.1f candidates/s, about %s left",
                     r.generation(), r.generations(), r.bestFitness(), r.candidatesPerSecond(), duration(r.secondsLeft())));
+                ResumeSettings.of(s, method, p.db() == null ? null : p.db().databaseId()).write(s.output());
                 EvolutionarySearch engine = p.search();
                 if (s.init().equals("scheduler")) {
                     engine = startFromScheduler(p, manifest, store, search, progress);

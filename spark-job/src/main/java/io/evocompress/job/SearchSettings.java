@@ -42,6 +42,9 @@ public record SearchSettings(String model, String output, String device, String 
                              double owlLambda, double owlM, long finalTokens, ObjectNode effectiveConfig,
                              String initFile, List<String> tie) {
 
+    /** Bounds on the settings that multiply work. */
+    public static final int GENERATIONS_LIMIT = 100_000;
+    public static final int CANDIDATES_LIMIT = 10_000;
     public static final Set<String> DOMAINS = Set.of("sparsity", "bits", "depth");
 
     /**
@@ -78,8 +81,9 @@ public record SearchSettings(String model, String output, String device, String 
     public static SearchSettings from(JobConfig c) {
         c.requireOnly(KEYS);
         String model = c.string("model");
-        String output = c.string("output");
+        String output = c.outputLocation("output", model);
         String device = c.stringOr("device", "auto");
+        c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         String domain = c.choice("domain.kind", null, DOMAINS);
         double target = c.number("domain.target");
         ModelConfig config;
@@ -120,6 +124,7 @@ public record SearchSettings(String model, String output, String device, String 
 
         BuildDbSettings buildDb = null;
         if (!domain.equals("depth")) {
+            c.outputLocation("database.path", model);
             buildDb = BuildDbSettings.from(buildDbConfig(c, domain, target, sequences, seqLen, calibrationSeed));
         } else if (c.has("database.path")) {
             throw new EvocompressException("Setting 'database.path' in " + c.source()
@@ -133,8 +138,10 @@ public record SearchSettings(String model, String output, String device, String 
         long heldoutMax = c.integerOr("heldout.max-tokens", 0);
 
         String preset = c.choice("search.preset", defaultPreset(domain), Set.of("sparsity", "quantization", "depth", "fast"));
-        Integer generations = c.has("search.generations") ? c.positiveIntOr("search.generations", 1) : null;
-        Integer offspring = c.has("search.offspring") ? c.positiveIntOr("search.offspring", 1) : null;
+        Integer generations = c.has("search.generations")
+            ? c.boundedIntOr("search.generations", 1, 1, GENERATIONS_LIMIT, "every generation scores its offspring") : null;
+        Integer offspring = c.has("search.offspring")
+            ? c.boundedIntOr("search.offspring", 1, 1, CANDIDATES_LIMIT, "every offspring is a candidate model scored per generation") : null;
         List<SelectionStage> stages = null;
         if (c.has("search.stages")) {
             JsonNode n = c.node("search.stages");
@@ -145,7 +152,8 @@ public record SearchSettings(String model, String output, String device, String 
                     + " must be stages like \"8@2048,2@16384,1@65536\" (survivors@tokens): " + e.getMessage());
             }
         }
-        Integer initialCandidates = c.has("search.initial-candidates") ? c.positiveIntOr("search.initial-candidates", 1) : null;
+        Integer initialCandidates = c.has("search.initial-candidates")
+            ? c.boundedIntOr("search.initial-candidates", 1, 1, CANDIDATES_LIMIT, "each is a candidate model scored") : null;
         Long initialTokens = c.has("search.initial-tokens") ? (long) c.positiveIntOr("search.initial-tokens", 1) : null;
         long seed = c.integerOr("search.seed", 0);
         FitnessKind fitness;
@@ -216,8 +224,8 @@ public record SearchSettings(String model, String output, String device, String 
             throw new EvocompressException("Baseline 'uniform' needs an integer bit target, but domain.target is " + target
                 + "; use 'random' for non-integer targets.");
         }
-        int randomCandidates = c.intOr("baseline.random.candidates", 32);
-        c.require(randomCandidates >= 1, "baseline.random.candidates", "at least 1", randomCandidates);
+        int randomCandidates = c.boundedIntOr("baseline.random.candidates", 32, 1, CANDIDATES_LIMIT,
+            "each is a candidate model scored");
         double owlLambda = c.numberOr("baseline.owl.lambda", 0.08);
         double owlM = c.numberOr("baseline.owl.m", 5);
         long poolTokens = (long) sequences * seqLen;

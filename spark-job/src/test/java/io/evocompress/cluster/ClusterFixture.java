@@ -67,6 +67,27 @@ final class ClusterFixture {
         return new Result(out, err);
     }
 
+    /** What a command returned: exit status, standard output, standard error, seconds it took. */
+    record Exit(int status, String out, String err, double seconds) {
+    }
+
+    /** Runs a command from the project root whatever its exit status; a command still running after the limit is killed. */
+    static Exit launch(List<String> command, java.util.Map<String, String> env, int limitSeconds) throws Exception {
+        File log = Files.createTempFile("evocompress-it", ".err").toFile();
+        long start = System.nanoTime();
+        ProcessBuilder pb = new ProcessBuilder(command).directory(ROOT).redirectError(log);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        boolean done = p.waitFor(limitSeconds, TimeUnit.SECONDS);
+        if (!done) {
+            p.destroyForcibly().waitFor();
+        }
+        String err = Files.readString(log.toPath());
+        log.delete();
+        return new Exit(done ? p.exitValue() : -1, out, err, (System.nanoTime() - start) / 1e9);
+    }
+
     /** {@link #run}, keeping standard output. */
     static String exec(List<String> command) throws Exception {
         return run(command).out();

@@ -40,6 +40,16 @@ class JobConfigTest {
     }
 
     @Test
+    void aDuplicateKeyIsAnErrorNotTheLastOneWins() throws Exception {
+        EvocompressException e = assertThrows(EvocompressException.class,
+            () -> load("database:\n  target: 0.5\n  max-level: 8\n  target: 0.7\n"));
+        assertTrue(e.getMessage().contains("job.yaml") && e.getMessage().contains("Duplicate")
+            && e.getMessage().contains("'target'") && e.getMessage().contains("line 4"), e.getMessage());
+        EvocompressException top = assertThrows(EvocompressException.class, () -> load("model: a\noutput: b\nmodel: c\n"));
+        assertTrue(top.getMessage().contains("'model'"), top.getMessage());
+    }
+
+    @Test
     void errorsNameTheSettingAndTheFile() throws Exception {
         JobConfig c = load("search:\n  generations: many\n");
         EvocompressException e = assertThrows(EvocompressException.class, () -> c.integer("search.generations"));

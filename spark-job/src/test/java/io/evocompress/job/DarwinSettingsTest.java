@@ -87,4 +87,14 @@ class DarwinSettingsTest {
             assertTrue(m.contains(part), "'" + part + "' missing from: " + m);
         }
     }
+
+    @Test
+    void settingsThatMultiplyWorkAreBoundedNamingTheLimit() {
+        for (String[] c : new String[][] {{"search.generations=1000000", "at most 100000"},
+            {"search.offspring=50000", "at most 10000"}, {"database.steps=5000", "at most 100"}}) {
+            String m = failure(c[0]);
+            String key = c[0].substring(0, c[0].indexOf('='));
+            assertTrue(m.contains("Setting '" + key + "'") && m.contains(c[1]) && m.contains("darwin.yaml"), m);
+        }
+    }
 }

@@ -23,6 +23,11 @@ public enum DType {
         return this == F32 || this == F16 || this == BF16 || this == F64;
     }
 
+    /** I64, I32, I16, I8 or U8. */
+    public boolean isInteger() {
+        return this == I64 || this == I32 || this == I16 || this == I8 || this == U8;
+    }
+
     /** Parses a safetensors dtype string ("F32", "BF16", ...). */
     public static DType parse(String name, String where) {
         try {

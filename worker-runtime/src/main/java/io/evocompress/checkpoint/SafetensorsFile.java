@@ -135,7 +135,31 @@ public final class SafetensorsFile implements AutoCloseable {
             }
             tensors.put(name, info);
         }
+        checkNoOverlap(path, tensors);
         return Collections.unmodifiableMap(tensors);
+    }
+
+    /**
+     * Two tensors sharing bytes would read each other's values (the format forbids it): every
+     * non-empty tensor's byte range must be disjoint from the others'. O(n log n) in the tensor count.
+     */
+    private static void checkNoOverlap(Path path, Map<String, TensorInfo> tensors) {
+        java.util.List<TensorInfo> byBegin = new java.util.ArrayList<>();
+        for (TensorInfo t : tensors.values()) {
+            if (t.byteLength() > 0) {
+                byBegin.add(t);
+            }
+        }
+        byBegin.sort(java.util.Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        for (int i = 1; i < byBegin.size(); i++) {
+            TensorInfo a = byBegin.get(i - 1);
+            TensorInfo b = byBegin.get(i);
+            if (b.begin() < a.end()) {
+                throw new EvocompressException(path + " has a corrupt header: tensors '" + a.name() + "' (data bytes ["
+                    + a.begin() + ", " + a.end() + ")) and '" + b.name() + "' ([" + b.begin() + ", " + b.end()
+                    + ")) overlap, so one would read the other's values. Re-download or re-export the checkpoint.");
+            }
+        }
     }
 
     public Path path() {
@@ -213,7 +237,23 @@ public final class SafetensorsFile implements AutoCloseable {
             }
             default -> throw new AssertionError(info.dtype());
         }
+        checkFinite(info, row0 * rowElements, out);
         return out;
+    }
+
+    /**
+     * A NaN or infinite weight would make every score computed from it NaN (a perplexity of NaN
+     * reported as a result): refused where the values are read, naming the tensor and the element.
+     */
+    private void checkFinite(TensorInfo info, long firstElement, float[] values) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                long element = firstElement + i;
+                throw new EvocompressException(path + " tensor '" + info.name() + "' holds " + values[i]
+                    + " at element " + element + " (of " + info.numel() + "): the checkpoint is corrupt or was saved "
+                    + "from a diverged run. Re-download or re-export it.");
+            }
+        }
     }
 
     /** Reads a whole floating tensor as float32. */

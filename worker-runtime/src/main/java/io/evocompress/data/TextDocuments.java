@@ -26,6 +26,10 @@ public final class TextDocuments {
     }
 
     public static List<String> read(FileSystem fs, Path file) {
+        if (TokenIdsFile.matches(file)) {
+            throw new EvocompressException("Data file " + file + " is a safetensors file, but this setting takes text "
+                + "(one document per line) or JSON Lines (.jsonl): pass the text it was tokenized from.");
+        }
         boolean jsonl = file.getName().endsWith(".jsonl") || file.getName().endsWith(".json");
         List<String> docs = new ArrayList<>();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
@@ -35,6 +39,10 @@ public final class TextDocuments {
                 number++;
                 if (line.isBlank()) {
                     continue;
+                }
+                if (line.indexOf('\0') >= 0) {
+                    throw new EvocompressException("Data file " + file + " is not text: line " + number
+                        + " holds a NUL byte (a binary file?). Pass UTF-8 text, one document per line, or JSON Lines (.jsonl).");
                 }
                 if (jsonl) {
                     docs.add(jsonText(file, number, line));

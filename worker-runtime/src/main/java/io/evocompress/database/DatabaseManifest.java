@@ -10,13 +10,13 @@ import java.util.TreeMap;
 /**
  * The record of a finished variant database, written last, atomically, at {@code <root>/manifest.json}:
  * what it was built from (model, calibration data, compressor settings, each with a hash), the
- * database id (the hash of those three and the shard count), every layer with its levels (sparsity or
+ * database id (the hash of those three, the weights' {@link WeightsFingerprint} and the shard count), every layer with its levels (sparsity or
  * bits, error estimate, file, bytes, SHA-256) and its dense output energy (null in databases built
  * before it was recorded), and the size per level against the dense fp16 layout.
  * It records no output location, so a database can be moved or copied between file systems.
  *
  * @param formatVersion {@link #FORMAT_VERSION}
- * @param databaseId    SHA-256 of model config hash, token ids hash, shards and compressor hash
+ * @param databaseId    SHA-256 of model config hash, weights fingerprint, token ids hash, shards and compressor hash
  * @param domain        "sparsity" or "bits"
  * @param compressor    {@link CompressorSettings#toJson()}
  * @param layers        in model order (block, then q, k, v, o, gate, up, down)
@@ -27,8 +27,12 @@ public record DatabaseManifest(int formatVersion, String databaseId, String doma
 
     public static final int FORMAT_VERSION = 1;
 
-    /** @param location as given to build-db; configSha256 the SHA-256 of its config.json */
-    public record Model(String location, String configSha256, String modelType, int blocks, int hiddenSize) {
+    /**
+     * @param location      as given to build-db; configSha256 the SHA-256 of its config.json
+     * @param weightsSha256 {@link WeightsFingerprint} of its weights (null in databases built before it was recorded)
+     */
+    public record Model(String location, String configSha256, String modelType, int blocks, int hiddenSize,
+                        String weightsSha256) {
     }
 
     /**
@@ -47,9 +51,11 @@ public record DatabaseManifest(int formatVersion, String databaseId, String doma
     public record LevelTotal(int level, int layers, long bytes, long denseFp16Bytes, double fractionOfDense) {
     }
 
-    /** The database id: SHA-256 over the three input hashes and the shard count. */
-    public static String databaseId(String configSha256, String tokenIdsSha256, int shards, String compressorHash) {
-        String text = "evocompress-db v" + FORMAT_VERSION + "\nmodel " + configSha256 + "\ncalibration " + tokenIdsSha256
+    /** The database id: SHA-256 over the input hashes (config, weights, tokens, compressor) and the shard count. */
+    public static String databaseId(String configSha256, String weightsSha256, String tokenIdsSha256, int shards,
+                                    String compressorHash) {
+        String text = "evocompress-db v" + FORMAT_VERSION + "\nmodel " + configSha256 + "\nweights " + weightsSha256
+            + "\ncalibration " + tokenIdsSha256
             + "\nshards " + shards + "\ncompressor " + compressorHash + "\n";
         return VariantStore.sha256(text.getBytes(StandardCharsets.UTF_8));
     }

@@ -79,6 +79,14 @@ public final class VariantStore {
 
     /** The layer's record if the layer is complete and every file verifies, else null (rebuild it). */
     public LayerRecord verifiedRecord(String layer, String settingsHash) {
+        return verifiedRecord(layer, settingsHash, problem -> { });
+    }
+
+    /**
+     * As {@link #verifiedRecord(String, String)}, telling {@code problem} which file of a record of
+     * this build is missing or corrupt (it is then rebuilt).
+     */
+    public LayerRecord verifiedRecord(String layer, String settingsHash, java.util.function.Consumer<String> problem) {
         Path recordPath = new Path(layerDir(layer), LAYER_RECORD);
         try {
             if (!fs.exists(recordPath)) {
@@ -91,10 +99,13 @@ public final class VariantStore {
             for (LayerRecord.Level level : record.levels()) {
                 Path p = new Path(layerDir(layer), level.file().name());
                 if (!fs.exists(p)) {
+                    problem.accept(p + " is missing: rebuilding layer " + layer);
                     return null;
                 }
                 byte[] bytes = readAll(p);
                 if (bytes.length != level.file().bytes() || !sha256(bytes).equals(level.file().sha256())) {
+                    problem.accept(p + " is corrupt (" + bytes.length + " bytes, its record says " + level.file().bytes()
+                        + (bytes.length == level.file().bytes() ? ", SHA-256 differs" : "") + "): rebuilding layer " + layer);
                     return null;
                 }
             }

@@ -43,6 +43,20 @@ public final class DeviceChoice {
         throw new EvocompressException("device must be auto, cpu, gpu or gpu:N, but was '" + spec + "'");
     }
 
+    /**
+     * Whether {@code spec} is a device spelling {@link #resolve} knows (auto, cpu, gpu, gpu:N), without
+     * asking the engine which devices exist: what a driver checks before starting any task.
+     */
+    public static boolean isValidSpec(String spec) {
+        return spec != null && spec.toLowerCase(Locale.ROOT).trim().matches("auto|cpu|gpu(:\\d{1,4})?");
+    }
+
+    /** Whether {@code spec} is a dtype spelling {@link #dtype} knows. */
+    public static boolean isValidDtypeSpec(String spec) {
+        return spec != null && spec.toLowerCase(Locale.ROOT).trim()
+            .matches("auto|float32|fp32|f32|float16|fp16|f16|bfloat16|bf16");
+    }
+
     private static int parseIndex(String s) {
         try {
             return Integer.parseInt(s.substring(4));

@@ -25,9 +25,11 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
-    /** Parses the checkpoint's config.json with the registry. */
+    /** Parses the checkpoint's config.json with the registry and checks its block count against the tensors ({@link BlockCount}). */
     public static ModelConfig config(CheckpointReader checkpoint) {
-        return ArchitectureRegistry.parseConfig(checkpoint.configJson(), checkpoint.dir() + "/config.json");
+        ModelConfig config = ArchitectureRegistry.parseConfig(checkpoint.configJson(), checkpoint.dir() + "/config.json");
+        BlockCount.check(config, checkpoint);
+        return config;
     }
 
     public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype) {
