@@ -56,7 +56,7 @@ public final class ResumeSettings {
     }
 
     private static void flatten(JsonNode node, String prefix, Map<String, String> out) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
             if (e.getValue().isObject()) {
@@ -114,7 +114,7 @@ public final class ResumeSettings {
             return;
         }
         TreeMap<String, String> stored = new TreeMap<>();
-        root.get("settings").fields().forEachRemaining(e -> stored.put(e.getKey(), e.getValue().asText()));
+        root.get("settings").properties().forEach(e -> stored.put(e.getKey(), e.getValue().asText()));
         List<String> differences = new ArrayList<>();
         Set<String> keys = new TreeSet<>(stored.keySet());
         keys.addAll(settings.keySet());
