@@ -75,8 +75,9 @@ class FamilyCommandsTest {
         runs.put("sparsegpt50", List.of("--method", "sparsegpt", "--sparsity", "0.5"));
         runs.put("wanda50", List.of("--method", "wanda", "--sparsity", "0.5"));
         runs.put("magnitude50", List.of("--method", "magnitude", "--sparsity", "0.5"));
-        runs.put("gptq4", List.of("--method", "gptq", "--bits", "4", "--group-size", "64"));
-        runs.put("rtn4", List.of("--method", "rtn", "--bits", "4", "--group-size", "64"));
+        runs.put("gptq4", List.of("--method", "gptq", "--bits", "4", "--group-size", "64", "--format", "dense"));
+        runs.put("rtn4", List.of("--method", "rtn", "--bits", "4", "--group-size", "64", "--format", "dense"));
+        runs.put("gptq4-ct", List.of("--method", "gptq", "--bits", "4", "--group-size", "64"));
         for (Map.Entry<String, List<String>> e : runs.entrySet()) {
             Path out = tmp.resolve(fixture + "-" + e.getKey());
             List<String> argv = new ArrayList<>(List.of("compress", "--model", model.toString(), "--out", out.toString(), "--json"));
@@ -87,7 +88,26 @@ class FamilyCommandsTest {
             }
             MainTest.Run r = MainTest.run(argv.toArray(String[]::new));
             assertEquals(0, r.status(), fixture + " " + e.getKey() + ": " + r.err());
-            assertEquals(header, header(out.resolve("model.safetensors")), fixture + " " + e.getKey());
+            Map<String, String> written = header(out.resolve("model.safetensors"));
+            if (e.getKey().endsWith("-ct")) {
+                // compressed-tensors: every unfused linear X.weight becomes X.weight_packed/_scale/_zero_point/_shape,
+                // a fused one (its parts quantized separately) stays dense; everything else as in the input
+                int packed = 0;
+                for (Map.Entry<String, String> h : header.entrySet()) {
+                    String module = h.getKey().substring(0, h.getKey().lastIndexOf('.'));
+                    if (!written.containsKey(h.getKey()) && written.containsKey(module + ".weight_packed")) {
+                        packed++;
+                        for (String part : List.of("weight_packed", "weight_scale", "weight_zero_point", "weight_shape")) {
+                            assertTrue(written.containsKey(module + "." + part), fixture + ": " + module + "." + part);
+                        }
+                    } else {
+                        assertEquals(h.getValue(), written.get(h.getKey()), fixture + " " + h.getKey());
+                    }
+                }
+                assertTrue(packed > 0, fixture + ": no layer packed");
+            } else {
+                assertEquals(header, written, fixture + " " + e.getKey());
+            }
             ppl.put(e.getKey(), perplexity(out));
         }
         System.out.printf("compress %s held-out perplexity: %s%n", fixture, ppl);
@@ -99,7 +119,7 @@ class FamilyCommandsTest {
         // tiny models RTN and GPTQ at 4 bits are within noise of each other and of dense, so no order)
         assertTrue(ppl.get("sparsegpt50") < ppl.get("magnitude50"), fixture + " " + ppl);
         assertTrue(ppl.get("sparsegpt50") < ppl.get("wanda50"), fixture + " " + ppl);
-        for (String method : List.of("gptq4", "rtn4")) {
+        for (String method : List.of("gptq4", "rtn4", "gptq4-ct")) {
             assertEquals(dense, ppl.get(method), 0.02 * dense, fixture + " " + method + " " + ppl);
         }
     }
@@ -140,7 +160,8 @@ class FamilyCommandsTest {
         assertEquals(0, r.status(), r.err());
         JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
         Path exported = tmp.resolve(fixture + "-schedule-int4-model");
-        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve(out).toString(), "--out", exported.toString(), "--json");
+        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve(out).toString(), "--out", exported.toString(),
+            "--format", "evocompress-int4", "--json");
         assertEquals(0, e.status(), e.err());
         JsonNode config = JSON.readTree(exported.resolve("config.json").toFile());
         assertEquals("evocompress-int4", config.at("/quantization_config/quant_method").asText());
