@@ -45,7 +45,7 @@ public final class InverseFactor {
     }
 
     /** U for {@code damped} (n x n, row-major, symmetric positive definite), in the engine on {@code device}. */
-    static InverseFactor of(double[] damped, int n, Device device) {
+    public static InverseFactor of(double[] damped, int n, Device device) {
         return of(damped, n, device, LEAF);
     }
 
