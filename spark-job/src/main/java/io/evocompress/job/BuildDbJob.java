@@ -41,9 +41,10 @@ import java.util.function.Consumer;
  *       the calibration text) and their hash, the compressor settings' hash, the database id;</li>
  *   <li>the Hessians ({@link HessianJob}: one task per calibration shard, then one per (block,
  *       input group)), skipped when already there for the same model and data;</li>
- *   <li>one task per layer not yet built ({@link BuildLayer}): every level from one factorisation of
- *       H, the layer record last. Layers whose record carries this database id and whose files all
- *       verify are skipped, so a build that died part-way resumes where it stopped;</li>
+ *   <li>one task per (block, input group) with layers not yet built ({@link BuildLayer}): the layers
+ *       reading one input (q, k, v; gate, up; o; down) share one factorisation of its H; each gets
+ *       every level, its record last. Layers whose record carries this database id and whose files
+ *       all verify are skipped, so a build that died part-way resumes where it stopped;</li>
  *   <li>the manifest, written last and atomically.</li>
  * </ol>
  * A database whose manifest already carries the same id and verifies is reused as is.
@@ -126,9 +127,12 @@ public final class BuildDbJob {
             HessianJob.Index hessians = HessianJob.ensure(sc, s, in.config().numLayers(), in.sequences(),
                 in.configSha256(), in.tokenIdsSha256(), progress);
             List<String> built;
-            try (JobProgress watch = new JobProgress(sc, "building " + todo.size() + " layers", 2000, progress)) {
-                built = sc.parallelize(todo, todo.size())
-                    .map(new BuildLayer(s, in.databaseId(), new HashMap<>(hessians.checksums())))
+            // one task per (block, input group): the layers reading one input share one factorisation of its H
+            List<InputGroupTask> groups = InputGroupTask.of(todo);
+            try (JobProgress watch = new JobProgress(sc, "building " + todo.size() + " layers in " + groups.size()
+                + " input-group tasks", 2000, progress)) {
+                built = sc.parallelize(groups, groups.size())
+                    .flatMap(new BuildLayer(s, in.databaseId(), new HashMap<>(hessians.checksums())))
                     .collect();
             }
             try {

@@ -13,6 +13,7 @@ import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.Float16;
 import io.evocompress.compress.CompressedLayer;
 import io.evocompress.compress.Gptq;
+import io.evocompress.compress.InverseFactor;
 import io.evocompress.compress.OutputError;
 import io.evocompress.compress.QuantizationSpec;
 import io.evocompress.compress.SparseGpt;
@@ -85,6 +86,29 @@ class BuildDbJobTest {
             db.putArray("bits").add(3).add(4);
         }
         return JobConfig.of(root, "test config", List.of(overrides));
+    }
+
+    @Test
+    void eachBlockFactorisesOneHessianPerInputGroup(@TempDir Path tmp) throws Exception {
+        // q, k, v share one input, gate and up another; o and down read their own: 4 factorisations per
+        // block instead of 7, every level of every layer of a group from the one factor
+        Path out = tmp.resolve("db");
+        BuildDbSettings settings = BuildDbSettings.from(config(out, "sparsity"));
+        long before = InverseFactor.factorisations();
+        BuildDbJob.Outcome first = BuildDbJob.run(sc, settings, line -> { });
+        assertEquals(35, first.layersBuilt());
+        assertEquals(5 * InputGroup.values().length, InverseFactor.factorisations() - before);
+        // resume with q_proj and v_proj of block 2 (one group) and down_proj of block 0 missing: 2 factorisations
+        byte[] manifest = Files.readAllBytes(out.resolve("manifest.json"));
+        Files.delete(out.resolve("manifest.json"));
+        Files.delete(out.resolve("model.layers.2.self_attn.q_proj/layer.json"));
+        Files.delete(out.resolve("model.layers.2.self_attn.v_proj/layer.json"));
+        Files.delete(out.resolve("model.layers.0.mlp.down_proj/layer.json"));
+        long resumedFrom = InverseFactor.factorisations();
+        BuildDbJob.Outcome resumed = BuildDbJob.run(sc, settings, line -> { });
+        assertEquals(3, resumed.layersBuilt());
+        assertEquals(2, InverseFactor.factorisations() - resumedFrom);
+        assertArrayEquals(manifest, Files.readAllBytes(out.resolve("manifest.json")));
     }
 
     @Test

@@ -34,6 +34,8 @@ public final class InverseFactor {
     /** Largest block factored in Java; also the largest layer factored wholly in Java double. */
     public static final int LEAF = 256;
 
+    private static final java.util.concurrent.atomic.AtomicLong FACTORISATIONS = new java.util.concurrent.atomic.AtomicLong();
+
     private final int n;
     private final float[] upper;
     private final double[] diagonal;
@@ -51,6 +53,7 @@ public final class InverseFactor {
 
     /** As {@link #of(double[], int, Device)} with Java blocks of at most {@code leaf} columns. */
     static InverseFactor of(double[] damped, int n, Device device, int leaf) {
+        FACTORISATIONS.incrementAndGet();
         if (n <= leaf) {
             return reference(damped, n);
         }
@@ -139,6 +142,14 @@ public final class InverseFactor {
     private static int split(int n, int leaf) {
         int half = (n / 2 + leaf - 1) / leaf * leaf;
         return Math.min(half, n - 1);
+    }
+
+    /**
+     * How many factors {@link #of} has computed in this JVM (each n x n Hessian's O(n^3) work): for
+     * tests and diagnostics that check a factorisation is shared where it should be.
+     */
+    public static long factorisations() {
+        return FACTORISATIONS.get();
     }
 
     public int dim() {
