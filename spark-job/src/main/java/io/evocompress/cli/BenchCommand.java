@@ -42,7 +42,13 @@ final class BenchCommand implements Command {
 
     @Override
     public Set<String> options() {
-        return Set.of("model", "compare-to", "seq-len", "batch", "iterations", "device", "dtype", "hidden", "intermediate", "iters");
+        return Set.of("model", "compare-to", "seq-len", "batch", "iterations", "device", "dtype", "hidden", "intermediate", "iters",
+            "shapes", "methods");
+    }
+
+    @Override
+    public Set<String> flags() {
+        return Set.of("reference");
     }
 
     @Override
@@ -74,15 +80,22 @@ final class BenchCommand implements Command {
               deploy/evocompress bench forward --seq-len 512 --batch 1 --json
 
             Usage: evocompress bench compress [--hidden H] [--intermediate I] [--iters K] [--json]
+                   evocompress bench compress --shapes RxC[,RxC...] [--methods M,...] [--reference] [--iters K] [--json]
 
             Per layer shape, down_proj [H x I] and gate_proj [I x H], with a random weight and a random
             positive-definite Hessian (from 2 x in random inputs): seconds of SparseGPT at 50% and 70% and of
-            GPTQ at 3 and 4 bits (group size 128), next to the work they cannot avoid: the Cholesky
-            factorisations giving the inverse-Hessian factor (the project's Java code) plus one W-by-H
-            product (the engine's float32 matmul); printed as a ratio. Also the bytes of each result in the
-            variant database (VariantCodec, fp16 values) against dense fp16 (2 bytes per weight).
+            GPTQ at 3 and 4 bits (group size 128), each including its factorisation, next to the work they
+            cannot avoid: the factorisation giving the inverse-Hessian factor (in the engine, as the
+            compressors do it) plus one W-by-H product (the engine's float32 matmul); printed as a ratio.
+            Also the bytes of each result in the variant database (VariantCodec, fp16 values) against dense
+            fp16 (2 bytes per weight). bench/compress-vs-peer runs this and the published algorithm in
+            PyTorch (bench/compress_peer.py) one after the other.
               --hidden H        (default 2048)
               --intermediate I  (default 5632)
+              --shapes RxC,...  instead: down_proj layers [R x C] only, e.g. 2048x5632,4096x14336
+              --methods M,...   with --shapes: of sparsegpt-50, sparsegpt-70, gptq-3, gptq-4 (default all)
+              --reference       also time the float64 Java factorisation the engine one replaced (slow:
+                                about a minute at 5632 inputs, a quarter of an hour at 14336)
               --iters K         timed runs per figure, median reported (default 1)
 
             Example (quick):
@@ -95,7 +108,7 @@ final class BenchCommand implements Command {
         if (args.subcommand().equals("compress")) {
             return compress(args, console);
         }
-        for (String option : List.of("hidden", "intermediate", "iters")) {
+        for (String option : List.of("hidden", "intermediate", "iters", "shapes", "methods", "reference")) {
             if (args.flag(option)) {
                 throw new Args.UsageException("--" + option + " applies to 'bench compress', not 'bench forward'");
             }
@@ -181,26 +194,45 @@ final class BenchCommand implements Command {
                 throw new Args.UsageException("--" + option + " applies to 'bench forward', not 'bench compress'");
             }
         }
-        int hidden = args.intOr("hidden", 2048);
-        int intermediate = args.intOr("intermediate", 5632);
         int iters = args.intOr("iters", 1);
-        if (hidden < 128 || intermediate < 128) {
-            throw new Args.UsageException("--hidden and --intermediate must be at least 128 (one group of 128 columns)");
-        }
-        if (hidden % 128 != 0 || intermediate % 128 != 0) {
-            throw new Args.UsageException("--hidden and --intermediate must be multiples of 128 (the GPTQ group size)");
-        }
         if (iters < 1) {
             throw new Args.UsageException("--iters must be at least 1, but was " + iters);
         }
-        console.progress("bench compress: hidden %d, intermediate %d, %d iteration(s), %d threads", hidden, intermediate,
-            iters, Runtime.getRuntime().availableProcessors());
-        List<CompressBenchmark.LayerResult> layers = CompressBenchmark.run(hidden, intermediate, iters,
-            line -> console.progress("%s", line));
+        List<CompressBenchmark.LayerResult> layers;
+        int hidden = 0;
+        int intermediate = 0;
+        if (args.get("shapes").isPresent()) {
+            for (String option : List.of("hidden", "intermediate")) {
+                if (args.flag(option)) {
+                    throw new Args.UsageException("--" + option + " and --shapes exclude each other: give the down_proj "
+                        + "shapes as --shapes RxC,...");
+                }
+            }
+            List<int[]> shapes = shapes(args.required("shapes"));
+            List<CompressBenchmark.Method> methods = methods(args.getOr("methods",
+                "sparsegpt-50,sparsegpt-70,gptq-3,gptq-4"));
+            console.progress("bench compress: shapes %s, %d iteration(s), %d threads", args.required("shapes"), iters,
+                Runtime.getRuntime().availableProcessors());
+            layers = CompressBenchmark.run(shapes, methods, args.flag("reference"), iters, line -> console.progress("%s", line));
+        } else {
+            for (String option : List.of("methods", "reference")) {
+                if (args.flag(option)) {
+                    throw new Args.UsageException("--" + option + " applies with --shapes only");
+                }
+            }
+            hidden = args.intOr("hidden", 2048);
+            intermediate = args.intOr("intermediate", 5632);
+            checkDims(hidden, intermediate);
+            console.progress("bench compress: hidden %d, intermediate %d, %d iteration(s), %d threads", hidden, intermediate,
+                iters, Runtime.getRuntime().availableProcessors());
+            layers = CompressBenchmark.run(hidden, intermediate, iters, line -> console.progress("%s", line));
+        }
         ObjectNode result = Main.newResult(name());
         result.put("benchmark", "compress");
-        result.put("hidden", hidden);
-        result.put("intermediate", intermediate);
+        if (hidden > 0) {
+            result.put("hidden", hidden);
+            result.put("intermediate", intermediate);
+        }
         result.put("iters", iters);
         result.put("engine", Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion());
         com.fasterxml.jackson.databind.node.ArrayNode array = result.putArray("layers");
@@ -210,6 +242,9 @@ final class BenchCommand implements Command {
             l.put("rows", layer.rows());
             l.put("cols", layer.cols());
             l.put("cholesky_seconds", layer.choleskySeconds());
+            if (!Double.isNaN(layer.referenceCholeskySeconds())) {
+                l.put("reference_cholesky_seconds", layer.referenceCholeskySeconds());
+            }
             l.put("matmul_seconds", layer.matmulSeconds());
             l.put("dense_fp16_bytes", layer.denseFp16Bytes());
             com.fasterxml.jackson.databind.node.ArrayNode methods = l.putArray("methods");
@@ -219,5 +254,50 @@ final class BenchCommand implements Command {
             }
         }
         return result;
+    }
+
+    private static void checkDims(int hidden, int intermediate) {
+        if (hidden < 128 || intermediate < 128) {
+            throw new Args.UsageException("--hidden and --intermediate must be at least 128 (one group of 128 columns)");
+        }
+        if (hidden % 128 != 0 || intermediate % 128 != 0) {
+            throw new Args.UsageException("--hidden and --intermediate must be multiples of 128 (the GPTQ group size)");
+        }
+    }
+
+    /** "2048x5632,4096x14336" as {rows, cols} pairs, each a multiple of 128. */
+    private static List<int[]> shapes(String value) {
+        List<int[]> out = new java.util.ArrayList<>();
+        for (String part : value.split(",")) {
+            String[] rc = part.trim().toLowerCase(java.util.Locale.ROOT).split("x");
+            int rows;
+            int cols;
+            try {
+                rows = rc.length == 2 ? Integer.parseInt(rc[0]) : -1;
+                cols = rc.length == 2 ? Integer.parseInt(rc[1]) : -1;
+            } catch (NumberFormatException e) {
+                rows = -1;
+                cols = -1;
+            }
+            if (rows < 128 || cols < 128 || rows % 128 != 0 || cols % 128 != 0) {
+                throw new Args.UsageException("--shapes takes ROWSxCOLS[,ROWSxCOLS...] with both multiples of 128 (the GPTQ "
+                    + "group size), e.g. 2048x5632,4096x14336, but had '" + part + "'");
+            }
+            out.add(new int[] {rows, cols});
+        }
+        return out;
+    }
+
+    private static List<CompressBenchmark.Method> methods(String value) {
+        List<CompressBenchmark.Method> out = new java.util.ArrayList<>();
+        for (String part : value.split(",")) {
+            CompressBenchmark.Method m = CompressBenchmark.Method.parse(part.trim());
+            if (m == null) {
+                throw new Args.UsageException("--methods takes sparsegpt-50, sparsegpt-70, gptq-3, gptq-4 (comma-separated), "
+                    + "but had '" + part + "'");
+            }
+            out.add(m);
+        }
+        return out;
     }
 }

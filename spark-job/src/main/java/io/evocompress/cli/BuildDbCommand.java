@@ -36,8 +36,10 @@ final class BuildDbCommand implements Command {
             Usage: evocompress build-db --config FILE.yaml [--set key=value ...] [--json]
 
             Builds a variant database: calibration Hessians of the dense model (one Spark task per calibration
-            shard), then every compression level of every linear layer (one Spark task per layer, all its levels
-            from one factorisation of H), each file written atomically with its SHA-256 in the layer's record,
+            shard), then every compression level of every linear layer (one Spark task per block and input: the
+            layers reading one input, e.g. q, k and v, from one factorisation of its H; the memory the widest
+            task needs is printed first, and a build that cannot fit fails before it starts), each file written
+            atomically with its SHA-256 in the layer's record,
             and manifest.json last. A build that died part-way resumes: layers whose record verifies are
             skipped. A rerun with the same inputs reuses everything.
 
@@ -55,6 +57,8 @@ final class BuildDbCommand implements Command {
               calibration.seed       window sampling seed (default 0)
               calibration.shards     Spark tasks of the Hessian pass, fixed (default min(4, sequences))
               calibration.batch-size sequences per forward (default 8)
+              calibration.hessian-dtype  float64 (default) or float32: how the Hessian files store H
+                                     (accumulated in float64 either way; float32 halves hessians/)
               database.domain        sparsity (SparseGPT) or bits (GPTQ) (default sparsity)
               database.target        sparsity: the target s in (0, 1)
               database.max-level     sparsity: L, levels -L..L (default 8)

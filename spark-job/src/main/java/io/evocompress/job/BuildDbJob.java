@@ -42,9 +42,10 @@ import java.util.function.Consumer;
  *       the calibration text) and their hash, the compressor settings' hash, the database id;</li>
  *   <li>the Hessians ({@link HessianJob}: one task per calibration shard, then one per (block,
  *       input group)), skipped when already there for the same model and data;</li>
- *   <li>one task per layer not yet built ({@link BuildLayer}): every level from one factorisation of
- *       H, the layer record last. Layers whose record carries this database id and whose files all
- *       verify are skipped, so a build that died part-way resumes where it stopped;</li>
+ *   <li>one task per (block, input group) with layers not yet built ({@link BuildLayer}): the layers
+ *       reading one input (q, k, v; gate, up; o; down) share one factorisation of its H; each gets
+ *       every level, its record last. Layers whose record carries this database id and whose files
+ *       all verify are skipped, so a build that died part-way resumes where it stopped;</li>
  *   <li>the manifest, written last and atomically.</li>
  * </ol>
  * A database whose manifest already carries the same id and verifies is reused as is.
@@ -89,7 +90,9 @@ public final class BuildDbJob {
         }
         List<int[]> sequences = TokenSequences.sample(stream, s.seqLen(), (long) s.sequences() * s.seqLen(), s.seed());
         String tokenSha = tokenHash(sequences);
-        String id = DatabaseManifest.databaseId(configSha, weightsSha, tokenSha, s.shards(), s.compressor().hash());
+        // float32-stored Hessians give other layers: another database (float64 keeps the ids it always had)
+        String id = DatabaseManifest.databaseId(configSha, weightsSha, tokenSha, s.shards(),
+            s.compressor().hash() + (s.hessianFloat32() ? "\nhessian-dtype float32" : ""));
         Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config");
         List<LayerTask> layers = new ArrayList<>();
         for (int b = 0; b < config.numLayers(); b++) {
@@ -131,13 +134,15 @@ public final class BuildDbJob {
         progress.accept((in.layers().size() - todo.size()) + " layers already built and verified, " + todo.size() + " to build");
 
         if (!todo.isEmpty()) {
+            LayerTaskMemory memory = memory(s, todo);
+            progress.accept(memory.describe());
+            checkMemory(sc, s, memory);
             HessianJob.Index hessians = HessianJob.ensure(sc, s, in.config().numLayers(), in.sequences(),
                 in.modelSha256(), in.tokenIdsSha256(), progress);
             List<String> built;
-            JobProgress watch = new JobProgress(sc, "building " + todo.size() + " layers", 2000, progress);
-            try (watch) {
-                built = sc.parallelize(todo, todo.size())
-                    .map(new BuildLayer(s, in.databaseId(), new HashMap<>(hessians.checksums())))
+        // float32-stored Hessians give other layers: another database (float64 keeps the ids it always had)
+        String id = DatabaseManifest.databaseId(configSha, weightsSha, tokenSha, s.shards(),
+            s.compressor().hash() + (s.hessianFloat32() ? "\nhessian-dtype float32" : ""));
                     .collect();
             }
             try {
@@ -163,6 +168,44 @@ public final class BuildDbJob {
         VariantDatabase.writeManifest(fs, root, manifest);
         progress.accept("manifest written: " + new Path(root, VariantDatabase.MANIFEST));
         return new Outcome(manifest, todo.size(), in.layers().size() - todo.size(), false);
+    }
+
+    /** The largest task's memory: the input group of most features (its widest layer), from the checkpoint's shapes. */
+    static LayerTaskMemory memory(BuildDbSettings s, List<LayerTask> todo) {
+        LayerTaskMemory widest = null;
+        try (CheckpointReader checkpoint = CheckpointReader.open(s.model())) {
+            for (InputGroupTask g : InputGroupTask.of(todo)) {
+                int n = 0;
+                int rows = 0;
+                for (LayerTask t : g.layers()) {
+                    long[] shape = checkpoint.info(t.unit() + ".weight").shape();
+                    rows = Math.max(rows, Math.toIntExact(shape[0]));
+                    n = Math.toIntExact(shape[1]);
+                }
+                LayerTaskMemory m = LayerTaskMemory.of("block " + g.block() + " " + g.group().name().toLowerCase(java.util.Locale.ROOT)
+                    + " input", n, rows, s.hessianFloat32(), s.compressor().actOrder());
+                if (widest == null || m.heapBytes() > widest.heapBytes()) {
+                    widest = m;
+                }
+            }
+        }
+        return widest;
+    }
+
+    /**
+     * Fails before the build when the widest task cannot fit: the Java heap of the local master's JVM or
+     * of an executor (spark.executor.memory), and the GPU's memory when the driver sees the GPU it uses.
+     */
+    private static void checkMemory(JavaSparkContext sc, BuildDbSettings s, LayerTaskMemory memory) {
+        boolean local = sc.master().startsWith("local");
+        long heap = local ? Runtime.getRuntime().maxMemory()
+            : sc.getConf().contains("spark.executor.memory") ? sc.getConf().getSizeAsBytes("spark.executor.memory") : 0;
+        String setting = local ? "the JVM heap (EVOCOMPRESS_HEAP for deploy/evocompress, else -Xmx)" : "spark.executor.memory";
+        long device = 0;
+        if (!s.device().equals("cpu") && ai.djl.util.cuda.CudaUtils.hasCuda()) {
+            device = ai.djl.util.cuda.CudaUtils.getGpuMemory(ai.djl.Device.gpu()).getMax();
+        }
+        memory.check(heap, setting, device);
     }
 
     /** The manifest at root if it is of this database, null if none; an error if it is another database's. */

@@ -22,21 +22,31 @@ import java.util.Set;
  * is opened and checked, every number is range-checked, and errors name the setting.
  *
  * <p>Keys: {@code model}, {@code output} (the database root, any Hadoop URI), {@code device},
- * {@code calibration.{data, sequences, seq-len, seed, shards, batch-size}}, {@code database.{domain,
+ * {@code calibration.{data, sequences, seq-len, seed, shards, batch-size, hessian-dtype}}, {@code database.{domain,
  * target, max-level, delta, bits, group-size, symmetric, act-order, dampening, block-size,
  * value-bytes}}. Relative local paths are resolved against the working directory.
  *
  * @param shards    calibration shards (Spark tasks of the Hessian pass); fixed by the configuration,
  *                  never by the cluster's size, so every cluster sums the same partial sums
+ * @param hessianFloat32 {@code calibration.hessian-dtype: float32}: the Hessian files store H in float32
+ *                  (half the bytes; accumulated in float64 all the same); float64 by default
  */
 public record BuildDbSettings(String model, String output, String device, String data, int sequences, int seqLen,
-                              long seed, int shards, int batchSize, CompressorSettings compressor)
+                              long seed, int shards, int batchSize, CompressorSettings compressor, boolean hessianFloat32)
     implements Serializable {
+
+    public static final String FLOAT32 = "float32";
+
+    /** Hessians stored in float64. */
+    public BuildDbSettings(String model, String output, String device, String data, int sequences, int seqLen,
+                           long seed, int shards, int batchSize, CompressorSettings compressor) {
+        this(model, output, device, data, sequences, seqLen, seed, shards, batchSize, compressor, false);
+    }
 
     /** The settings build-db knows, for {@link JobConfig#requireOnly}. */
     public static final Set<String> KEYS = Set.of("model", "output", "device",
         "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
-        "calibration.batch-size",
+        "calibration.batch-size", "calibration.hessian-dtype",
         "database.domain", "database.target", "database.max-level", "database.delta", "database.bits",
         "database.group-size", "database.symmetric", "database.act-order", "database.dampening", "database.block-size",
         "database.value-bytes");
@@ -84,6 +94,7 @@ public record BuildDbSettings(String model, String output, String device, String
                 + ") must not exceed calibration.sequences (" + sequences + "): every shard needs a sequence.");
         }
         int batchSize = c.positiveIntOr("calibration.batch-size", 8);
+        boolean hessianFloat32 = c.choice("calibration.hessian-dtype", "float64", Set.of("float64", FLOAT32)).equals(FLOAT32);
 
         String domain = c.choice("database.domain", CompressorSettings.SPARSITY,
             Set.of(CompressorSettings.SPARSITY, CompressorSettings.BITS));
@@ -151,7 +162,8 @@ public record BuildDbSettings(String model, String output, String device, String
             compressor = CompressorSettings.bits(bits, groupSize, c.boolOr("database.symmetric", false), actOrder,
                 dampening, blockSize);
         }
-        return new BuildDbSettings(model, output, device, data, sequences, seqLen, seed, shards, batchSize, compressor);
+        return new BuildDbSettings(model, output, device, data, sequences, seqLen, seed, shards, batchSize, compressor,
+            hessianFloat32);
     }
 
     private static long positiveDelta(JobConfig c) {

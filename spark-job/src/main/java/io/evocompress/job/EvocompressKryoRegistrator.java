@@ -27,6 +27,7 @@ public final class EvocompressKryoRegistrator implements KryoRegistrator {
         kryo.register(String[].class);
         kryo.register(Integer[].class);
         kryo.register(LayerTask.class, new LayerTaskSerializer());
+        kryo.register(InputGroupTask.class, new InputGroupTaskSerializer());
         kryo.register(ScheduledLayer.class, new ScheduledLayerSerializer());
         kryo.register(CandidateTask.class, new CandidateTaskSerializer());
         kryo.register(CandidateResult.class, new CandidateResultSerializer());
@@ -126,6 +127,32 @@ public final class EvocompressKryoRegistrator implements KryoRegistrator {
             LayerTask t = task.read(kryo, in, LayerTask.class);
             int n = in.readInt(true);
             return new ScheduledLayer(t, in.readInts(n), in.readLongs(n));
+        }
+    }
+
+    static final class InputGroupTaskSerializer extends Serializer<InputGroupTask> {
+        private final LayerTaskSerializer task = new LayerTaskSerializer();
+
+        @Override
+        public void write(Kryo kryo, Output out, InputGroupTask g) {
+            out.writeInt(g.block());
+            out.writeString(g.group().name());
+            out.writeInt(g.layers().size(), true);
+            for (LayerTask t : g.layers()) {
+                task.write(kryo, out, t);
+            }
+        }
+
+        @Override
+        public InputGroupTask read(Kryo kryo, Input in, Class<InputGroupTask> type) {
+            int block = in.readInt();
+            io.evocompress.calibration.InputGroup group = io.evocompress.calibration.InputGroup.valueOf(in.readString());
+            int n = in.readInt(true);
+            java.util.List<LayerTask> layers = new java.util.ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                layers.add(task.read(kryo, in, LayerTask.class));
+            }
+            return new InputGroupTask(block, group, layers);
         }
     }
 }

@@ -39,8 +39,14 @@ public final class HessianJob {
     private HessianJob() {
     }
 
-    /** The record of a finished calibration pass. */
-    public record Index(String modelConfigSha256, String tokenIdsSha256, int shards, List<VariantStore.StoredFile> files) {
+    /**
+     * The record of a finished calibration pass.
+     *
+     * @param hessianDtype "float32" when the files store H in float32; null (absent) for float64
+     */
+    public record Index(String modelConfigSha256, String tokenIdsSha256, int shards, List<VariantStore.StoredFile> files,
+                        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                        String hessianDtype) {
         /** name (relative to hessians/) -> SHA-256. */
         public Map<String, String> checksums() {
             Map<String, String> out = new LinkedHashMap<>();
@@ -78,7 +84,8 @@ public final class HessianJob {
         FileSystem fs = HadoopFiles.fileSystem(root, HadoopFiles.defaultConf());
         Path dir = new Path(root, DIR);
         VariantStore store = new VariantStore(fs, root);
-        Index existing = verified(fs, store, dir, configSha, tokenSha, settings.shards(), progress);
+        String dtype = settings.hessianFloat32() ? BuildDbSettings.FLOAT32 : null;
+        Index existing = verified(fs, store, dir, configSha, tokenSha, settings.shards(), dtype, progress);
         if (existing != null) {
             progress.accept("Hessians: reusing " + existing.files().size() + " verified files in " + dir);
             return existing;
@@ -110,7 +117,7 @@ public final class HessianJob {
         JobProgress watch = new JobProgress(sc, "reducing " + parts.size() + " Hessians", 2000, progress);
         try (watch) {
             stored = sc.parallelize(parts, parts.size())
-                .map(new ReduceHessian(partialRoot, dir.toString(), settings.shards()))
+                .map(new ReduceHessian(partialRoot, dir.toString(), settings.shards(), settings.hessianFloat32()))
                 .collect();
         }
         List<VariantStore.StoredFile> files = new ArrayList<>();
@@ -118,7 +125,7 @@ public final class HessianJob {
             for (String s : stored) {
                 files.add(JSON.readValue(s, VariantStore.StoredFile.class));
             }
-            Index index = new Index(configSha, tokenSha, settings.shards(), files);
+            Index index = new Index(configSha, tokenSha, settings.shards(), files, dtype);
             store.writeAtomically(new Path(dir, INDEX), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(index));
             fs.delete(new Path(partialRoot), true);
             progress.accept("Hessians: " + files.size() + " files written to " + dir);
@@ -128,9 +135,9 @@ public final class HessianJob {
         }
     }
 
-    /** The index if it matches the model, data and shards and every file verifies, else null. */
+    /** The index if it matches the model, data, shards and storage dtype and every file verifies, else null. */
     private static Index verified(FileSystem fs, VariantStore store, Path dir, String configSha, String tokenSha, int shards,
-                                  Consumer<String> progress) {
+                                  String dtype, Consumer<String> progress) {
         Path file = new Path(dir, INDEX);
         if (!HadoopFiles.exists(fs, file)) {
             return null;
@@ -138,7 +145,7 @@ public final class HessianJob {
         try {
             Index index = JSON.readValue(store.readAll(file), Index.class);
             if (!index.modelConfigSha256().equals(configSha) || !index.tokenIdsSha256().equals(tokenSha)
-                || index.shards() != shards) {
+                || index.shards() != shards || !java.util.Objects.equals(index.hessianDtype(), dtype)) {
                 return null;
             }
             for (VariantStore.StoredFile f : index.files()) {

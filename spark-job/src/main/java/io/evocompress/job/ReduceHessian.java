@@ -24,11 +24,14 @@ final class ReduceHessian implements Function<String, String> {
     private final String partialRoot;
     private final String hessianDir;
     private final int shards;
+    private final boolean float32;
 
-    ReduceHessian(String partialRoot, String hessianDir, int shards) {
+    /** @param float32 store H in float32 (the partial sums and their combination stay float64) */
+    ReduceHessian(String partialRoot, String hessianDir, int shards, boolean float32) {
         this.partialRoot = partialRoot;
         this.hessianDir = hessianDir;
         this.shards = shards;
+        this.float32 = float32;
     }
 
     @Override
@@ -42,7 +45,7 @@ final class ReduceHessian implements Function<String, String> {
             Path p = CalibrateShard.partialFile(partials, i, name);
             parts.add(HessianFile.decode(store.readAll(p), p.toString()));
         }
-        byte[] bytes = HessianFile.encode(PartialStatistics.combine(parts));
+        byte[] bytes = HessianFile.encode(PartialStatistics.combine(parts), float32);
         store.writeAtomically(new Path(dir, name), bytes);
         return JSON.writeValueAsString(new VariantStore.StoredFile(name, bytes.length, VariantStore.sha256(bytes)));
     }

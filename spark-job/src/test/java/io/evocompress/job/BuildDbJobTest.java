@@ -13,6 +13,7 @@ import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.Float16;
 import io.evocompress.compress.CompressedLayer;
 import io.evocompress.compress.Gptq;
+import io.evocompress.compress.InverseFactor;
 import io.evocompress.compress.OutputError;
 import io.evocompress.compress.QuantizationSpec;
 import io.evocompress.compress.SparseGpt;
@@ -85,6 +86,29 @@ class BuildDbJobTest {
             db.putArray("bits").add(3).add(4);
         }
         return JobConfig.of(root, "test config", List.of(overrides));
+    }
+
+    @Test
+    void eachBlockFactorisesOneHessianPerInputGroup(@TempDir Path tmp) throws Exception {
+        // q, k, v share one input, gate and up another; o and down read their own: 4 factorisations per
+        // block instead of 7, every level of every layer of a group from the one factor
+        Path out = tmp.resolve("db");
+        BuildDbSettings settings = BuildDbSettings.from(config(out, "sparsity"));
+        long before = InverseFactor.factorisations();
+        BuildDbJob.Outcome first = BuildDbJob.run(sc, settings, line -> { });
+        assertEquals(35, first.layersBuilt());
+        assertEquals(5 * InputGroup.values().length, InverseFactor.factorisations() - before);
+        // resume with q_proj and v_proj of block 2 (one group) and down_proj of block 0 missing: 2 factorisations
+        byte[] manifest = Files.readAllBytes(out.resolve("manifest.json"));
+        Files.delete(out.resolve("manifest.json"));
+        Files.delete(out.resolve("model.layers.2.self_attn.q_proj/layer.json"));
+        Files.delete(out.resolve("model.layers.2.self_attn.v_proj/layer.json"));
+        Files.delete(out.resolve("model.layers.0.mlp.down_proj/layer.json"));
+        long resumedFrom = InverseFactor.factorisations();
+        BuildDbJob.Outcome resumed = BuildDbJob.run(sc, settings, line -> { });
+        assertEquals(3, resumed.layersBuilt());
+        assertEquals(2, InverseFactor.factorisations() - resumedFrom);
+        assertArrayEquals(manifest, Files.readAllBytes(out.resolve("manifest.json")));
     }
 
     @Test
@@ -204,6 +228,47 @@ class BuildDbJobTest {
     }
 
     @Test
+    void float32HessiansAreHalfTheBytesAndMakeAnotherDatabase(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("db");
+        BuildDbSettings settings = BuildDbSettings.from(config(out, "sparsity", "calibration.hessian-dtype=float32"));
+        assertTrue(settings.hessianFloat32());
+        List<String> log = new ArrayList<>();
+        DatabaseManifest m = BuildDbJob.run(sc, settings, log::add).manifest();
+        // printed before the build: the widest input is down_proj's 172 features (64 x 172)
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("layer task memory:") && l.contains("172 inputs, widest layer 64 x 172")),
+            log.toString());
+        // header 17 + H 172^2 float32 + sumSquares 172 float64 + crc 4
+        assertEquals(17 + 4 * 172 * 172 + 8 * 172 + 4, Files.size(out.resolve("hessians/block-0/down.bin")));
+        assertTrue(Files.readString(out.resolve("hessians/" + HessianJob.INDEX)).contains("\"hessianDtype\" : \"float32\""));
+        assertFalse(m.databaseId().equals(BuildDbJob.prepare(BuildDbSettings.from(config(out, "sparsity"))).databaseId()));
+        // each layer is SparseGPT on the float32-stored Hessian, read back
+        VariantStore.LayerRecord layer = m.layer("model.layers.1.mlp.down_proj");
+        try (CheckpointReader checkpoint = CheckpointReader.open(Fixtures.stories260k().toString());
+             NDManager manager = NDManager.newBaseManager()) {
+            CompressedLayer expected = SparseGpt.prune(weight(checkpoint, manager, layer), hessian(out, layer),
+                SparsityPattern.unstructured(0.7));
+            assertEquals(expected.errorEstimate(), layer.level(0).error());
+        }
+    }
+
+    @Test
+    void aTaskThatCannotFitFailsBeforeTheBuildNamingTheSizeAndTheSetting() {
+        // 16384 inputs, rows 4096: H 2 GiB in float64; about 7 GiB of heap, 4 GiB in the engine
+        LayerTaskMemory m = LayerTaskMemory.of("block 0 down input", 16384, 4096, false, false);
+        EvocompressException e = assertThrows(EvocompressException.class,
+            () -> m.check(4L << 30, "spark.executor.memory", 0));
+        assertTrue(e.getMessage().contains("16384 x 16384 Hessian in float64 2.0 GiB") && e.getMessage().contains("7.0 GiB")
+            && e.getMessage().contains("but a task has 4.0 GiB: raise spark.executor.memory"), e.getMessage());
+        EvocompressException gpu = assertThrows(EvocompressException.class, () -> m.check(0, "x", 2L << 30));
+        assertTrue(gpu.getMessage().contains("4.0 GiB on the GPU") && gpu.getMessage().contains("device: cpu"), gpu.getMessage());
+        m.check(8L << 30, "x", 8L << 30);
+        // BLOOM-176B's dense_4h_to_h: 57344^2 entries do not fit one Java array, whatever the memory
+        EvocompressException wide = assertThrows(EvocompressException.class,
+            () -> LayerTaskMemory.of("block 0 down input", 57344, 14336, true, false).check(1L << 50, "x", 0));
+        assertTrue(wide.getMessage().contains("57344"), wide.getMessage());
+    }
+
+    @Test
     void badSettingsNameTheSettingBeforeSparkWork(@TempDir Path tmp) {
         Path out = tmp.resolve("db");
         assertMessage(() -> BuildDbSettings.from(config(out, "sparsity", "database.targt=0.5")), "database.targt");
@@ -214,6 +279,8 @@ class BuildDbJobTest {
         assertMessage(() -> BuildDbSettings.from(config(out, "bits", "database.bits=[1, 4]")), "database.bits");
         assertMessage(() -> BuildDbSettings.from(config(out, "bits", "database.domain=depth")), "database.domain");
         assertMessage(() -> BuildDbSettings.from(config(out, "sparsity", "calibration.seq-len=4096")), "calibration.seq-len");
+        assertMessage(() -> BuildDbSettings.from(config(out, "sparsity", "calibration.hessian-dtype=float16")),
+            "calibration.hessian-dtype");
         assertFalse(Files.exists(out));
     }
 

@@ -8,6 +8,8 @@ import io.evocompress.calibration.Hessian;
 import io.evocompress.compress.Cholesky;
 import io.evocompress.compress.CompressedLayer;
 import io.evocompress.compress.Gptq;
+import io.evocompress.compress.InverseFactor;
+import io.evocompress.compress.PreparedHessian;
 import io.evocompress.compress.QuantizationSpec;
 import io.evocompress.compress.QuantizedWeight;
 import io.evocompress.compress.SparseGpt;
@@ -29,10 +31,13 @@ import java.util.function.Supplier;
  * <p>Per layer shape: a random weight W ~ N(0, 0.02^2) and a positive-definite Hessian
  * H = (2/n) X^T X from n = 2 * in random inputs whose features have log-normal scales (so diag H
  * varies as it does in real models), dampened by 0.01 * mean(diag H). The unavoidable products are
- * the Cholesky factorisations that give U (H = L L^T, H^-1, U = chol(H^-1)), timed with the
- * project's own {@link Cholesky}, and one W-by-H sized product (rows x in x in), timed as a float32
- * DJL matmul on the CPU: the sweep's lazy updates total about half of that. The ratio is a method's
- * seconds over their sum. Every timing is the median of {@code iterations} runs.
+ * the factorisation giving the inverse-Hessian factor U (H^-1 = U^T U), timed as the compressors
+ * compute it ({@link InverseFactor}, in the engine), and one W-by-H sized product (rows x in x in),
+ * timed as a float32 DJL matmul on the CPU: the sweep's lazy updates total about half of that. The
+ * ratio is a method's seconds over their sum. Optionally also the float64 Java factor the engine
+ * path replaced ({@link Cholesky#upperFactorOfInverse}), for the speed-up. Every timing is the median
+ * of {@code iterations} runs; a method's seconds include its factorisation (a fresh
+ * {@link PreparedHessian} per run), as a layer compressed alone pays it.
  */
 public final class CompressBenchmark {
     private static final double DAMPENING = 0.01;
@@ -41,9 +46,42 @@ public final class CompressBenchmark {
     public record MethodResult(String method, double seconds, double ratio, long bytes, double bytesVsFp16) {
     }
 
-    /** One layer shape. */
-    public record LayerResult(String layer, int rows, int cols, double choleskySeconds, double matmulSeconds,
-                              long denseFp16Bytes, List<MethodResult> methods) {
+    /**
+     * One layer shape.
+     *
+     * @param choleskySeconds          the engine factorisation giving U
+     * @param referenceCholeskySeconds the float64 Java factorisation it replaced; NaN when not timed
+     */
+    public record LayerResult(String layer, int rows, int cols, double choleskySeconds, double referenceCholeskySeconds,
+                              double matmulSeconds, long denseFp16Bytes, List<MethodResult> methods) {
+    }
+
+    /** The methods a run can time: SparseGPT at 50% or 70%, GPTQ at 3 or 4 bits (group size 128). */
+    public enum Method {
+        SPARSEGPT_50("sparsegpt-50", "sparsegpt 50%"), SPARSEGPT_70("sparsegpt-70", "sparsegpt 70%"),
+        GPTQ_3("gptq-3", "gptq 3-bit g128"), GPTQ_4("gptq-4", "gptq 4-bit g128");
+
+        private final String cliName;
+        private final String label;
+
+        Method(String cliName, String label) {
+            this.cliName = cliName;
+            this.label = label;
+        }
+
+        public String cliName() {
+            return cliName;
+        }
+
+        /** Null when {@code name} is not a method. */
+        public static Method parse(String name) {
+            for (Method m : values()) {
+                if (m.cliName.equals(name)) {
+                    return m;
+                }
+            }
+            return null;
+        }
     }
 
     private CompressBenchmark() {
@@ -53,13 +91,29 @@ public final class CompressBenchmark {
      * Times the down_proj shape [hidden x intermediate] and the gate_proj shape [intermediate x hidden].
      */
     public static List<LayerResult> run(int hidden, int intermediate, int iterations, Consumer<String> progress) {
+        List<Method> all = List.of(Method.values());
         List<LayerResult> out = new ArrayList<>();
-        out.add(layer("down_proj", hidden, intermediate, iterations, progress));
-        out.add(layer("gate_proj", intermediate, hidden, iterations, progress));
+        out.add(layer("down_proj", hidden, intermediate, iterations, all, false, progress));
+        out.add(layer("gate_proj", intermediate, hidden, iterations, all, false, progress));
         return out;
     }
 
-    private static LayerResult layer(String name, int rows, int cols, int iterations, Consumer<String> progress) {
+    /**
+     * Times layers of the given shapes {rows, cols} (down_proj shapes [hidden x intermediate]) with
+     * {@code methods}; with {@code reference}, also the float64 Java factorisation (O(n^3) scalar: about
+     * a minute at 5632 inputs, a quarter of an hour at 14336).
+     */
+    public static List<LayerResult> run(List<int[]> shapes, List<Method> methods, boolean reference, int iterations,
+                                        Consumer<String> progress) {
+        List<LayerResult> out = new ArrayList<>();
+        for (int[] shape : shapes) {
+            out.add(layer("down_proj", shape[0], shape[1], iterations, methods, reference, progress));
+        }
+        return out;
+    }
+
+    private static LayerResult layer(String name, int rows, int cols, int iterations, List<Method> which,
+                                     boolean reference, Consumer<String> progress) {
         String shape = name + " [" + rows + " x " + cols + "]";
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             progress.accept(shape + ": building H from " + 2 * cols + " random inputs");
@@ -68,40 +122,44 @@ public final class CompressBenchmark {
             NDArray weight = manager.create(w, new Shape(rows, cols));
             double[] damped = damped(hessian);
 
-            progress.accept(shape + ": timing the Cholesky factorisations (H, H^-1, U) in Java");
-            double cholesky = median(iterations, () -> {
-                Cholesky.upperFactorOfInverse(damped, cols);
-                return null;
-            });
-            progress.accept(String.format("%s: Cholesky %.2f s", shape, cholesky));
+            progress.accept(shape + ": timing the factorisation giving U (H^-1 = U^T U) in the engine");
+            double cholesky = median(iterations, () -> InverseFactor.of(damped, cols, Device.cpu()));
+            progress.accept(String.format("%s: factor %.2f s", shape, cholesky));
+            double referenceCholesky = Double.NaN;
+            if (reference) {
+                progress.accept(shape + ": timing the float64 Java factorisation (H, H^-1, U) it replaced");
+                referenceCholesky = median(iterations, () -> Cholesky.upperFactorOfInverse(damped, cols));
+                progress.accept(String.format("%s: float64 Java factor %.2f s (%.1fx the engine's)", shape,
+                    referenceCholesky, referenceCholesky / cholesky));
+            }
             double matmul = timeProduct(manager, weight, damped, cols, iterations);
             progress.accept(String.format("%s: W-by-H product %.3f s", shape, matmul));
             double unavoidable = cholesky + matmul;
 
             long dense = VariantCodec.denseFp16Bytes(rows, cols);
             List<MethodResult> methods = new ArrayList<>();
-            for (double sparsity : new double[] {0.5, 0.7}) {
-                String method = "sparsegpt " + Math.round(sparsity * 100) + "%";
+            for (Method method : which) {
                 CompressedLayer[] last = new CompressedLayer[1];
-                double s = median(iterations, () -> last[0] = SparseGpt.prune(weight, hessian,
-                    SparsityPattern.unstructured(sparsity)));
-                long bytes = VariantCodec.encode(new LayerVariant.Sparse(rows, cols, last[0].weight()), 2).length;
-                methods.add(new MethodResult(method, s, s / unavoidable, bytes, (double) bytes / dense));
-                progress.accept(String.format("%s: %s %.2f s = %.2f x unavoidable, %d bytes = %.3f x fp16", shape, method,
-                    s, s / unavoidable, bytes, (double) bytes / dense));
+                double s = median(iterations, () -> last[0] = compress(method, weight, hessian));
+                long bytes = method == Method.SPARSEGPT_50 || method == Method.SPARSEGPT_70
+                    ? VariantCodec.encode(new LayerVariant.Sparse(rows, cols, last[0].weight()), 2).length
+                    : VariantCodec.encode(variant(last[0].quantized()), 2).length;
+                methods.add(new MethodResult(method.label, s, s / unavoidable, bytes, (double) bytes / dense));
+                progress.accept(String.format("%s: %s %.2f s = %.2f x unavoidable, %d bytes = %.3f x fp16, estimate %.6g",
+                    shape, method.label, s, s / unavoidable, bytes, (double) bytes / dense, last[0].errorEstimate()));
             }
-            for (int bits : new int[] {3, 4}) {
-                String method = "gptq " + bits + "-bit g128";
-                CompressedLayer[] last = new CompressedLayer[1];
-                double s = median(iterations, () -> last[0] = Gptq.quantize(weight, hessian,
-                    QuantizationSpec.grouped(bits, 128)));
-                long bytes = VariantCodec.encode(variant(last[0].quantized()), 2).length;
-                methods.add(new MethodResult(method, s, s / unavoidable, bytes, (double) bytes / dense));
-                progress.accept(String.format("%s: %s %.2f s = %.2f x unavoidable, %d bytes = %.3f x fp16", shape, method,
-                    s, s / unavoidable, bytes, (double) bytes / dense));
-            }
-            return new LayerResult(name, rows, cols, cholesky, matmul, dense, methods);
+            return new LayerResult(name, rows, cols, cholesky, referenceCholesky, matmul, dense, methods);
         }
+    }
+
+    private static CompressedLayer compress(Method method, NDArray weight, Hessian hessian) {
+        PreparedHessian prepared = PreparedHessian.of(hessian, DAMPENING);
+        return switch (method) {
+            case SPARSEGPT_50 -> SparseGpt.compress(weight, prepared, SparseGpt.Options.of(SparsityPattern.unstructured(0.5)));
+            case SPARSEGPT_70 -> SparseGpt.compress(weight, prepared, SparseGpt.Options.of(SparsityPattern.unstructured(0.7)));
+            case GPTQ_3 -> Gptq.quantize(weight, prepared, Gptq.Options.of(QuantizationSpec.grouped(3, 128)));
+            case GPTQ_4 -> Gptq.quantize(weight, prepared, Gptq.Options.of(QuantizationSpec.grouped(4, 128)));
+        };
     }
 
     /** H = (2/n) X^T X with X (n, d) Gaussian, feature j scaled by exp(N(0, 0.5^2)). */

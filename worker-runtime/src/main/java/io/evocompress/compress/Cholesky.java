@@ -3,9 +3,10 @@ package io.evocompress.compress;
 import io.evocompress.EvocompressException;
 
 /**
- * Cholesky factorisation and Cholesky inverse in Java double precision, for the inverse-Hessian
- * factor SparseGPT and GPTQ need. DJL 0.32's PyTorch engine exposes {@code inverse()} but no
- * Cholesky, so these are written out here; O(n^3) on n x n, row-major arrays.
+ * Cholesky factorisation and Cholesky inverse in Java double precision. DJL 0.32's PyTorch engine
+ * exposes {@code inverse()} but no Cholesky, so these are written out here; O(n^3) on n x n, row-major
+ * arrays. {@link InverseFactor} uses them on blocks of at most 256 columns (and on whole layers that
+ * small, and as the float64 reference) and does the O(n^3) work of wide layers in the engine.
  */
 public final class Cholesky {
     private Cholesky() {
@@ -67,6 +68,12 @@ public final class Cholesky {
 
     /** A^-1 from A's lower Cholesky factor L: (L L^T)^-1 = L^-T L^-1 (torch.cholesky_inverse). */
     public static double[] inverseFromLower(double[] l, int n) {
+        double[] m = lowerInverse(l, n);
+        return gramOfLower(m, n);
+    }
+
+    /** M = L^-1 for L lower triangular (n x n, row-major); M is lower triangular. */
+    public static double[] lowerInverse(double[] l, int n) {
         checkSize(l, n);
         // M = L^-1, lower triangular, by forward substitution: M_ij = -(sum_{k=j}^{i-1} L_ik M_kj) / L_ii.
         // Every sum runs over k in increasing order, as written; the loops are arranged k-outer, j-inner
@@ -108,6 +115,12 @@ public final class Cholesky {
                 m[ri + i] = 1.0 / lii;
             }
         }
+        return m;
+    }
+
+    /** M^T M for M lower triangular (n x n): (L L^T)^-1 when M = L^-1. */
+    private static double[] gramOfLower(double[] m, int n) {
+        double[][] s = new double[4][n];
         // A^-1 = M^T M: (A^-1)_ij = sum_{k >= i} M_ki M_kj for j <= i, summed over k in increasing order;
         // four rows i at a time share each row k read. Lower half, then mirrored.
         double[] inv = new double[n * n];

@@ -69,12 +69,12 @@ public final class Gptq {
         hessian.zeroDeadColumns(values, rows);
         // act-order: process columns by descending diag H; U = upper Cholesky factor of H^-1
         int[] order = options.actOrder() ? hessian.actOrder() : null;
-        double[] u;
+        InverseFactor u;
         if (order != null) {
             values = DampedHessian.permuteColumns(values, rows, cols, order, false);
-            u = hessian.actOrderUpperFactor();
+            u = hessian.actOrderUpperFactor(w.device());
         } else {
-            u = hessian.upperFactor();
+            u = hessian.upperFactor(w.device());
         }
         // the sweep with q = quantize(w)
         ColumnQuantizer quantizer = new ColumnQuantizer(options.quantization(), rows, cols);

@@ -13,13 +13,20 @@ import ai.djl.ndarray.types.Shape;
  * one matrix product (the lazy batch update).
  *
  * <p>The per-column work (O(rows * B^2) per block) runs in Java double precision on the block's
- * columns; the lazy batch update (O(rows * B * in) per block, the dominant cost on wide layers) is a
- * float32 DJL matMul on the weight's device.
+ * columns; the lazy batch updates (O(rows * in^2) in all, the dominant cost on wide layers) are
+ * float32 engine matmuls on the weight's device, applied in place to the weight held there. They are
+ * gathered in two levels: a block's update reaches only the rest of its span of about 1024 columns,
+ * and the span's errors reach the rest of the layer in one product of inner dimension 1024, so the
+ * wide remainder is rewritten once per span instead of once per block (the same sums as the
+ * reference's per-block update, in another order).
  */
 final class ObsSweep {
     /** What the sweep produced, in processing column order. */
     record Result(float[] weight, double lossSum) {
     }
+
+    /** Columns per span of blocks whose lazy updates are gathered into one product. */
+    private static final int SPAN = 1024;
 
     private ObsSweep() {
     }
@@ -27,13 +34,14 @@ final class ObsSweep {
     /**
      * @param device    where the lazy batch updates run
      * @param w         W (rows, cols) row-major, dead columns zeroed, columns in processing order
-     * @param u         U (cols, cols), upper, H^-1 = U^T U in processing order
+     * @param factor    U (cols, cols), upper, H^-1 = U^T U in processing order
      * @param blockSize B, columns per block
      * @param pattern   the mask to select (null: no pruning)
      * @param quantizer quantizes each kept weight (null: none)
      */
-    static Result run(Device device, float[] w, int rows, int cols, double[] u, int blockSize,
+    static Result run(Device device, float[] w, int rows, int cols, InverseFactor factor, int blockSize,
                       SparsityPattern pattern, ColumnQuantizer quantizer) {
+        float[] u = factor.upper();
         float[] out = new float[rows * cols];
         double lossSum = 0;
         if (quantizer != null && quantizer.spec().perChannelGrid()) {
@@ -44,15 +52,24 @@ final class ObsSweep {
             }
             quantizer.fit(0, all, cols, 0, cols);
         }
+        // blocks of B columns inside spans of about SPAN columns: a block's lazy update reaches the rest
+        // of its span; a span's reaches the rest of the layer, in one product of inner dimension SPAN
+        int span = blockSize * Math.max(1, SPAN / blockSize);
         try (NDManager scope = NDManager.newBaseManager(device)) {
-            NDArray uFloat = scope.create(toFloat(u), new Shape(cols, cols));   // (cols, cols)
-            NDArray tail = scope.create(w, new Shape(rows, cols));             // (rows, cols - i1): columns not yet fixed
+            NDArray uFloat = scope.create(u, new Shape(cols, cols));            // (cols, cols)
+            NDArray weight = scope.create(w, new Shape(rows, cols));           // updated in place, column blocks read back
+            float[] spanErr = null;                                            // Err of the span (rows, s2 - s1)
             for (int i1 = 0; i1 < cols; i1 += blockSize) {
                 int i2 = Math.min(cols, i1 + blockSize);
                 int bw = i2 - i1;
+                int s1 = i1 / span * span;
+                int s2 = Math.min(cols, s1 + span);
+                if (i1 == s1) {
+                    spanErr = new float[rows * (s2 - s1)];
+                }
                 // W1 = W[:, i1:i2], already carrying every earlier block's update   (rows, bw)
                 double[] w1;
-                try (NDArray block = tail.get(":, :" + bw)) {
+                try (NDArray block = weight.get(":, " + i1 + ":" + i2)) {
                     w1 = toDouble(block.toFloatArray());
                 }
                 double[] err = new double[rows * bw];                          // Err1 (rows, bw)
@@ -60,16 +77,16 @@ final class ObsSweep {
                 double[] scores = new double[rows * bw];                       // w^2 / U_ii^2   (rows, bw)
                 if (pattern != null && !pattern.isNOfM()) {
                     // unstructured: mask the lowest w^2 / U_ii^2 of the whole block, on the updated weights
-                    scores(w1, rows, bw, 0, bw, u, cols, i1, scores);
+                    scores(w1, rows, bw, 0, bw, factor, i1, scores);
                     MaskSelection.markLowest(scores, 0, rows * bw, pattern.exactTotal()
                         ? pattern.zerosInColumns(rows, i1, i2) : pattern.zerosIn(rows * bw), mask);
                 }
                 for (int j = 0; j < bw; j++) {
                     int c = i1 + j;
-                    double d = u[c * cols + c];                                // U_cc
+                    double d = factor.diagonal(c);                             // U_cc
                     if (pattern != null && pattern.isNOfM() && j % pattern.m() == 0) {
                         // N:M: per row, mask the N lowest w^2 / U_ii^2 of the next M columns
-                        scores(w1, rows, bw, j, j + pattern.m(), u, cols, i1, scores);
+                        scores(w1, rows, bw, j, j + pattern.m(), factor, i1, scores);
                         for (int r = 0; r < rows; r++) {
                             MaskSelection.markLowest(scores, r * bw + j, r * bw + j + pattern.m(), pattern.n(), mask);
                         }
@@ -98,26 +115,39 @@ final class ObsSweep {
                         }
                     }
                 }
-                if (i2 < cols) {
-                    // lazy batch update: W[:, i2:] -= Err1 (rows, bw) @ U[i1:i2, i2:] (bw, cols - i2)
-                    try (NDArray rest = tail.get(":, " + bw + ":");
-                         NDArray errArray = scope.create(toFloat(err), new Shape(rows, bw));
-                         NDArray uRows = uFloat.get(i1 + ":" + i2 + ", " + i2 + ":");
-                         NDArray update = errArray.matMul(uRows)) {
-                        NDArray next = rest.sub(update);
-                        tail.close();
-                        tail = next;
-                    }
+                float[] errFloat = toFloat(err);
+                int spanWidth = s2 - s1;
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(errFloat, r * bw, spanErr, r * spanWidth + i1 - s1, bw);
+                }
+                if (i2 < s2) {
+                    // lazy batch update in the span: W[:, i2:s2] -= Err1 (rows, bw) @ U[i1:i2, i2:s2]
+                    lazyUpdate(scope, weight, uFloat, errFloat, rows, i1, i2, s2);
+                } else if (s2 < cols) {
+                    // the span's: W[:, s2:] -= Err (rows, span) @ U[s1:s2, s2:]
+                    lazyUpdate(scope, weight, uFloat, spanErr, rows, s1, s2, cols);
                 }
             }
         }
         return new Result(out, lossSum);
     }
 
+    /** W[:, to:end] -= E (rows, to - from) @ U[from:to, to:end], in place. */
+    private static void lazyUpdate(NDManager scope, NDArray weight, NDArray u, float[] err, int rows, int from, int to,
+                                   int end) {
+        try (NDArray rest = weight.get(":, " + to + ":" + end);
+             NDArray errArray = scope.create(err, new Shape(rows, to - from));
+             NDArray uRows = u.get(from + ":" + to + ", " + to + ":" + end);
+             NDArray update = errArray.matMul(uRows)) {
+            rest.subi(update);
+        }
+    }
+
     /** Writes w^2 / U_cc^2 for the block's columns [from, to) into s, laid out as the block (rows, bw). */
-    private static void scores(double[] w1, int rows, int bw, int from, int to, double[] u, int cols, int i1, double[] s) {
+    private static void scores(double[] w1, int rows, int bw, int from, int to, InverseFactor factor, int i1,
+                               double[] s) {
         for (int j = from; j < to; j++) {
-            double d = u[(i1 + j) * cols + i1 + j];
+            double d = factor.diagonal(i1 + j);
             double d2 = d * d;
             for (int r = 0; r < rows; r++) {
                 double wv = w1[r * bw + j];

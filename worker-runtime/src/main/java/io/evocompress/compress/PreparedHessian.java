@@ -1,5 +1,6 @@
 package io.evocompress.compress;
 
+import ai.djl.Device;
 import io.evocompress.calibration.Hessian;
 
 /**
@@ -15,22 +16,32 @@ public final class PreparedHessian {
     private final Hessian hessian;
     private final double dampening;
     private final double[] damped;
-    private double[] upper;
+    private final int leaf;
+    private InverseFactor upper;
     private int[] actOrder;
-    private double[] actOrderUpper;
+    private InverseFactor actOrderUpper;
 
-    private PreparedHessian(Hessian hessian, double dampening) {
+    private PreparedHessian(Hessian hessian, double dampening, int leaf) {
         if (!(dampening >= 0)) {
             throw new IllegalArgumentException("dampening must be >= 0, but was " + dampening);
         }
         this.hessian = hessian;
         this.dampening = dampening;
+        this.leaf = leaf;
         this.damped = DampedHessian.damped(hessian, dampening);
     }
 
     /** @param dampening lambda / mean(diag H) (0.01) */
     public static PreparedHessian of(Hessian hessian, double dampening) {
-        return new PreparedHessian(hessian, dampening);
+        return new PreparedHessian(hessian, dampening, InverseFactor.LEAF);
+    }
+
+    /**
+     * As {@link #of} with the factor's Java blocks at most {@code leaf} columns ({@link InverseFactor});
+     * {@code Integer.MAX_VALUE}: the whole factor in Java double, the float64 reference.
+     */
+    static PreparedHessian of(Hessian hessian, double dampening, int leaf) {
+        return new PreparedHessian(hessian, dampening, leaf);
     }
 
     public Hessian hessian() {
@@ -45,10 +56,10 @@ public final class PreparedHessian {
         return dampening;
     }
 
-    /** U, upper, with H_damped^-1 = U^T U, in natural column order (computed once). */
-    synchronized double[] upperFactor() {
+    /** U, upper, with H_damped^-1 = U^T U, in natural column order (computed once, on {@code device}). */
+    synchronized InverseFactor upperFactor(Device device) {
         if (upper == null) {
-            upper = Cholesky.upperFactorOfInverse(damped, dim());
+            upper = InverseFactor.of(damped, dim(), device, leaf);
         }
         return upper;
     }
@@ -61,10 +72,10 @@ public final class PreparedHessian {
         return actOrder;
     }
 
-    /** U of the act-order-permuted damped H (computed once). */
-    synchronized double[] actOrderUpperFactor() {
+    /** U of the act-order-permuted damped H (computed once, on {@code device}). */
+    synchronized InverseFactor actOrderUpperFactor(Device device) {
         if (actOrderUpper == null) {
-            actOrderUpper = Cholesky.upperFactorOfInverse(DampedHessian.permute(damped, dim(), actOrder()), dim());
+            actOrderUpper = InverseFactor.of(DampedHessian.permute(damped, dim(), actOrder()), dim(), device, leaf);
         }
         return actOrderUpper;
     }

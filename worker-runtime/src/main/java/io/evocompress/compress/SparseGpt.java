@@ -75,7 +75,7 @@ public final class SparseGpt {
         options.pattern().checkColumns(w.columns());
         // 1. dead inputs, dampening; U = upper Cholesky factor of H^-1
         hessian.zeroDeadColumns(w.values(), w.rows());
-        double[] u = hessian.upperFactor();
+        InverseFactor u = hessian.upperFactor(w.device());
         // 2-4. the OBS sweep: masks per block, column updates, lazy batch updates
         ColumnQuantizer quantizer = options.quantization() == null ? null
             : new ColumnQuantizer(options.quantization(), w.rows(), w.columns());

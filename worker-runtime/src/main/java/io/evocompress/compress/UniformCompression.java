@@ -4,10 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.evocompress.calibration.BlockHessians;
 import io.evocompress.calibration.DenseCalibration;
+import io.evocompress.calibration.InputGroup;
 import io.evocompress.model.CausalLm;
 import io.evocompress.model.LinearName;
 
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.function.Consumer;
 
@@ -25,12 +28,14 @@ import java.util.function.Consumer;
  *   <li>Grouped quantization on a layer with no more input features than the group size uses one grid
  *       per row (the group would be the whole row anyway).</li>
  *   <li>SparseGPT and GPTQ use blocks of 128 columns (or the group size, when it is a larger multiple
- *       of 128) and dampening 0.01.</li>
+ *       of 128) and dampening 0.01; the layers reading one input (q, k, v; gate, up) share one
+ *       factorisation of its Hessian.</li>
  * </ul>
  */
 public final class UniformCompression {
     private static final int BLOCK_SIZE = 128;
     private static final java.util.Set<Integer> VLLM_GROUPS = java.util.Set.of(32, 64, 128);
+    private static final double DAMPENING = 0.01;
 
     private UniformCompression() {
     }
@@ -175,10 +180,14 @@ public final class UniformCompression {
 
     private static void compressBlock(CausalLm model, int block, BlockHessians stats, Settings settings,
                                       Consumer<LayerResult> progress, Accumulator acc) {
+        // the layers of one input group (q, k, v; gate, up) share one prepared Hessian: one factorisation
+        Map<InputGroup, PreparedHessian> prepared = new EnumMap<>(InputGroup.class);
         for (LinearName name : model.architecture().linears(model.config())) {
             long start = System.nanoTime();
             NDArray weight = model.block(block).weight(name);
-            CompressedLayer out = compress(weight, stats, name, settings);
+            PreparedHessian hessian = stats == null ? null
+                : prepared.computeIfAbsent(InputGroup.of(name), g -> PreparedHessian.of(stats.hessian(name), DAMPENING));
+            CompressedLayer out = compress(weight, stats, hessian, name, settings);
             try (NDManager scope = model.manager().newSubManager()) {
                 // the replacement moves to the model's manager; the old weight comes back detached
                 model.block(block).replaceLinear(name, out.toNDArray(scope)).close();
@@ -195,7 +204,8 @@ public final class UniformCompression {
         }
     }
 
-    private static CompressedLayer compress(NDArray weight, BlockHessians stats, LinearName name, Settings s) {
+    private static CompressedLayer compress(NDArray weight, BlockHessians stats, PreparedHessian hessian, LinearName name,
+                                            Settings s) {
         int columns = Math.toIntExact(weight.getShape().get(1));
         QuantizationSpec q = s.quantization() == null ? null : forLayer(s.quantization(), columns);
         if (q != null && s.vllmGrids() && !q.perChannelGrid()
@@ -203,9 +213,9 @@ public final class UniformCompression {
             q = new QuantizationSpec(q.bits(), 0, q.symmetric());
         }
         return switch (s.method()) {
-            case SPARSEGPT -> SparseGpt.compress(weight, stats.hessian(name), new SparseGpt.Options(s.pattern(), q,
-                q == null ? BLOCK_SIZE : blockSize(q), 0.01));
-            case GPTQ -> Gptq.quantize(weight, stats.hessian(name), new Gptq.Options(q, s.actOrder(), blockSize(q), 0.01));
+            case SPARSEGPT -> SparseGpt.compress(weight, hessian, new SparseGpt.Options(s.pattern(), q,
+                q == null ? BLOCK_SIZE : blockSize(q), DAMPENING));
+            case GPTQ -> Gptq.quantize(weight, hessian, new Gptq.Options(q, s.actOrder(), blockSize(q), DAMPENING));
             case WANDA -> Wanda.prune(weight, stats.forLayer(name).columnNorms(), s.pattern());
             case MAGNITUDE -> MagnitudePruning.prune(weight, s.pattern());
             case RTN -> RoundToNearest.quantize(weight, q);
