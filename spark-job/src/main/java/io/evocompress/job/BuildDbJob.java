@@ -140,9 +140,13 @@ public final class BuildDbJob {
             HessianJob.Index hessians = HessianJob.ensure(sc, s, in.config().numLayers(), in.sequences(),
                 in.modelSha256(), in.tokenIdsSha256(), progress);
             List<String> built;
-        // float32-stored Hessians give other layers: another database (float64 keeps the ids it always had)
-        String id = DatabaseManifest.databaseId(configSha, weightsSha, tokenSha, s.shards(),
-            s.compressor().hash() + (s.hessianFloat32() ? "\nhessian-dtype float32" : ""));
+            // one task per (block, input group): the layers reading one input share one factorisation of its H
+            List<InputGroupTask> groups = InputGroupTask.of(todo);
+            JobProgress watch = new JobProgress(sc, "building " + todo.size() + " layers in " + groups.size()
+                + " input-group tasks", 2000, progress);
+            try (watch) {
+                built = sc.parallelize(groups, groups.size())
+                    .flatMap(new BuildLayer(s, in.databaseId(), new HashMap<>(hessians.checksums())))
                     .collect();
             }
             try {
