@@ -182,7 +182,7 @@ public final class BuildDbJob {
                 int n = 0;
                 int rows = 0;
                 for (LayerTask t : g.layers()) {
-                    long[] shape = checkpoint.info(t.unit() + ".weight").shape();
+                    long[] shape = io.evocompress.model.TensorLayout.unitShape(checkpoint, t.unit() + ".weight");
                     rows = Math.max(rows, Math.toIntExact(shape[0]));
                     n = Math.toIntExact(shape[1]);
                 }

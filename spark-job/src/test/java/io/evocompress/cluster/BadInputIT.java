@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * must exit 1 (bad input) or 2 (bad command line) with a message naming the file or setting, print no
  * stack trace, leave no result that looks complete (no manifest.json or result.json in a fresh output),
  * and, unless marked as failing inside a task, fail before any Spark job (no "Spark master" progress
- * line, no Spark scratch directory under the output). The table is printed; README lists its kinds.
+ * line, no Spark scratch directory under the output). The table is printed; docs/reliability.md lists its kinds.
  */
 class BadInputIT {
     private static final File ROOT = ClusterFixture.ROOT;
