@@ -1,0 +1,86 @@
+package io.evocompress.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.Fixtures;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code search} on a family other than Llama, Phi-3 (fused {@code qkv_proj} and {@code gate_up_proj},
+ * whose parts are the search's units, an untied head), through deploy/spark-submit on the two-worker
+ * standalone cluster with model, data, database and output on MiniDFSCluster HDFS: its result.json
+ * (result, baselines, dense, generations) and database id must equal one local-master run on local
+ * files, exactly. Same small settings as {@link SearchClusterIT}.
+ */
+class FamilySearchClusterIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String FIXTURE = "tiny-phi3";
+    private static MiniDFSCluster hdfs;
+    private static String master;
+    private static File dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        hdfs = ClusterFixture.startHdfs("it-hdfs-family-search");
+        master = ClusterFixture.startSpark();
+        dir = Files.createTempDirectory("family-search-cluster-it").toFile();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        ClusterFixture.stop(hdfs);
+    }
+
+    @Test
+    void phi3SearchOnTheClusterWithHdfsEqualsTheLocalRun() throws Exception {
+        java.nio.file.Path model = Fixtures.model(FIXTURE);
+        FileSystem fs = hdfs.getFileSystem();
+        String root = fs.getUri().toString();
+        fs.copyFromLocalFile(new Path(model.toUri()), new Path("/models/" + FIXTURE));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/heldout.txt"));
+
+        File local = new File(dir, "local");
+        File localConfig = write("local.yaml", SearchClusterIT.config(model.toString(),
+            Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
+            new File(dir, "local-db").getPath(), local.getPath()));
+        ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/evocompress").getPath(), "search", "--config",
+            localConfig.getPath(), "--json"));
+        JsonNode reference = JSON.readTree(new File(local, "result.json"));
+
+        File clusterConfig = write("cluster.yaml", SearchClusterIT.config(root + "/models/" + FIXTURE, root + "/data/train.txt",
+            root + "/data/heldout.txt", root + "/db", root + "/runs/cluster"));
+        ClusterFixture.Result r = ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/spark-submit").getPath(),
+            "--master", master, "--conf", "spark.executor.memory=1g", "--", "search", "--config", clusterConfig.getPath(), "--json"));
+        assertTrue(r.err().contains("28 layers built, 0 reused"), "the cluster run builds the Phi-3 database on HDFS\n" + r.err());
+        JsonNode got;
+        try (FSDataInputStream in = fs.open(new Path("/runs/cluster/result.json"))) {
+            got = JSON.readTree(in);
+        }
+        assertTrue(reference.at("/result/profile").has("model.layers.0.self_attn.qkv_proj.q"),
+            "the fused layer's parts are the units: " + reference.at("/result/profile"));
+        for (String field : List.of("result", "baselines", "dense", "generations")) {
+            assertEquals(reference.get(field), got.get(field), FIXTURE + ": result.json '" + field + "'");
+        }
+        assertEquals(reference.get("database").get("id"), got.get("database").get("id"));
+    }
+
+    private static File write(String name, String text) throws Exception {
+        File f = new File(dir, name);
+        Files.writeString(f.toPath(), text);
+        return f;
+    }
+}
