@@ -175,7 +175,7 @@ public final class DarwinJob {
                         s.postCheckpointEvery(), s.seed() + 1);
                     CausalLm trained = PostTraining.run(m, smallJson, dense, trainStream, post, fs,
                         new Path(out, "state/post-training-" + e.getKey()), device, progress);
-                    trainedRuns.put(e.getKey(), new Trained(trained, m, smallJson, node));
+                    trainedRuns.put(e.getKey(), new Trained(trained, m, smallJson));
                     SequenceScores kl = new ModelScorer(trained, dense, 8).score(finalSeqs, null);
                     SequenceScores held = new ModelScorer(trained, null, 8).score(heldout, null);
                     node.put("kl_divergence", kl.klDivergence());
@@ -238,7 +238,7 @@ public final class DarwinJob {
     }
 
     /** A post-trained model kept open until the result is chosen and exported. */
-    private record Trained(CausalLm model, StructuredModel structured, String smallJson, ObjectNode node) {
+    private record Trained(CausalLm model, StructuredModel structured, String smallJson) {
     }
 
     private static String stageText(DarwinSettings s) {

@@ -24,14 +24,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The OPT, BLOOM and Phi-3 forwards against each family fixture's float64 reference logits
- * (computed by an independent implementation of the Hugging Face forward): every logit within 1e-4,
+ * The Llama (stories260K), OPT, BLOOM and Phi-3 forwards against each fixture's float64 reference
+ * logits (computed by an independent implementation of the Hugging Face forward): every logit within 1e-4,
  * and the mean next-token NLL (as eval computes it) within 1e-4 of reference.json.
  */
 class FamilyReferenceLogitsTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
+    @ValueSource(strings = {"stories260K", "tiny-opt", "tiny-bloom", "tiny-phi3"})
     void logitsAndNllMatchTheFloat64Reference(String fixture) throws IOException {
         java.nio.file.Path dir = Fixtures.model(fixture);
         double expectedNll = new ObjectMapper().readTree(Files.readString(dir.resolve("reference.json")))
