@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.config.JobConfig;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.fs.HadoopFiles;
-import io.evocompress.job.BuildDbJob;
-import io.evocompress.job.BuildDbSettings;
-import io.evocompress.job.SparkContexts;
+import io.evocompress.builddb.BuildDbJob;
+import io.evocompress.builddb.BuildDbSettings;
+import io.evocompress.spark.SparkContexts;
 import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Set;

@@ -3,9 +3,9 @@ package io.evocompress.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.config.JobConfig;
 import io.evocompress.fs.HadoopFiles;
-import io.evocompress.job.DarwinJob;
-import io.evocompress.job.DarwinSettings;
-import io.evocompress.job.SparkContexts;
+import io.evocompress.darwin.DarwinJob;
+import io.evocompress.darwin.DarwinSettings;
+import io.evocompress.spark.SparkContexts;
 import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Set;

@@ -1,34 +1,17 @@
 package io.evocompress.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.evocompress.EvocompressException;
-import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.DType;
-import io.evocompress.database.VariantDatabase;
 import io.evocompress.export.StitchedCheckpoint;
-import io.evocompress.fitness.VariantSource;
-import io.evocompress.fs.HadoopFiles;
-import io.evocompress.model.ModelLoader;
-import io.evocompress.search.EvoPressProfile;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
+import io.evocompress.exporter.ResultExport;
 
 import java.io.IOException;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** {@code evocompress export --result DIR --out URI}: the searched profile as a Hugging Face checkpoint. */
 public final class ExportCommand implements Command {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    // a block half of a depth profile: <the family's block stem>.<block>[.self_attn|.mlp]
-    private static final Pattern HALF = Pattern.compile("^.+\\.(\\d+)(\\.(self_attn|mlp))?$");
-
     @Override
     public String name() {
         return "export";
@@ -87,108 +70,18 @@ public final class ExportCommand implements Command {
 
     @Override
     public ObjectNode run(Args args, Console console) throws IOException {
-        String resultDir = args.required("result");
-        Path resultFile = new Path(HadoopFiles.path(resultDir), "result.json");
-        FileSystem rfs = HadoopFiles.fileSystem(resultFile, HadoopFiles.defaultConf());
-        JsonNode result;
-        try {
-            result = JSON.readTree(HadoopFiles.readUtf8(rfs, resultFile, "search result (run search first)"));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new EvocompressException(resultFile + " is not valid JSON (truncated or edited? "
-                + e.getOriginalMessage() + "): run the search again, or with --resume if it was killed.", e);
-        }
-        String which = args.getOr("profile", "result");
         String profileFile = args.get("profile-file").orElse(null);
         if (profileFile != null && args.get("profile").isPresent()) {
             throw new Args.UsageException("give either --profile or --profile-file, not both");
         }
-        JsonNode entry = which.equals("result") ? result.path("result") : result.path("baselines").path(which);
-        if (entry.isMissingNode() || !entry.has("profile")) {
-            throw new EvocompressException(resultFile + " has no profile '" + which + "' (profiles: result, "
-                + String.join(", ", iterable(result.path("baselines").fieldNames())) + ")");
-        }
-        String model = result.path("model").asText();
-        String domain = result.path("domain").asText();
-        DType dtype = DType.parseFloating(args.getOr("dtype", "f16"));
-        Path out = HadoopFiles.path(args.required("out"));
-        FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
-        StitchedCheckpoint.Summary summary;
-        long denseFp16 = 0;
-        try (CheckpointReader dense = CheckpointReader.open(model)) {
-            int blocks = ModelLoader.config(dense).numLayers();
-            Map<String, Integer> levels = new TreeMap<>();
-            boolean[] dropA = new boolean[blocks];
-            boolean[] dropM = new boolean[blocks];
-            VariantSource source = null;
-            for (Iterator<Map.Entry<String, JsonNode>> it = entry.get("profile").properties().iterator(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (domain.equals("depth")) {
-                    Matcher m = HALF.matcher(e.getKey());
-                    if (!m.matches() || Integer.parseInt(m.group(1)) >= blocks) {
-                        throw new EvocompressException(resultFile + ": '" + e.getKey() + "' is not a block of " + model);
-                    }
-                    int b = Integer.parseInt(m.group(1));
-                    boolean dropped = e.getValue().asInt() != 0;
-                    if (m.group(3) == null || m.group(3).equals("self_attn")) {
-                        dropA[b] |= dropped;
-                    }
-                    if (m.group(3) == null || m.group(3).equals("mlp")) {
-                        dropM[b] |= dropped;
-                    }
-                } else {
-                    levels.put(e.getKey(), e.getValue().asInt());
-                }
-            }
-            VariantDatabase database = null;
-            if (!domain.equals("depth")) {
-                String db = result.path("database").path("path").asText(null);
-                if (db == null) {
-                    throw new EvocompressException(resultFile + " names no database; rerun the search.");
-                }
-                database = VariantDatabase.open(db);
-                source = database;
-            }
-            if (profileFile != null) {
-                Path pf = HadoopFiles.path(profileFile);
-                String text = HadoopFiles.readUtf8(HadoopFiles.fileSystem(pf, HadoopFiles.defaultConf()), pf,
-                    "EvoPress profile file (--profile-file)");
-                if (domain.equals("depth")) {
-                    boolean[][] flags = EvoPressProfile.depthFlags(blocks, false, text, profileFile);
-                    dropA = flags[0];
-                    dropM = flags[1];
-                } else {
-                    Map<String, int[]> legal = new TreeMap<>();
-                    for (String layer : levels.keySet()) {
-                        legal.put(layer, database.manifest().layer(layer).levels().stream()
-                            .mapToInt(l -> l.level()).toArray());
-                    }
-                    levels = new TreeMap<>(EvoPressProfile.levels(text, profileFile, legal));
-                }
-            }
-            StitchedCheckpoint.Format requested = format(args);
-            for (String name : dense.tensorFiles().keySet()) {
-                denseFp16 += 2 * dense.info(name).numel();
-            }
-            int total = dense.tensorFiles().size();
-            console.progress("exporting profile '%s' (%s) of %s to %s in %s", profileFile != null ? profileFile : which,
-                domain, model, out, dtype);
-            summary = StitchedCheckpoint.write(dense, source, new StitchedCheckpoint.Profile(levels, dropA, dropM), fs, out,
-                dtype, args.flag("overwrite"), requested, i -> {
-                    if (i % 50 == 0 || i == total) {
-                        console.progress("%d/%d tensors", i, total);
-                    }
-                });
-        }
+        ResultExport.Outcome o = ResultExport.run(new ResultExport.Request(args.required("result"),
+            args.getOr("profile", "result"), profileFile, DType.parseFloating(args.getOr("dtype", "f16")),
+            args.required("out"), args.flag("overwrite"), format(args)), line -> console.progress("%s", line));
         ObjectNode r = Main.newResult(name());
-        r.put("output", out.toString());
-        r.put("profile", profileFile != null ? profileFile : which);
-        r.put("domain", domain);
-        long bytes = 0;
-        for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(out)) {
-            if (st.getPath().getName().endsWith(".safetensors")) {
-                bytes += st.getLen();
-            }
-        }
+        r.put("output", o.out().toString());
+        r.put("profile", o.profile());
+        r.put("domain", o.domain());
+        StitchedCheckpoint.Summary summary = o.summary();
         boolean packed = summary.format() != StitchedCheckpoint.Format.DENSE;
         r.put("weights", packed ? "packed" : "dense");
         r.put("format", summary.format().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
@@ -204,9 +97,9 @@ public final class ExportCommand implements Command {
                     String.join(", ", summary.perChannel()));
             }
         }
-        r.put("checkpoint_bytes", bytes);
-        r.put("dense_fp16_bytes", denseFp16);
-        r.put("size_ratio", (double) bytes / denseFp16);
+        r.put("checkpoint_bytes", o.checkpointBytes());
+        r.put("dense_fp16_bytes", o.denseFp16Bytes());
+        r.put("size_ratio", (double) o.checkpointBytes() / o.denseFp16Bytes());
         r.put("seconds", console.elapsedSeconds());
         return r;
     }
@@ -243,9 +136,5 @@ public final class ExportCommand implements Command {
             n.merge(key, 1, Integer::sum);
         }
         return n;
-    }
-
-    private static Iterable<String> iterable(Iterator<String> it) {
-        return () -> it;
     }
 }

@@ -3,9 +3,9 @@ package io.evocompress.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.config.JobConfig;
 import io.evocompress.fs.HadoopFiles;
-import io.evocompress.job.SearchJob;
-import io.evocompress.job.SearchSettings;
-import io.evocompress.job.SparkContexts;
+import io.evocompress.evopress.SearchJob;
+import io.evocompress.evopress.SearchSettings;
+import io.evocompress.spark.SparkContexts;
 import io.evocompress.report.SearchReport;
 import org.apache.spark.api.java.JavaSparkContext;
 

@@ -6,12 +6,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.fs.AtomicFile;
 import io.evocompress.fs.HadoopFiles;
-import io.evocompress.job.LayerTask;
-import io.evocompress.job.ScheduleJob;
-import io.evocompress.job.ScheduleJobSettings;
-import io.evocompress.scheduler.RangeChoice;
-import io.evocompress.scheduler.SparsitySchedule;
-import io.evocompress.scheduler.UnitSparsity;
+import io.evocompress.schedule.ScheduleJob;
+import io.evocompress.schedule.ScheduleJobSettings;
+import io.evocompress.schedule.RangeChoice;
+import io.evocompress.schedule.SparsitySchedule;
+import io.evocompress.schedule.UnitSparsity;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 

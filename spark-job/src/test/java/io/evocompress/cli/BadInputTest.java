@@ -6,7 +6,7 @@ import io.evocompress.data.TextDocuments;
 import io.evocompress.data.TextTokenizer;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.fs.HadoopFiles;
-import io.evocompress.job.SparkContexts;
+import io.evocompress.spark.SparkContexts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

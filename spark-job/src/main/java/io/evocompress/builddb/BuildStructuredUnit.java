@@ -1,0 +1,62 @@
+package io.evocompress.builddb;
+
+import io.evocompress.calibrate.HessianJob;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.calibration.Hessian;
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.database.VariantStore;
+import io.evocompress.fs.HadoopFiles;
+import io.evocompress.model.ModelConfig;
+import io.evocompress.model.ModelLoader;
+import io.evocompress.structured.StructureGroup;
+import io.evocompress.structured.StructuredDatabase;
+import io.evocompress.structured.StructuredGrid;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.function.Function;
+
+import java.util.HashMap;
+
+/**
+ * A Spark task of the structured database build: one (block, group), given as {@code "block:group"}.
+ * Reads the dense pruned layer (o_proj or down_proj) and its input Hessian (checked against the
+ * Hessian index), runs the greedy structured OBS once for every level, writes the level files and
+ * the unit record. Returns the record as JSON.
+ */
+public final class BuildStructuredUnit implements Function<String, String> {
+    private static final long serialVersionUID = 1L;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final String model;
+    private final String root;
+    private final double target;
+    private final int steps;
+    private final String databaseId;
+    private final HashMap<String, String> hessianChecksums;
+
+    public BuildStructuredUnit(String model, String root, StructuredGrid grid, String databaseId, HashMap<String, String> hessianChecksums) {
+        this.model = model;
+        this.root = root;
+        this.target = grid.target();
+        this.steps = grid.steps();
+        this.databaseId = databaseId;
+        this.hessianChecksums = hessianChecksums;
+    }
+
+    @Override
+    public String call(String unit) throws Exception {
+        String[] parts = unit.split(":");
+        int block = Integer.parseInt(parts[0]);
+        StructureGroup group = StructureGroup.valueOf(parts[1]);
+        Path rootPath = HadoopFiles.path(root);
+        FileSystem fs = BuildDbJob.outputFileSystem(rootPath);
+        VariantStore store = new VariantStore(fs, rootPath);
+        Hessian hessian = HessianJob.readVerified(fs, rootPath, block, group.input(), hessianChecksums).hessian();
+        try (CheckpointReader checkpoint = CheckpointReader.open(HadoopFiles.path(model), HadoopFiles.defaultConf())) {
+            ModelConfig c = ModelLoader.config(checkpoint);
+            float[] weight = checkpoint.readFloat(StructuredDatabase.unitName(c, block, group) + ".weight");
+            StructuredDatabase.Unit u = StructuredDatabase.buildUnit(store, c, block, group, weight,
+                hessian, new StructuredGrid(target, steps), databaseId);
+            return JSON.writeValueAsString(u);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.evocompress.candidates;
+
+import io.evocompress.spark.TaskResources;
+import io.evocompress.fitness.CandidateScore;
+import io.evocompress.fitness.CandidateWorker;
+import io.evocompress.fitness.EvaluationSetup;
+import io.evocompress.fitness.GenomeDecoder;
+import io.evocompress.fitness.VariantSourceOpener;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * A Spark task: evaluates its partition's candidates on the task's device, one after the other on
+ * the executor's candidate model ({@link CandidateWorker}). Ships only small things: the setup,
+ * the decoder, the opener, the minibatch, and the broadcast pool; weights are read from the file
+ * system by each executor JVM.
+ */
+public final class EvaluateCandidates implements FlatMapFunction<Iterator<CandidateTask>, CandidateResult> {
+    private static final long serialVersionUID = 1L;
+
+    private final EvaluationSetup setup;
+    private final VariantSourceOpener opener;
+    private final GenomeDecoder decoder;
+    private final Broadcast<int[][]> pool;
+    private final String poolHash;
+    private final int[] sequences;
+    private final int[] lengths;
+
+    public EvaluateCandidates(EvaluationSetup setup, VariantSourceOpener opener, GenomeDecoder decoder,
+                              Broadcast<int[][]> pool, String poolHash, int[] sequences, int[] lengths) {
+        this.setup = setup;
+        this.opener = opener;
+        this.decoder = decoder;
+        this.pool = pool;
+        this.poolHash = poolHash;
+        this.sequences = sequences.clone();
+        this.lengths = lengths.clone();
+    }
+
+    @Override
+    public Iterator<CandidateResult> call(Iterator<CandidateTask> tasks) {
+        CandidateWorker worker = new CandidateWorker(setup, opener);
+        Integer gpu = TaskResources.assignedGpu();
+        int[][] tokens = pool.value();
+        List<CandidateResult> out = new ArrayList<>();
+        while (tasks.hasNext()) {
+            CandidateTask task = tasks.next();
+            long t0 = System.nanoTime();
+            CandidateScore score = worker.evaluate(decoder.decode(task.levels()), tokens, poolHash, sequences, lengths, gpu);
+            out.add(CandidateResult.of(task.index(), score, System.nanoTime() - t0));
+        }
+        return out.iterator();
+    }
+}

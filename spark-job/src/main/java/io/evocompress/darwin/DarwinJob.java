@@ -1,0 +1,333 @@
+package io.evocompress.darwin;
+
+import io.evocompress.builddb.BuildDbJob;
+import io.evocompress.builddb.BuildStructuredUnit;
+import io.evocompress.calibrate.CalibrationText;
+import io.evocompress.calibrate.HessianJob;
+import io.evocompress.evopress.SearchJob;
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.EvocompressException;
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.data.TokenSequences;
+import io.evocompress.database.VariantStore;
+import io.evocompress.device.DeviceChoice;
+import io.evocompress.fs.AtomicFile;
+import io.evocompress.fs.HadoopFiles;
+import io.evocompress.metrics.ModelScorer;
+import io.evocompress.metrics.SequenceScores;
+import io.evocompress.model.CausalLm;
+import io.evocompress.model.ModelConfig;
+import io.evocompress.model.ModelLoader;
+import io.evocompress.search.CalibrationPool;
+import io.evocompress.search.CandidateEvaluator;
+import io.evocompress.search.DarwinDomain;
+import io.evocompress.search.EvolutionarySearch;
+import io.evocompress.search.GenerationFitness;
+import io.evocompress.search.Genome;
+import io.evocompress.search.JsonCheckpointStore;
+import io.evocompress.search.Minibatch;
+import io.evocompress.search.SearchPreset;
+import io.evocompress.search.SearchResult;
+import io.evocompress.structured.PostTraining;
+import io.evocompress.structured.StructureGroup;
+import io.evocompress.structured.StructuredDatabase;
+import io.evocompress.structured.StructuredGrid;
+import io.evocompress.structured.StructuredModel;
+import io.evocompress.structured.ZeroPadding;
+import io.evocompress.train.AdamW;
+import io.evocompress.train.TrainedCheckpoint;
+import io.evocompress.train.Trainer;
+import io.evocompress.checkpoint.DType;
+import io.evocompress.model.TensorLayout;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * DarwinLM end to end (ALGORITHMS.md section 5) on Spark:
+ * <ol>
+ *   <li>the structured database: the dense model's Hessians ({@link HessianJob}, reused when present),
+ *       then one task per (block, group) ({@link BuildStructuredUnit}); units already built for the
+ *       same database id and verifying are reused; manifest last;</li>
+ *   <li>the search: {@link EvolutionarySearch} over a {@link DarwinDomain} from the uniform genome, with
+ *       training-aware selection: every candidate of a stage is one Spark task that fine-tunes it from
+ *       its stitched weights on the stage's training tokens and scores KL on the stage's minibatch
+ *       ({@link DarwinCandidateTask}); the search state is checkpointed every generation;</li>
+ *   <li>post-compression training of the winner and of the uniform structured model with the same
+ *       budget and data ({@link PostTraining}, resumable), on the driver;</li>
+ *   <li>KL to the dense model on the final calibration tokens and held-out perplexity of both, the
+ *       export of the winner as a smaller model ({@code model/}) and zero-padded ({@code model-padded/}),
+ *       and {@code result.json} in the search command's shape.</li>
+ * </ol>
+ */
+public final class DarwinJob {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private DarwinJob() {
+    }
+
+    public static ObjectNode run(JavaSparkContext sc, DarwinSettings s, Consumer<String> progress) {
+        long started = System.nanoTime();
+        int[] calibText = CalibrationText.tokens(s.model(), s.calibrationData());
+        int validationTokens = (int) s.validationTokens();
+        if (validationTokens > 0 && calibText.length - validationTokens < s.seqLen()) {
+            throw new EvocompressException("The calibration text " + s.calibrationData() + " holds " + calibText.length
+                + " tokens: after final.validation-tokens = " + validationTokens + " kept for validation, fewer than one sequence of "
+                + s.seqLen() + " remain. Use more text or lower final.validation-tokens (0 turns the validation off).");
+        }
+        // the tail is the validation slice: neither searched on nor trained on
+        int[] calibStream = Arrays.copyOf(calibText, calibText.length - validationTokens);
+        List<int[]> validation = TokenSequences.chunks(Arrays.copyOfRange(calibText, calibStream.length, calibText.length),
+            s.seqLen());
+        int[] trainStream = s.trainingData().equals(s.calibrationData()) ? calibStream : CalibrationText.tokens(s.model(), s.trainingData());
+        List<int[]> pool = TokenSequences.sample(calibStream, s.seqLen(), (long) s.sequences() * s.seqLen(), s.calibrationSeed());
+        ModelConfig config;
+        String configJson;
+        String configSha;
+        try (CheckpointReader r = CheckpointReader.open(s.model())) {
+            config = ModelLoader.config(r);
+            configJson = r.configJson();
+            // config.json and the weights: a structured database of other weights is never reused
+            configSha = VariantStore.sha256(("config " + VariantStore.sha256(configJson.getBytes(StandardCharsets.UTF_8))
+                + "\nweights " + io.evocompress.database.WeightsFingerprint.of(r) + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        StructuredGrid grid = s.grid();
+        String tokenSha = BuildDbJob.tokenHash(pool);
+        String dbId = VariantStore.sha256((configSha + "|" + tokenSha + "|" + s.shards() + "|structured|" + grid.target() + "|"
+            + grid.steps()).getBytes(StandardCharsets.UTF_8));
+        StructuredDatabase.Manifest manifest = buildDatabase(sc, s, config, pool, configSha, tokenSha, dbId, progress);
+
+        // search
+        List<String> names = new ArrayList<>();
+        List<List<Integer>> levels = new ArrayList<>();
+        for (StructureGroup g : StructureGroup.values()) {
+            for (int b = 0; b < config.numLayers(); b++) {
+                names.add(StructuredDatabase.unitName(config, b, g));
+                levels.add(grid.levels(g, config));
+            }
+        }
+        DarwinDomain domain = new DarwinDomain(names, levels);
+        CalibrationPool calibrationPool = new CalibrationPool(pool.size(), s.seqLen());
+        SearchPreset preset = new SearchPreset(s.generations(), s.offspring(), s.stages(), 1, s.stages().get(0).tokens());
+        EvolutionarySearch search = new EvolutionarySearch(domain, preset, calibrationPool, s.seed());
+        Path out = HadoopFiles.path(s.output());
+        FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
+        CandidateEvaluator evaluator = (candidates, batch) -> evaluate(sc, s, trainStream, pool, candidates, batch);
+        progress.accept("search: " + domain + ", " + s.generations() + " generations x " + s.offspring() + " offspring, stages "
+            + stageText(s));
+        SearchResult result = search.run(evaluator, new JsonCheckpointStore(fs, new Path(out, "state/search.json")),
+            r -> progress.accept(String.format("generation %d/%d: fitness %.5f, %.2f candidates/s (trained and scored), about %s left",
+                r.generation(), r.generations(), r.bestFitness(), r.candidatesPerSecond(), SearchJob.duration(r.secondsLeft()))));
+        Genome uniform = domain.fixedStart().orElseThrow();
+
+        // post-training and measurement on the driver
+        Device device = DeviceChoice.resolve(s.device(), null);
+        int[] heldStream = CalibrationText.tokens(s.model(), s.heldoutData());
+        if (s.heldoutMaxTokens() > 0 && heldStream.length > s.heldoutMaxTokens()) {
+            heldStream = Arrays.copyOf(heldStream, (int) s.heldoutMaxTokens());
+        }
+        List<int[]> heldout = TokenSequences.chunks(heldStream, s.heldoutSeqLen());
+        Minibatch finalBatch = calibrationPool.draw(Math.min(s.finalTokens(), calibrationPool.tokens()),
+            new java.util.SplittableRandom(s.seed() ^ 0x5DEECE66DL));
+        List<int[]> finalSeqs = sequences(pool, finalBatch);
+        ObjectNode root = JSON.createObjectNode();
+        root.put("command", "darwin");
+        root.put("model", s.model());
+        root.put("target", s.target());
+        root.put("seed", s.seed());
+        root.putObject("database").put("path", s.databasePath()).put("id", manifest.databaseId());
+        StructuredDatabase db = StructuredDatabase.open(s.databasePath());
+        long prunable = (StructureGroup.ATTENTION.prunableParams(config) + StructureGroup.MLP.prunableParams(config)) * config.numLayers();
+        try (CheckpointReader r = CheckpointReader.open(s.model());
+             CausalLm dense = ModelLoader.load(r, device, DataType.FLOAT32)) {
+            Map<String, float[]> denseTensors = new HashMap<>(TensorLayout.readUnits(r));
+            SequenceScores denseHeld = new ModelScorer(dense, null, 8).score(heldout, null);
+            root.putObject("dense").put("perplexity", denseHeld.perplexity()).put("parameters", config.parameterCount());
+            ObjectNode res = root.putObject("result");
+            ObjectNode baselines = root.putObject("baselines");
+            Map<String, Genome> runs = new java.util.LinkedHashMap<>();
+            runs.put("result", result.best());
+            runs.put("uniform", uniform);
+            Map<String, Trained> trainedRuns = new java.util.LinkedHashMap<>();
+            try {
+                for (Map.Entry<String, Genome> e : runs.entrySet()) {
+                    Genome g = e.getValue();
+                    ObjectNode node = e.getKey().equals("result") ? res : baselines.putObject(e.getKey());
+                    StructuredModel m = StructuredModel.of(configJson, config, denseTensors::get, db, domain.attention(g), domain.mlp(g));
+                    String smallJson = m.smallerConfigJson();
+                    try (CausalLm before = m.loadSmaller(device, DataType.FLOAT32)) {
+                        SequenceScores b = new ModelScorer(before, dense, 8).score(finalSeqs, null);
+                        node.putObject("before_post_training").put("kl_divergence", b.klDivergence())
+                            .put("perplexity", new ModelScorer(before, null, 8).score(heldout, null).perplexity());
+                    }
+                    PostTraining.Settings post = new PostTraining.Settings(s.postTokens(), s.postObjective(),
+                        new Trainer.Settings(s.postLearningRate(), 0, 1.0, AdamW.Settings.defaults()), s.postBatchSize(), s.seqLen(),
+                        s.postCheckpointEvery(), s.seed() + 1);
+                    CausalLm trained = PostTraining.run(m, smallJson, dense, trainStream, post, fs,
+                        new Path(out, "state/post-training-" + e.getKey()), device, progress);
+                    trainedRuns.put(e.getKey(), new Trained(trained, m, smallJson));
+                    SequenceScores kl = new ModelScorer(trained, dense, 8).score(finalSeqs, null);
+                    SequenceScores held = new ModelScorer(trained, null, 8).score(heldout, null);
+                    node.put("kl_divergence", kl.klDivergence());
+                    node.put("perplexity", held.perplexity());
+                    if (!validation.isEmpty()) {
+                        node.put("validation_kl_divergence", new ModelScorer(trained, dense, 8).score(validation, null).klDivergence());
+                    }
+                    node.put("parameters", trained.parameterCount());
+                    node.put("removed_fraction_of_prunable", (double) (config.parameterCount() - trained.parameterCount()) / prunable);
+                    node.put("post_training_tokens", post.steps() * post.batchSize() * post.seqLen());
+                    ObjectNode profile = node.putObject("profile");
+                    ArrayNode heads = profile.putArray("heads_per_layer");
+                    ArrayNode inter = profile.putArray("intermediate_per_layer");
+                    trained.blockShapes().forEach(b -> {
+                        heads.add(b.numHeads());
+                        inter.add(b.intermediate());
+                    });
+                    profile.put("levels", Arrays.toString(g.levels()));
+                    progress.accept(String.format("%s: KL %.5f, held-out ppl %.3f, %d parameters", e.getKey(), kl.klDivergence(),
+                        held.perplexity(), trained.parameterCount()));
+                }
+                // the same discipline as search.init: best: never return a model the uniform one beats on validation
+                String source = "search";
+                if (!validation.isEmpty() && baselines.get("uniform").get("validation_kl_divergence").asDouble()
+                    < res.get("validation_kl_divergence").asDouble()) {
+                    source = "uniform";
+                    progress.accept(String.format("the post-trained search winner (validation KL %.5f) is worse than the post-trained "
+                        + "uniform model (%.5f) on the %d validation tokens: returning the uniform model as the result",
+                        res.get("validation_kl_divergence").asDouble(), baselines.get("uniform").get("validation_kl_divergence").asDouble(),
+                        validation.stream().mapToLong(x -> x.length).sum()));
+                    root.set("search_winner", res.deepCopy());
+                    res.removeAll();
+                    res.setAll((ObjectNode) baselines.get("uniform").deepCopy());
+                }
+                res.put("source", source);
+                res.put("selection_fitness", result.fitness());
+                Trained chosen = trainedRuns.get(source.equals("search") ? "result" : "uniform");
+                export(chosen.model(), chosen.structured().keptNeurons(), chosen.smallJson(), configJson, config, r, fs, out);
+            } finally {
+                trainedRuns.values().forEach(x -> x.model().close());
+            }
+        }
+        root.put("kl_divergence", root.get("result").get("kl_divergence").asDouble());
+        ArrayNode gens = root.putArray("generations");
+        for (GenerationFitness g : result.history()) {
+            gens.addObject().put("generation", g.generation()).put("fitness", g.fitness());
+        }
+        root.putObject("measured_on").put("kl_calibration_tokens", finalBatch.tokens())
+            .put("validation_tokens", validation.stream().mapToLong(x -> x.length).sum())
+            .put("heldout_tokens", heldout.stream().mapToLong(x -> x.length).sum()).put("heldout_data", s.heldoutData());
+        root.put("seconds", (System.nanoTime() - started) / 1e9);
+        try {
+            root.set("settings", JSON.readTree(s.effectiveConfig()));
+            AtomicFile.write(fs, new Path(out, "profile.txt"), domain.profile(result.best()).getBytes(StandardCharsets.UTF_8));
+            AtomicFile.write(fs, new Path(out, "result.json"), JSON.writeValueAsBytes(root));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return root;
+    }
+
+    /** A post-trained model kept open until the result is chosen and exported. */
+    private record Trained(CausalLm model, StructuredModel structured, String smallJson) {
+    }
+
+    private static String stageText(DarwinSettings s) {
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < s.stages().size(); i++) {
+            parts.add(s.stages().get(i) + ":" + s.trainingTokens()[i]);
+        }
+        return String.join(",", parts);
+    }
+
+    static List<int[]> sequences(List<int[]> pool, Minibatch batch) {
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < batch.sequences().length; i++) {
+            out.add(Arrays.copyOf(pool.get(batch.sequences()[i]), batch.lengths()[i]));
+        }
+        return out;
+    }
+
+    /** One Spark task per candidate; the stage's training sequences are the same for each (seeded by the minibatch). */
+    private static double[] evaluate(JavaSparkContext sc, DarwinSettings s, int[] trainStream, List<int[]> pool,
+                                     List<Genome> candidates, Minibatch batch) {
+        long trainingTokens = s.trainingTokensFor(batch.tokens());
+        int[][] training = trainingTokens == 0 ? new int[0][]
+            : TokenSequences.sample(trainStream, s.seqLen(), trainingTokens, s.seed() * 31 + batch.hashCode()).toArray(new int[0][]);
+        int[][] fitness = sequences(pool, batch).toArray(new int[0][]);
+        List<int[]> genomes = candidates.stream().map(Genome::levels).toList();
+        List<double[]> scores = sc.parallelize(genomes, genomes.size())
+            .map(new DarwinCandidateTask(s.model(), s.databasePath(), s.device(), training, fitness, s.learningRate()))
+            .collect();
+        return scores.stream().mapToDouble(x -> x[0]).toArray();
+    }
+
+    private static StructuredDatabase.Manifest buildDatabase(JavaSparkContext sc, DarwinSettings s, ModelConfig config,
+                                                             List<int[]> pool, String configSha, String tokenSha, String dbId,
+                                                             Consumer<String> progress) {
+        Path root = HadoopFiles.path(s.databasePath());
+        FileSystem fs = BuildDbJob.outputFileSystem(root);
+        VariantStore store = new VariantStore(fs, root);
+        List<String> todo = new ArrayList<>();
+        Map<String, StructuredDatabase.Unit> done = new HashMap<>();
+        for (int b = 0; b < config.numLayers(); b++) {
+            for (StructureGroup g : StructureGroup.values()) {
+                StructuredDatabase.Unit u = StructuredDatabase.verifiedUnit(store, StructuredDatabase.unitName(config, b, g), dbId);
+                if (u != null) {
+                    done.put(b + ":" + g.name(), u);
+                } else {
+                    todo.add(b + ":" + g.name());
+                }
+            }
+        }
+        progress.accept("structured database " + root + ": " + done.size() + " units reused, " + todo.size() + " to build");
+        if (!todo.isEmpty()) {
+            HessianJob.Index hessians = HessianJob.ensure(sc, s.hessianSettings(), config.numLayers(), pool, configSha, tokenSha,
+                progress);
+            List<String> built = sc.parallelize(todo, todo.size())
+                .map(new BuildStructuredUnit(s.model(), s.databasePath(), s.grid(), dbId, new HashMap<>(hessians.checksums())))
+                .collect();
+            try {
+                for (int i = 0; i < todo.size(); i++) {
+                    done.put(todo.get(i), new ObjectMapper().readValue(built.get(i), StructuredDatabase.Unit.class));
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        List<StructuredDatabase.Unit> units = new ArrayList<>();
+        for (int b = 0; b < config.numLayers(); b++) {
+            for (StructureGroup g : StructureGroup.values()) {
+                units.add(done.get(b + ":" + g.name()));
+            }
+        }
+        StructuredDatabase.Manifest m = new StructuredDatabase.Manifest(StructuredDatabase.FORMAT_VERSION, dbId, s.model(), configSha,
+            tokenSha, s.target(), s.steps(), units);
+        StructuredDatabase.writeManifest(store, m);
+        return m;
+    }
+
+    private static void export(CausalLm trained, List<int[]> keptNeurons, String smallJson, String denseJson, ModelConfig config, CheckpointReader dense,
+                               FileSystem fs, Path out) {
+        TrainedCheckpoint.write(trained, smallJson, fs, new Path(out, "model"), DType.F32, true, dense.fileSystem(), dense.dir());
+        Map<String, float[]> smallTensors = new HashMap<>();
+        trained.parameters().forEach((k, v) -> smallTensors.put(k, v.toFloatArray()));
+        Map<String, float[]> padded = ZeroPadding.pad(config, trained.blockShapes(), keptNeurons, smallTensors::get);
+        StructuredModel.write(padded, TensorLayout.of(config), denseJson, fs, new Path(out, "model-padded"), true,
+            dense.fileSystem(), dense.dir());
+    }
+}
