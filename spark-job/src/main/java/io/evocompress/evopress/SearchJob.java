@@ -70,11 +70,24 @@ public final class SearchJob {
     }
 
     /** Everything worked out before any Spark work: the domain, the search, the pools. */
-    public record Prepared(SearchSettings settings, ModelConfig config, SearchDomain domain, GenomeDecoder decoder,
-                           boolean expandWholeBlocks, EvolutionarySearch search, List<int[]> pool, List<int[]> heldout,
-                           BuildDbJob.Inputs db, Minibatch finalBatch, Minibatch heldoutBatch) {
+    public record Prepared(SearchSettings settings, ModelConfig config, SearchDomain domain, EvolutionarySearch search,
+                           List<int[]> pool, List<int[]> heldout, BuildDbJob.Inputs db, Minibatch finalBatch,
+                           Minibatch heldoutBatch) {
         public CalibrationPool calibrationPool() {
             return new CalibrationPool(pool.size(), settings.seqLen());
+        }
+
+        /** What executors decode candidates with: the domain's own decoder. */
+        public GenomeDecoder decoder() {
+            return domain.decoder();
+        }
+
+        /** The depth domain (block dropping); only for a depth search. */
+        public DepthDomain depthDomain() {
+            if (domain instanceof DepthDomain d) {
+                return d;
+            }
+            throw new IllegalStateException("not a depth search: " + domain);
         }
     }
 
@@ -121,18 +134,15 @@ public final class SearchJob {
         }
 
         SearchDomain domain;
-        GenomeDecoder decoder;
-        boolean expand = false;
         int dropped = 0;
         if (s.domain().equals("depth")) {
             int n = config.numLayers();
-            domain = DepthDomain.forSparsity(n, s.target(), s.wholeBlocks())
+            DepthDomain depth = DepthDomain.forSparsity(n, s.target(), s.wholeBlocks())
                 .withBlockStem(io.evocompress.model.ArchitectureRegistry.forType(config.modelType(), s.model()).blockStem());
-            dropped = ((DepthDomain) domain).dropped();
-            decoder = GenomeDecoder.depth(n);
-            expand = s.wholeBlocks();
+            domain = depth;
+            dropped = depth.dropped();
             if (method.equals("brute-force")) {
-                double count = ((DepthDomain) domain).configurations();
+                double count = depth.configurations();
                 if (count > BruteForceDepth.DEFAULT_LIMIT) {
                     throw new EvocompressException("--method brute-force would score " + (long) count
                         + " configurations, more than " + BruteForceDepth.DEFAULT_LIMIT + ": use the evolutionary search.");
@@ -144,13 +154,10 @@ public final class SearchJob {
                     + s.domain());
             }
             List<LinearUnit> units = new ArrayList<>();
-            List<String> names = new ArrayList<>();
             for (LayerTask t : db.layers()) {
                 long[] shape = t.linear().shape(config);
                 units.add(new LinearUnit(t.unit(), shape[0] * shape[1]));
-                names.add(t.unit());
             }
-            decoder = GenomeDecoder.levels(names);
             if (s.domain().equals("sparsity")) {
                 domain = SparsityDomain.fromGrid(units, s.buildDb().compressor().grid());
             } else {
@@ -179,7 +186,7 @@ public final class SearchJob {
             len[i] = heldout.get(i).length;
         }
         checkOutput(s, resume, ResumeSettings.of(s, method, db == null ? null : db.databaseId()), preset.generations());
-        return new Prepared(s, config, domain, decoder, expand, search, pool, heldout, db, finalBatch, new Minibatch(idx, len));
+        return new Prepared(s, config, domain, search, pool, heldout, db, finalBatch, new Minibatch(idx, len));
     }
 
     private static void checkExistingDatabase(SearchSettings s, BuildDbJob.Inputs db) {
@@ -245,9 +252,9 @@ public final class SearchJob {
                  setup.withFitness(FitnessKind.KL), new DatabaseOpener(), p.decoder(), pool, s.candidatesPerTask());
              SparkCandidateEvaluator pplEval = new SparkCandidateEvaluator(sc, setup.withFitness(FitnessKind.PPL),
                  new DatabaseOpener(), p.decoder(), p.heldout().toArray(new int[0][]), s.candidatesPerTask())) {
-            CandidateEvaluator search = expand(p, fitness);
-            CandidateEvaluator kl = expand(p, klEval == null ? fitness : klEval);
-            CandidateEvaluator ppl = expand(p, pplEval);
+            CandidateEvaluator search = fitness;
+            CandidateEvaluator kl = klEval == null ? fitness : klEval;
+            CandidateEvaluator ppl = pplEval;
 
             SearchResult result;
             Map<String, Genome> known = new LinkedHashMap<>();
@@ -255,8 +262,8 @@ public final class SearchJob {
             String databasePath = database;
             if (method.equals("brute-force")) {
                 progress.accept(String.format("brute force: %d configurations on %d tokens",
-                    (long) ((DepthDomain) p.domain()).configurations(), p.finalBatch().tokens()));
-                ScoredGenome best = new BruteForceDepth((DepthDomain) p.domain(), BruteForceDepth.DEFAULT_LIMIT)
+                    (long) p.depthDomain().configurations(), p.finalBatch().tokens()));
+                ScoredGenome best = new BruteForceDepth(p.depthDomain(), BruteForceDepth.DEFAULT_LIMIT)
                     .best(search, p.finalBatch());
                 result = new SearchResult(best.genome(), best.fitness(), List.of());
             } else {
@@ -363,24 +370,6 @@ public final class SearchJob {
         };
     }
 
-    /** Whole-block depth genomes have one unit per block; the decoder wants attention then MLP flags. */
-    private static CandidateEvaluator expand(Prepared p, CandidateEvaluator inner) {
-        if (!p.expandWholeBlocks()) {
-            return inner;
-        }
-        return (candidates, batch) -> inner.evaluate(candidates.stream().map(SearchJob::halves).toList(), batch);
-    }
-
-    static Genome halves(Genome blocks) {
-        int n = blocks.size();
-        int[] levels = new int[2 * n];
-        for (int i = 0; i < n; i++) {
-            levels[i] = blocks.level(i);
-            levels[n + i] = blocks.level(i);
-        }
-        return new Genome(levels);
-    }
-
     /** The EvoPress profile in search.init-file as the first parent. */
     private static EvolutionarySearch startFromProfileFile(Prepared p, Consumer<String> progress) {
         Path f = HadoopFiles.path(p.settings().initFile());
@@ -454,7 +443,7 @@ public final class SearchJob {
 
     /** ShortGPT: drop the k blocks whose output is most similar to their input (both halves). */
     static Genome shortGptGenome(Prepared p) {
-        DepthDomain domain = (DepthDomain) p.domain();
+        DepthDomain domain = p.depthDomain();
         double[] similarity;
         try (CheckpointReader reader = CheckpointReader.open(p.settings().model());
              CausalLm model = ModelLoader.load(reader, ai.djl.Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT32)) {

@@ -1,6 +1,7 @@
 package io.evocompress.search;
 
 import io.evocompress.EvocompressException;
+import io.evocompress.fitness.GenomeDecoder;
 
 import java.util.Optional;
 import java.util.random.RandomGenerator;
@@ -160,6 +161,12 @@ public final class DepthDomain implements SearchDomain {
             }
         }
         return true;
+    }
+
+    /** Block flags: attention then MLP halves, or one flag per whole block. */
+    @Override
+    public GenomeDecoder decoder() {
+        return GenomeDecoder.depth(blocks, wholeBlocks);
     }
 
     @Override

@@ -53,6 +53,11 @@ public final class FixedStartDomain implements SearchDomain {
     }
 
     @Override
+    public io.evocompress.fitness.GenomeDecoder decoder() {
+        return domain.decoder();
+    }
+
+    @Override
     public String toString() {
         return domain + " starting from " + start;
     }

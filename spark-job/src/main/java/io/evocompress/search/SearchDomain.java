@@ -1,6 +1,7 @@
 package io.evocompress.search;
 
 import io.evocompress.EvocompressException;
+import io.evocompress.fitness.GenomeDecoder;
 
 import java.util.Optional;
 import java.util.random.RandomGenerator;
@@ -27,6 +28,15 @@ public interface SearchDomain {
      * the best of several {@link #random} genomes (ALGORITHMS.md: non-integer bit targets, depth).
      */
     Optional<Genome> fixedStart();
+
+    /**
+     * The serializable decoder executors turn this domain's genomes with (unit i -> the layer named
+     * {@link #unitName}(i) at the genome's level, unless the domain says otherwise): what a unit means
+     * is defined here, once, for the engine and the evaluator.
+     */
+    default GenomeDecoder decoder() {
+        return GenomeDecoder.levels(java.util.stream.IntStream.range(0, units()).mapToObj(this::unitName).toList());
+    }
 
     /** A random legal genome within the budget. */
     Genome random(RandomGenerator random);

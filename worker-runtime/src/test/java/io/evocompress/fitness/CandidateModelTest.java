@@ -195,6 +195,13 @@ class CandidateModelTest {
         assertArrayEquals(new boolean[] {true, false, false}, d.skipMlp());
         assertThrows(io.evocompress.EvocompressException.class, () -> GenomeDecoder.depth(3).decode(new int[5]));
         assertNotEquals(GenomeDecoder.depth(3), GenomeDecoder.depth(4));
+        // whole blocks: one flag per block drops both halves, the same candidate as both half flags set
+        GenomeDecoder whole = GenomeDecoder.depth(3, true);
+        assertEquals(3, whole.units());
+        assertEquals(GenomeDecoder.depth(3).decode(new int[] {0, 1, 1, 0, 1, 1}), whole.decode(new int[] {0, 1, 1}));
+        assertNotEquals(GenomeDecoder.depth(3), whole);
+        assertArrayEquals(new int[] {0, 1, 1}, whole.encode(whole.decode(new int[] {0, 1, 1})));
+        assertThrows(io.evocompress.EvocompressException.class, () -> whole.encode(d), "d drops halves apart");
     }
 
     private static int managed(CandidateModel m) {
