@@ -17,6 +17,8 @@ import io.evocompress.model.Architecture;
 import io.evocompress.model.ArchitectureRegistry;
 import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
+import io.evocompress.model.ModelReference;
+import io.evocompress.calibrate.CalibrationText;
 import io.evocompress.model.ModelLoader;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocalFileSystem;
@@ -74,28 +76,21 @@ public final class BuildDbJob {
 
     /** Reads the model config and the calibration data; fails before any Spark work on bad input. */
     public static Inputs prepare(BuildDbSettings s) {
-        ModelConfig config;
-        String configSha;
-        String weightsSha;
-        int[] stream;
-        try (CheckpointReader model = CheckpointReader.open(s.model())) {
-            config = ModelLoader.config(model);
-            configSha = VariantStore.sha256(model.configJson().getBytes(StandardCharsets.UTF_8));
-            weightsSha = WeightsFingerprint.of(model);
-            Path data = HadoopFiles.path(s.data());
-            FileSystem fs = HadoopFiles.fileSystem(data, HadoopFiles.defaultConf());
-            List<String> docs = TextDocuments.read(fs, data);
-            try (TextTokenizer tokenizer = TextTokenizer.load(model.fileSystem(), model.dir())) {
-                tokenizer.checkFits(config, s.model());
-                stream = TokenSequences.stream(tokenizer, docs, config.bosTokenId(), 0);
-            }
-        }
+        return prepare(s, ModelReference.resolve(s.model()));
+    }
+
+    /** As {@link #prepare(BuildDbSettings)} for the model the command resolved. */
+    public static Inputs prepare(BuildDbSettings s, ModelReference model) {
+        ModelConfig config = model.config();
+        String configSha = model.configSha256();
+        String weightsSha = model.weightsSha256();
+        int[] stream = CalibrationText.tokens(model, s.data());
         List<int[]> sequences = TokenSequences.sample(stream, s.seqLen(), (long) s.sequences() * s.seqLen(), s.seed());
         String tokenSha = tokenHash(sequences);
         // float32-stored Hessians give other layers: another database (float64 keeps the ids it always had)
         String id = DatabaseManifest.databaseId(configSha, weightsSha, tokenSha, s.shards(),
             s.compressor().hash() + (s.hessianFloat32() ? "\nhessian-dtype float32" : ""));
-        Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config");
+        Architecture arch = model.family();
         List<LayerTask> layers = new ArrayList<>();
         for (int b = 0; b < config.numLayers(); b++) {
             for (LinearName n : arch.linears(config)) {

@@ -2,14 +2,12 @@ package io.evocompress.builddb;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.evocompress.EvocompressException;
-import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.config.JobConfig;
 import io.evocompress.database.CompressorSettings;
 import io.evocompress.database.SparsityGrid;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
-import io.evocompress.model.TensorLayout;
+import io.evocompress.model.ModelReference;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -62,31 +60,57 @@ public record BuildDbSettings(String model, String output, String device, String
     public static final int SEQUENCES_LIMIT = 1 << 20;
     public static final int SHARDS_LIMIT = 4096;
 
-    /** Reads and validates the settings (opens the model to check it and to size the default Delta). */
+    /** Reads and validates build-db's settings (opens the model to check it and to size the default Delta). */
     public static BuildDbSettings from(JobConfig c) {
         c.requireOnly(KEYS);
-        String model = c.string("model");
-        String output = c.outputLocation("output", model);
+        return from(c, ModelReference.resolve(c.string("model")));
+    }
+
+    /** As {@link #from(JobConfig)} for a model the command has resolved. */
+    public static BuildDbSettings from(JobConfig c, ModelReference model) {
+        c.requireOnly(KEYS);
+        String output = c.outputLocation("output", model.location());
+        int sequences = c.boundedIntOr("calibration.sequences", DEFAULT_SEQUENCES, 1, SEQUENCES_LIMIT,
+            "every sequence is run through the model for the Hessians");
+        int seqLen = c.intOr("calibration.seq-len", Math.min(DEFAULT_SEQ_LEN, model.config().maxPositionEmbeddings()));
+        long seed = c.integerOr("calibration.seed", 0);
+        boolean hessianFloat32 = c.choice("calibration.hessian-dtype", "float64", Set.of("float64", FLOAT32)).equals(FLOAT32);
+        String domain = c.choice("database.domain", CompressorSettings.SPARSITY,
+            Set.of(CompressorSettings.SPARSITY, CompressorSettings.BITS));
+        double target = domain.equals(CompressorSettings.SPARSITY) ? c.number("database.target") : Double.NaN;
+        return read(c, model, output, domain, target, sequences, seqLen, seed, hessianFloat32);
+    }
+
+    /**
+     * The database of a search or schedule configuration: its {@code database.path} is the output, the
+     * domain and target are the search's, calibration sequences, length and seed the search's own (already
+     * checked), the other {@code calibration.*} and {@code database.*} settings read from {@code c}.
+     */
+    public static BuildDbSettings forSearch(JobConfig c, ModelReference model, String domain, double target, int sequences,
+                                            int seqLen, long seed) {
+        String output = c.outputLocation("database.path", model.location());
+        if (sequences > SEQUENCES_LIMIT) {
+            throw new EvocompressException("Setting 'calibration.sequences' in " + c.source() + " must be in [1, "
+                + SEQUENCES_LIMIT + "] (every sequence is run through the model for the Hessians), but was " + sequences);
+        }
+        return read(c, model, output, domain, target, sequences, seqLen, seed, false);
+    }
+
+    private static BuildDbSettings read(JobConfig c, ModelReference model, String output, String domain, double target,
+                                        int sequences, int seqLen, long seed, boolean hessianFloat32) {
         String device = c.stringOr("device", "auto");
         if (!device.matches("auto|cpu|gpu(:\\d+)?")) {
             throw new EvocompressException("Setting 'device' in " + c.source() + " must be auto, cpu, gpu or gpu:N, but was '"
                 + device + "'");
         }
         String data = c.string("calibration.data");
-        ModelConfig config;
-        try (CheckpointReader reader = CheckpointReader.open(model)) {
-            config = ModelLoader.config(reader);
-            TensorLayout.of(config).check(reader);
-        }
+        ModelConfig config = model.config();
+        model.checkTensors();
         HadoopFiles.fileSystem(HadoopFiles.path(output), HadoopFiles.defaultConf());
-        int sequences = c.boundedIntOr("calibration.sequences", DEFAULT_SEQUENCES, 1, SEQUENCES_LIMIT,
-            "every sequence is run through the model for the Hessians");
-        int seqLen = c.intOr("calibration.seq-len", Math.min(DEFAULT_SEQ_LEN, config.maxPositionEmbeddings()));
         if (seqLen < 2 || seqLen > config.maxPositionEmbeddings()) {
             throw new EvocompressException("Setting 'calibration.seq-len' in " + c.source() + " must be in [2, "
                 + config.maxPositionEmbeddings() + "] (the model's context), but was " + seqLen);
         }
-        long seed = c.integerOr("calibration.seed", 0);
         int shards = c.boundedIntOr("calibration.shards", Math.min(DEFAULT_SHARDS, sequences), 1, SHARDS_LIMIT,
             "each shard writes a partial Hessian per block input");
         if (shards > sequences) {
@@ -94,10 +118,7 @@ public record BuildDbSettings(String model, String output, String device, String
                 + ") must not exceed calibration.sequences (" + sequences + "): every shard needs a sequence.");
         }
         int batchSize = c.positiveIntOr("calibration.batch-size", 8);
-        boolean hessianFloat32 = c.choice("calibration.hessian-dtype", "float64", Set.of("float64", FLOAT32)).equals(FLOAT32);
 
-        String domain = c.choice("database.domain", CompressorSettings.SPARSITY,
-            Set.of(CompressorSettings.SPARSITY, CompressorSettings.BITS));
         double dampening = c.numberOr("database.dampening", 0.01);
         if (!(dampening >= 0) || Double.isInfinite(dampening)) {
             throw new EvocompressException("Setting 'database.dampening' in " + c.source() + " must be >= 0, but was " + dampening);
@@ -111,7 +132,6 @@ public record BuildDbSettings(String model, String output, String device, String
                         + " applies to the bits domain, but database.domain is sparsity: remove it.");
                 }
             }
-            double target = c.number("database.target");
             if (!(target > 0 && target < 1)) {
                 throw new EvocompressException("Setting 'database.target' in " + c.source()
                     + " must be a sparsity in (0, 1), but was " + target);
@@ -162,7 +182,7 @@ public record BuildDbSettings(String model, String output, String device, String
             compressor = CompressorSettings.bits(bits, groupSize, c.boolOr("database.symmetric", false), actOrder,
                 dampening, blockSize);
         }
-        return new BuildDbSettings(model, output, device, data, sequences, seqLen, seed, shards, batchSize, compressor,
+        return new BuildDbSettings(model.location(), output, device, data, sequences, seqLen, seed, shards, batchSize, compressor,
             hessianFloat32);
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.config.JobConfig;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.fs.HadoopFiles;
+import io.evocompress.model.ModelReference;
 import io.evocompress.builddb.BuildDbJob;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.spark.SparkContexts;
@@ -79,8 +80,10 @@ final class BuildDbCommand implements Command {
     @Override
     public ObjectNode run(Args args, Console console) {
         JobConfig config = JobConfig.load(args.required("config"), args.all("set"), HadoopFiles.defaultConf());
-        BuildDbSettings settings = BuildDbSettings.from(config);
-        BuildDbJob.Inputs inputs = BuildDbJob.prepare(settings);
+        config.requireOnly(BuildDbSettings.KEYS);
+        ModelReference model = ModelReference.resolve(config.string("model"));
+        BuildDbSettings settings = BuildDbSettings.from(config, model);
+        BuildDbJob.Inputs inputs = BuildDbJob.prepare(settings, model);
         console.progress("model %s: %d blocks, %d layers; calibration %d x %d tokens in %d shards; %s",
             settings.model(), inputs.config().numLayers(), inputs.layers().size(), settings.sequences(), settings.seqLen(),
             settings.shards(), settings.compressor().toJson());

@@ -106,25 +106,22 @@ public final class SearchJob {
     }
 
     public static Prepared prepare(SearchSettings s, String method, boolean resume) {
-        ModelConfig config;
-        try (CheckpointReader reader = CheckpointReader.open(s.model())) {
-            config = ModelLoader.config(reader);
-        }
+        ModelConfig config = s.reference().config();
         BuildDbJob.Inputs db = null;
         List<int[]> pool;
         if (s.buildDb() != null) {
-            db = BuildDbJob.prepare(s.buildDb());
+            db = BuildDbJob.prepare(s.buildDb(), s.reference());
             pool = db.sequences();
             checkExistingDatabase(s, db);
         } else {
-            int[] stream = CalibrationText.tokens(s.model(), s.calibrationData());
+            int[] stream = CalibrationText.tokens(s.reference(), s.calibrationData());
             pool = TokenSequences.sample(stream, s.seqLen(), (long) s.sequences() * s.seqLen(), s.calibrationSeed());
         }
         if (pool.size() < s.sequences()) {
             throw new EvocompressException("The calibration text " + s.calibrationData() + " gives " + pool.size()
                 + " sequences of " + s.seqLen() + " tokens, fewer than calibration.sequences = " + s.sequences());
         }
-        int[] heldStream = CalibrationText.tokens(s.model(), s.heldoutData());
+        int[] heldStream = CalibrationText.tokens(s.reference(), s.heldoutData());
         if (s.heldoutMaxTokens() > 0 && heldStream.length > s.heldoutMaxTokens()) {
             heldStream = java.util.Arrays.copyOf(heldStream, (int) s.heldoutMaxTokens());
         }
@@ -138,7 +135,7 @@ public final class SearchJob {
         if (s.domain().equals("depth")) {
             int n = config.numLayers();
             DepthDomain depth = DepthDomain.forSparsity(n, s.target(), s.wholeBlocks())
-                .withBlockStem(io.evocompress.model.ArchitectureRegistry.forType(config.modelType(), s.model()).blockStem());
+                .withBlockStem(s.reference().family().blockStem());
             domain = depth;
             dropped = depth.dropped();
             if (method.equals("brute-force")) {

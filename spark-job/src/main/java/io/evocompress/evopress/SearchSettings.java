@@ -2,19 +2,16 @@ package io.evocompress.evopress;
 
 import io.evocompress.builddb.BuildDbSettings;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
-import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.config.JobConfig;
 import io.evocompress.fitness.FitnessKind;
 import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
+import io.evocompress.model.ModelReference;
 import io.evocompress.search.SearchPreset;
 import io.evocompress.search.SelectionStage;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -33,6 +30,7 @@ import java.util.Set;
  * @param finalTokens  calibration tokens every profile's final KL is measured on
  * @param initFile     with init {@code profile-file}: the EvoPress profile the search starts from, else null
  * @param tie          bits: the tied layer sets (qkv, gate_up) that share one width, empty for none
+ * @param reference    the model, resolved once (its parsed config.json), for every later stage on the driver
  */
 public record SearchSettings(String model, String output, String device, String domain, double target, boolean wholeBlocks,
                              String calibrationData, int sequences, int seqLen, long calibrationSeed,
@@ -41,7 +39,7 @@ public record SearchSettings(String model, String output, String device, String 
                              Integer initialCandidates, Long initialTokens, long seed, FitnessKind fitness, int topK,
                              int batchSize, int candidatesPerTask, String init, List<String> baselines, int randomCandidates,
                              double owlLambda, double owlM, long finalTokens, ObjectNode effectiveConfig,
-                             String initFile, List<String> tie) {
+                             String initFile, List<String> tie, ModelReference reference) {
 
     /** Bounds on the settings that multiply work. */
     public static final int GENERATIONS_LIMIT = 100_000;
@@ -87,10 +85,8 @@ public record SearchSettings(String model, String output, String device, String 
         c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         String domain = c.choice("domain.kind", null, DOMAINS);
         double target = c.number("domain.target");
-        ModelConfig config;
-        try (CheckpointReader reader = CheckpointReader.open(model)) {
-            config = ModelLoader.config(reader);
-        }
+        ModelReference reference = ModelReference.resolve(model);
+        ModelConfig config = reference.config();
         switch (domain) {
             case "sparsity" -> c.require(target > 0 && target < 1, "domain.target", "a sparsity in (0, 1)", target);
             case "bits" -> c.require(target >= 2 && target <= 8, "domain.target", "an average bit width in [2, 8]", target);
@@ -125,8 +121,7 @@ public record SearchSettings(String model, String output, String device, String 
 
         BuildDbSettings buildDb = null;
         if (!domain.equals("depth")) {
-            c.outputLocation("database.path", model);
-            buildDb = BuildDbSettings.from(buildDbConfig(c, domain, target, sequences, seqLen, calibrationSeed));
+            buildDb = BuildDbSettings.forSearch(c, reference, domain, target, sequences, seqLen, calibrationSeed);
         } else if (c.has("database.path")) {
             throw new EvocompressException("Setting 'database.path' in " + c.source()
                 + " does not apply to the depth domain (block dropping needs no database): remove it.");
@@ -236,7 +231,7 @@ public record SearchSettings(String model, String output, String device, String 
         return new SearchSettings(model, output, device, domain, target, wholeBlocks, data, sequences, seqLen, calibrationSeed,
             buildDb, heldout, heldoutSeqLen, heldoutMax, preset, generations, offspring, stages, initialCandidates,
             initialTokens, seed, fitness, topK, batchSize, perTask, init, baselines, randomCandidates, owlLambda, owlM,
-            finalTokens, c.tree(), initFile, tie);
+            finalTokens, c.tree(), initFile, tie, reference);
     }
 
     /** The preset with every override applied. */
@@ -269,38 +264,6 @@ public record SearchSettings(String model, String output, String device, String 
             case "bits" -> "quantization";
             default -> "depth";
         };
-    }
-
-    /** build-db's configuration from the search's: model, output = database.path, calibration.*, database.*. */
-    public static JobConfig buildDbConfig(JobConfig c, String domain, double target, int sequences, int seqLen, long seed) {
-        ObjectNode root = JsonNodeFactory.instance.objectNode();
-        root.put("model", c.string("model"));
-        root.put("output", c.string("database.path"));
-        if (c.has("device")) {
-            root.set("device", c.node("device"));
-        }
-        ObjectNode calibration = root.putObject("calibration");
-        JobConfig cal = c.section("calibration");
-        for (String k : List.of("data", "sequences", "seq-len", "seed", "shards", "batch-size")) {
-            if (cal.has(k)) {
-                calibration.set(k, cal.node(k));
-            }
-        }
-        calibration.put("sequences", sequences);
-        calibration.put("seq-len", seqLen);
-        calibration.put("seed", seed);
-        ObjectNode database = root.putObject("database");
-        database.put("domain", domain);
-        if (domain.equals("sparsity")) {
-            database.put("target", target);
-        }
-        Set<String> skip = new HashSet<>(List.of("path"));
-        c.section("database").tree().properties().forEach(e -> {
-            if (!skip.contains(e.getKey())) {
-                database.set(e.getKey(), e.getValue());
-            }
-        });
-        return JobConfig.of(root, c.source(), List.of());
     }
 
     private static List<SelectionStage> parseStageList(List<JsonNode> items) {

@@ -93,9 +93,9 @@ public final class ScheduleJob {
     }
 
     public static Prepared prepare(ScheduleJobSettings s) {
-        BuildDbJob.Inputs db = BuildDbJob.prepare(s.buildDb());
+        BuildDbJob.Inputs db = BuildDbJob.prepare(s.buildDb(), s.reference());
         List<int[]> pool = db.sequences();
-        int[] heldStream = CalibrationText.tokens(s.model(), s.heldoutData());
+        int[] heldStream = CalibrationText.tokens(s.reference(), s.heldoutData());
         if (s.heldoutMaxTokens() > 0 && heldStream.length > s.heldoutMaxTokens()) {
             heldStream = Arrays.copyOf(heldStream, (int) s.heldoutMaxTokens());
         }

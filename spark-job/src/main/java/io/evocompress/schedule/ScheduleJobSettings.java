@@ -1,15 +1,13 @@
 package io.evocompress.schedule;
 
 import io.evocompress.builddb.BuildDbSettings;
-import io.evocompress.evopress.SearchSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
-import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.config.JobConfig;
 import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
+import io.evocompress.model.ModelReference;
 import io.evocompress.schedule.Granularity;
 import io.evocompress.schedule.RangeChoice;
 import io.evocompress.schedule.ScheduleSettings;
@@ -38,12 +36,13 @@ import java.util.Set;
  *                    pruning loses, which compares q, k, v, o, gate, up and down on one scale (the
  *                    energy is computed by build-db's layer tasks and read from the layer records;
  *                    only a database built before it was recorded has it computed on the driver)
+ * @param reference   the model, resolved once (its parsed config.json), for every later stage on the driver
  */
 public record ScheduleJobSettings(String model, String output, String device, double target, String calibrationData,
                                   int sequences, int seqLen, BuildDbSettings buildDb, String heldoutData, int heldoutSeqLen,
                                   long heldoutMaxTokens, ScheduleSettings schedule, SparsityRange range, double[] widths,
                                   int bits, int groupSize, int batchSize, double owlLambda, double owlM, long finalTokens,
-                                  String errorMeasure, ObjectNode effectiveConfig) {
+                                  String errorMeasure, ObjectNode effectiveConfig, ModelReference reference) {
 
     static final Set<String> KEYS = Set.of("model", "output", "device", "target",
         "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
@@ -72,10 +71,8 @@ public record ScheduleJobSettings(String model, String output, String device, do
         c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         double target = c.number("target");
         c.require(target > 0 && target < 1, "target", "a sparsity in (0, 1)", target);
-        ModelConfig config;
-        try (CheckpointReader reader = CheckpointReader.open(model)) {
-            config = ModelLoader.config(reader);
-        }
+        ModelReference reference = ModelReference.resolve(model);
+        ModelConfig config = reference.config();
         String data = c.string("calibration.data");
         int sequences = c.intOr("calibration.sequences", 64);
         int seqLen = c.intOr("calibration.seq-len", Math.min(512, config.maxPositionEmbeddings()));
@@ -86,8 +83,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
         if (!c.has("database.max-level")) {
             c.set("database.max-level", IntNode.valueOf(0));
         }
-        c.outputLocation("database.path", model);
-        BuildDbSettings buildDb = BuildDbSettings.from(SearchSettings.buildDbConfig(c, "sparsity", target, sequences, seqLen, seed));
+        BuildDbSettings buildDb = BuildDbSettings.forSearch(c, reference, "sparsity", target, sequences, seqLen, seed);
 
         String heldout = c.string("heldout.data");
         int heldoutSeqLen = c.intOr("heldout.seq-len", seqLen);
@@ -140,6 +136,6 @@ public record ScheduleJobSettings(String model, String output, String device, do
         String errorMeasure = c.choice("scheduler.error-measure", "relative", Set.of("total", "per-weight", "relative"));
         return new ScheduleJobSettings(model, output, device, target, data, sequences, seqLen, buildDb, heldout, heldoutSeqLen,
             heldoutMax, schedule, range, widths, bits, groupSize, batchSize, owlLambda, owlM, finalTokens, errorMeasure,
-            c.tree());
+            c.tree(), reference);
     }
 }

@@ -1,0 +1,78 @@
+package io.evocompress.model;
+
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.database.VariantStore;
+import io.evocompress.database.WeightsFingerprint;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A model as a command resolves it once, before any work, and passes down to its stages: where it is,
+ * its parsed configuration, its family, and the hash of its config.json (what databases and Hessians
+ * are keyed by). The weights' fingerprint is read when first asked for. Driver-side: executors get
+ * the location and open the checkpoint themselves.
+ */
+public final class ModelReference {
+    private final String location;
+    private final ModelConfig config;
+    private final Architecture family;
+    private final String configSha256;
+    private String weightsSha256;
+
+    private ModelReference(String location, ModelConfig config, Architecture family, String configSha256) {
+        this.location = location;
+        this.config = config;
+        this.family = family;
+        this.configSha256 = configSha256;
+    }
+
+    /** Opens the checkpoint at {@code location} and parses its config.json (errors name the file). */
+    public static ModelReference resolve(String location) {
+        try (CheckpointReader reader = CheckpointReader.open(location)) {
+            ModelConfig config = ModelLoader.config(reader);
+            Architecture family = ArchitectureRegistry.forType(config.modelType(), location);
+            return new ModelReference(location, config, family,
+                VariantStore.sha256(reader.configJson().getBytes(StandardCharsets.UTF_8)));
+        }
+    }
+
+    /** The location as the user gave it (any Hadoop URI or local path). */
+    public String location() {
+        return location;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Architecture family() {
+        return family;
+    }
+
+    /** SHA-256 of config.json's bytes. */
+    public String configSha256() {
+        return configSha256;
+    }
+
+    /** {@link WeightsFingerprint} of the checkpoint's tensors, read on first use. */
+    public synchronized String weightsSha256() {
+        if (weightsSha256 == null) {
+            try (CheckpointReader reader = CheckpointReader.open(location)) {
+                weightsSha256 = WeightsFingerprint.of(reader);
+            }
+        }
+        return weightsSha256;
+    }
+
+    /** Checks that the checkpoint holds every tensor its family's layout needs, with the right shapes. */
+    public void checkTensors() {
+        try (CheckpointReader reader = CheckpointReader.open(location)) {
+            TensorLayout.of(config).check(reader);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return location + " (" + config.modelType() + ", " + config.numLayers() + " blocks)";
+    }
+}
