@@ -1,12 +1,10 @@
 package io.evocompress.builddb;
 
-import io.evocompress.calibrate.HessianJob;
-import io.evocompress.spark.JobProgress;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.EvocompressException;
+import io.evocompress.calibrate.CalibrationText;
+import io.evocompress.calibrate.HessianJob;
 import io.evocompress.checkpoint.CheckpointReader;
-import io.evocompress.data.TextDocuments;
-import io.evocompress.data.TextTokenizer;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.database.VariantDatabase;
@@ -14,12 +12,10 @@ import io.evocompress.database.VariantStore;
 import io.evocompress.database.WeightsFingerprint;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.Architecture;
-import io.evocompress.model.ArchitectureRegistry;
 import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelReference;
-import io.evocompress.calibrate.CalibrationText;
-import io.evocompress.model.ModelLoader;
+import io.evocompress.spark.JobProgress;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;

@@ -1,13 +1,12 @@
 package io.evocompress.builddb;
 
-import io.evocompress.calibrate.HessianJob;
-import io.evocompress.spark.TaskResources;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.calibrate.HessianJob;
 import io.evocompress.calibration.PartialStatistics;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.compress.PreparedHessian;
@@ -15,6 +14,7 @@ import io.evocompress.database.LayerLevels;
 import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
+import io.evocompress.spark.TaskResources;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.FlatMapFunction;

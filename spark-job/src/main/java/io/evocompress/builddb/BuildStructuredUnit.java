@@ -1,7 +1,7 @@
 package io.evocompress.builddb;
 
-import io.evocompress.calibrate.HessianJob;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.calibrate.HessianJob;
 import io.evocompress.calibration.Hessian;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.database.VariantStore;

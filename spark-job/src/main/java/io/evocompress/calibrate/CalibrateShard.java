@@ -1,10 +1,8 @@
 package io.evocompress.calibrate;
 
-import io.evocompress.builddb.BuildDbJob;
-import io.evocompress.spark.ShardRange;
-import io.evocompress.spark.TaskResources;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import io.evocompress.builddb.BuildDbJob;
 import io.evocompress.calibration.DenseCalibration;
 import io.evocompress.calibration.HessianFile;
 import io.evocompress.database.VariantStore;
@@ -12,6 +10,8 @@ import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.CausalLm;
 import io.evocompress.model.ModelCache;
+import io.evocompress.spark.ShardRange;
+import io.evocompress.spark.TaskResources;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.Function;

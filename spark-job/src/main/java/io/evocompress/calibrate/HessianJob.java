@@ -1,15 +1,15 @@
 package io.evocompress.calibrate;
 
-import io.evocompress.builddb.BuildDbSettings;
-import io.evocompress.spark.JobProgress;
-import io.evocompress.spark.ShardRange;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.EvocompressException;
+import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.calibration.HessianFile;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.calibration.PartialStatistics;
 import io.evocompress.database.VariantStore;
 import io.evocompress.fs.HadoopFiles;
+import io.evocompress.spark.JobProgress;
+import io.evocompress.spark.ShardRange;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;

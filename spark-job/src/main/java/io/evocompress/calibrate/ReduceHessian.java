@@ -1,8 +1,8 @@
 package io.evocompress.calibrate;
 
-import io.evocompress.builddb.BuildDbJob;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.builddb.BuildDbJob;
 import io.evocompress.calibration.HessianFile;
 import io.evocompress.calibration.PartialStatistics;
 import io.evocompress.database.VariantStore;

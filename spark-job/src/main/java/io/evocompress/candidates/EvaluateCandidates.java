@@ -1,11 +1,11 @@
 package io.evocompress.candidates;
 
-import io.evocompress.spark.TaskResources;
 import io.evocompress.fitness.CandidateScore;
 import io.evocompress.fitness.CandidateWorker;
 import io.evocompress.fitness.EvaluationSetup;
 import io.evocompress.fitness.GenomeDecoder;
 import io.evocompress.fitness.VariantSourceOpener;
+import io.evocompress.spark.TaskResources;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 

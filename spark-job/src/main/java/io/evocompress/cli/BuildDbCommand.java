@@ -2,12 +2,12 @@ package io.evocompress.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.evocompress.builddb.BuildDbJob;
+import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.ModelReference;
-import io.evocompress.builddb.BuildDbJob;
-import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.spark.SparkContexts;
 import org.apache.spark.api.java.JavaSparkContext;
 

@@ -2,9 +2,9 @@ package io.evocompress.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.config.JobConfig;
-import io.evocompress.fs.HadoopFiles;
 import io.evocompress.darwin.DarwinJob;
 import io.evocompress.darwin.DarwinSettings;
+import io.evocompress.fs.HadoopFiles;
 import io.evocompress.spark.SparkContexts;
 import org.apache.spark.api.java.JavaSparkContext;
 

@@ -3,10 +3,10 @@ package io.evocompress.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.config.JobConfig;
 import io.evocompress.fs.HadoopFiles;
+import io.evocompress.report.ScheduleReport;
 import io.evocompress.schedule.ScheduleJob;
 import io.evocompress.schedule.ScheduleJobSettings;
 import io.evocompress.spark.SparkContexts;
-import io.evocompress.report.ScheduleReport;
 import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Set;

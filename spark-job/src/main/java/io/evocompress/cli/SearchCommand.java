@@ -2,11 +2,11 @@ package io.evocompress.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.config.JobConfig;
-import io.evocompress.fs.HadoopFiles;
 import io.evocompress.evopress.SearchJob;
 import io.evocompress.evopress.SearchSettings;
-import io.evocompress.spark.SparkContexts;
+import io.evocompress.fs.HadoopFiles;
 import io.evocompress.report.SearchReport;
+import io.evocompress.spark.SparkContexts;
 import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Set;

@@ -1,6 +1,5 @@
 package io.evocompress.darwin;
 
-import io.evocompress.spark.TaskResources;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.evocompress.checkpoint.CheckpointReader;
@@ -9,6 +8,7 @@ import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.CausalLm;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
+import io.evocompress.spark.TaskResources;
 import io.evocompress.structured.CandidateTraining;
 import io.evocompress.structured.StructuredDatabase;
 import io.evocompress.structured.StructuredModel;

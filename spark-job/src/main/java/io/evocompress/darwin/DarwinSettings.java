@@ -1,12 +1,12 @@
 package io.evocompress.darwin;
 
+import io.evocompress.EvocompressException;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.calibrate.HessianJob;
-import io.evocompress.evopress.SearchSettings;
-import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.config.JobConfig;
 import io.evocompress.database.CompressorSettings;
+import io.evocompress.evopress.SearchSettings;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
 import io.evocompress.search.CalibrationPool;

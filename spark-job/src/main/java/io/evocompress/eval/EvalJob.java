@@ -1,8 +1,8 @@
 package io.evocompress.eval;
 
+import io.evocompress.metrics.SequenceScores;
 import io.evocompress.spark.JobProgress;
 import io.evocompress.spark.ShardRange;
-import io.evocompress.metrics.SequenceScores;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 

@@ -1,7 +1,5 @@
 package io.evocompress.eval;
 
-import io.evocompress.spark.ShardRange;
-import io.evocompress.spark.TaskResources;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.evocompress.device.DeviceChoice;
@@ -10,6 +8,8 @@ import io.evocompress.metrics.ModelScorer;
 import io.evocompress.metrics.SequenceScores;
 import io.evocompress.model.CausalLm;
 import io.evocompress.model.ModelCache;
+import io.evocompress.spark.ShardRange;
+import io.evocompress.spark.TaskResources;
 import org.apache.spark.api.java.function.Function;
 import org.apache.spark.broadcast.Broadcast;
 

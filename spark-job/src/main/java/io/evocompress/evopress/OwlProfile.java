@@ -1,8 +1,8 @@
 package io.evocompress.evopress;
 
+import io.evocompress.baselines.OwlAllocation;
 import io.evocompress.builddb.LayerTask;
 import io.evocompress.calibrate.DatabaseHessians;
-import io.evocompress.baselines.OwlAllocation;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.model.ModelConfig;

@@ -1,9 +1,9 @@
 package io.evocompress.evopress;
 
-import io.evocompress.builddb.BuildDbSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
+import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
 import io.evocompress.fitness.FitnessKind;
 import io.evocompress.model.ModelConfig;

@@ -1,16 +1,15 @@
 package io.evocompress.schedule;
 
-import io.evocompress.builddb.BuildDbJob;
-import io.evocompress.builddb.BuildDbSettings;
-import io.evocompress.builddb.LayerTask;
-import io.evocompress.calibrate.HessianJob;
-import io.evocompress.spark.TaskResources;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.builddb.BuildDbJob;
+import io.evocompress.builddb.BuildDbSettings;
+import io.evocompress.builddb.LayerTask;
+import io.evocompress.calibrate.HessianJob;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.compress.CompressedLayer;
@@ -23,6 +22,7 @@ import io.evocompress.database.LayerVariant;
 import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
+import io.evocompress.spark.TaskResources;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.Function;

@@ -1,17 +1,13 @@
 package io.evocompress.schedule;
 
-import io.evocompress.builddb.BuildDbSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
+import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelReference;
-import io.evocompress.schedule.Granularity;
-import io.evocompress.schedule.RangeChoice;
-import io.evocompress.schedule.ScheduleSettings;
-import io.evocompress.schedule.SparsityRange;
 
 import java.util.List;
 import java.util.Locale;

@@ -1,6 +1,7 @@
 package io.evocompress.schedule;
 
 import io.evocompress.builddb.LayerTask;
+
 import java.io.Serializable;
 
 /**

@@ -1,15 +1,15 @@
 package io.evocompress.spark;
 
-import io.evocompress.builddb.InputGroupTask;
-import io.evocompress.builddb.LayerTask;
-import io.evocompress.candidates.CandidateResult;
-import io.evocompress.candidates.CandidateTask;
-import io.evocompress.schedule.ScheduledLayer;
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import io.evocompress.builddb.InputGroupTask;
+import io.evocompress.builddb.LayerTask;
+import io.evocompress.candidates.CandidateResult;
+import io.evocompress.candidates.CandidateTask;
 import io.evocompress.metrics.SequenceScores;
+import io.evocompress.schedule.ScheduledLayer;
 import org.apache.spark.serializer.KryoRegistrator;
 
 /**

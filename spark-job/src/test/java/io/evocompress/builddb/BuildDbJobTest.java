@@ -1,8 +1,5 @@
 package io.evocompress.builddb;
 
-import io.evocompress.calibrate.HessianJob;
-import io.evocompress.schedule.ScheduleJob;
-import io.evocompress.spark.SparkContexts;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -10,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
 import io.evocompress.Fixtures;
+import io.evocompress.calibrate.HessianJob;
 import io.evocompress.calibration.HessianFile;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.checkpoint.CheckpointReader;
@@ -27,6 +25,8 @@ import io.evocompress.database.LayerLevels;
 import io.evocompress.database.LayerVariant;
 import io.evocompress.database.VariantDatabase;
 import io.evocompress.database.VariantStore;
+import io.evocompress.schedule.ScheduleJob;
+import io.evocompress.spark.SparkContexts;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,6 +1,5 @@
 package io.evocompress.candidates;
 
-import io.evocompress.spark.EvocompressKryoRegistrator;
 import io.evocompress.fitness.CandidateModelPool;
 import io.evocompress.fitness.EvaluationSetup;
 import io.evocompress.fitness.FitnessFixtures;
@@ -10,6 +9,7 @@ import io.evocompress.fitness.TeacherOutputs;
 import io.evocompress.fitness.VariantSources;
 import io.evocompress.search.Genome;
 import io.evocompress.search.Minibatch;
+import io.evocompress.spark.EvocompressKryoRegistrator;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.serializer.KryoSerializer;
