@@ -144,7 +144,7 @@ final class BenchCommand implements Command {
                 console.progress("model %s: %,d parameters on %s (%s), %d threads", modelUri,
                     model.config().parameterCount(), device, dtype, Runtime.getRuntime().availableProcessors());
                 ForwardBenchmark.Result r = ForwardBenchmark.run(model, batch, seqLen, iterations,
-                    line -> console.progress("%s", line));
+                    console.lines());
                 console.progress("forward %.1f tokens/s, %.1f GFLOP/s = %.0f%% of the engine's matmul %.1f GFLOP/s",
                     r.tokensPerSecond(), r.gflops(), 100 * r.fractionOfMatmul(), r.matmulGflops());
                 result.put("model", modelUri);
@@ -166,9 +166,9 @@ final class BenchCommand implements Command {
                     try (CheckpointReader r2 = CheckpointReader.open(other);
                          CausalLm model2 = ModelLoader.load(r2, device, dtype)) {
                         ForwardBenchmark.Result o = ForwardBenchmark.run(model2, batch, seqLen, iterations,
-                            line -> console.progress("%s", line));
+                            console.lines());
                         ForwardBenchmark.Result again = ForwardBenchmark.run(model, batch, seqLen, iterations,
-                            line -> console.progress("%s", line));
+                            console.lines());
                         double mine = Math.max(r.tokensPerSecond(), again.tokensPerSecond());
                         result.put("tokens_per_second", mine);
                         result.put("compare_to", other);
@@ -213,7 +213,7 @@ final class BenchCommand implements Command {
                 "sparsegpt-50,sparsegpt-70,gptq-3,gptq-4"));
             console.progress("bench compress: shapes %s, %d iteration(s), %d threads", args.required("shapes"), iters,
                 Runtime.getRuntime().availableProcessors());
-            layers = CompressBenchmark.run(shapes, methods, args.flag("reference"), iters, line -> console.progress("%s", line));
+            layers = CompressBenchmark.run(shapes, methods, args.flag("reference"), iters, console.lines());
         } else {
             for (String option : List.of("methods", "reference")) {
                 if (args.flag(option)) {
@@ -225,7 +225,7 @@ final class BenchCommand implements Command {
             checkDims(hidden, intermediate);
             console.progress("bench compress: hidden %d, intermediate %d, %d iteration(s), %d threads", hidden, intermediate,
                 iters, Runtime.getRuntime().availableProcessors());
-            layers = CompressBenchmark.run(hidden, intermediate, iters, line -> console.progress("%s", line));
+            layers = CompressBenchmark.run(hidden, intermediate, iters, console.lines());
         }
         ObjectNode result = Main.newResult(name());
         result.put("benchmark", "compress");

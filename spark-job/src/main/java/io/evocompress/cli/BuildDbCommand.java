@@ -6,10 +6,7 @@ import io.evocompress.builddb.BuildDbJob;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
 import io.evocompress.database.DatabaseManifest;
-import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.ModelReference;
-import io.evocompress.spark.SparkContexts;
-import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Set;
 
@@ -79,7 +76,7 @@ final class BuildDbCommand implements Command {
 
     @Override
     public ObjectNode run(Args args, Console console) {
-        JobConfig config = JobConfig.load(args.required("config"), args.all("set"), HadoopFiles.defaultConf());
+        JobConfig config = JobCommands.config(args);
         config.requireOnly(BuildDbSettings.KEYS);
         ModelReference model = ModelReference.resolve(config.string("model"));
         BuildDbSettings settings = BuildDbSettings.from(config, model);
@@ -87,10 +84,8 @@ final class BuildDbCommand implements Command {
         console.progress("model %s: %d blocks, %d layers; calibration %d x %d tokens in %d shards; %s",
             settings.model(), inputs.config().numLayers(), inputs.layers().size(), settings.sequences(), settings.seqLen(),
             settings.shards(), settings.compressor().toJson());
-        BuildDbJob.Outcome outcome;
-        try (JavaSparkContext sc = SparkContexts.start("build-db", settings.output())) {
-            outcome = BuildDbJob.run(sc, inputs, line -> console.progress("%s", line));
-        }
+        BuildDbJob.Outcome outcome = JobCommands.onSpark("build-db", settings.output(),
+            sc -> BuildDbJob.run(sc, inputs, console.lines()));
         DatabaseManifest m = outcome.manifest();
         ObjectNode result = Main.newResult(name());
         result.put("output", settings.output());

@@ -23,6 +23,11 @@ public final class Console {
         err.flush();
     }
 
+    /** A consumer of progress lines (what the jobs report through), each printed as {@link #progress} does. */
+    public java.util.function.Consumer<String> lines() {
+        return line -> progress("%s", line);
+    }
+
     public double elapsedSeconds() {
         return (System.nanoTime() - startNanos) / 1e9;
     }

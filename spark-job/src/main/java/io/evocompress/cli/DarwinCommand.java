@@ -1,12 +1,8 @@
 package io.evocompress.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.evocompress.config.JobConfig;
 import io.evocompress.darwin.DarwinJob;
 import io.evocompress.darwin.DarwinSettings;
-import io.evocompress.fs.HadoopFiles;
-import io.evocompress.spark.SparkContexts;
-import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Set;
 
@@ -68,20 +64,13 @@ public final class DarwinCommand implements Command {
 
     @Override
     public ObjectNode run(Args args, Console console) {
-        JobConfig config = JobConfig.load(args.required("config"), args.all("set"), HadoopFiles.defaultConf());
-        DarwinSettings settings = DarwinSettings.from(config);
-        ObjectNode written;
-        try (JavaSparkContext sc = SparkContexts.start("darwin", settings.output())) {
-            written = DarwinJob.run(sc, settings, line -> console.progress("%s", line));
-        }
-        ObjectNode result = Main.newResult(name());
-        result.put("output", settings.output());
-        result.put("kl_divergence", written.get("result").get("kl_divergence").asDouble());
-        result.put("perplexity", written.get("result").get("perplexity").asDouble());
+        DarwinSettings settings = DarwinSettings.from(JobCommands.config(args));
+        ObjectNode written = JobCommands.onSpark("darwin", settings.output(), sc -> DarwinJob.run(sc, settings, console.lines()));
+        ObjectNode result = JobCommands.summary(name(), settings.output(), written.get("result").get("kl_divergence").asDouble(),
+            written.get("result").get("perplexity").asDouble());
         result.put("parameters", written.get("result").get("parameters").asLong());
-        ObjectNode baselines = result.putObject("baselines");
-        baselines.putObject("uniform").put("kl_divergence", written.get("baselines").get("uniform").get("kl_divergence").asDouble())
-            .put("perplexity", written.get("baselines").get("uniform").get("perplexity").asDouble());
+        JobCommands.baseline(result, "uniform", written.get("baselines").get("uniform").get("kl_divergence").asDouble(),
+            written.get("baselines").get("uniform").get("perplexity").asDouble());
         result.put("dense_perplexity", written.get("dense").get("perplexity").asDouble());
         result.put("model", settings.output() + "/model");
         result.put("seconds", console.elapsedSeconds());

@@ -146,7 +146,7 @@ final class EvalCommand implements Command {
             console.progress("scoring on Spark master %s in %d task(s), device %s, dtype %s", sc.master(),
                 Math.min(partitions, sequences.size()), device, dtype);
             scores = EvalJob.run(sc, sequences, modelUri, referenceUri, device, dtype, batchSize, partitions,
-                line -> console.progress("%s", line));
+                console.lines());
         }
         double seconds = console.elapsedSeconds();
         console.progress("done: nll/token %.4f, perplexity %.3f over %d tokens", scores.nllPerToken(), scores.perplexity(),

@@ -1,13 +1,9 @@
 package io.evocompress.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.evocompress.config.JobConfig;
-import io.evocompress.fs.HadoopFiles;
 import io.evocompress.report.ScheduleReport;
 import io.evocompress.schedule.ScheduleJob;
 import io.evocompress.schedule.ScheduleJobSettings;
-import io.evocompress.spark.SparkContexts;
-import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Set;
 
@@ -71,26 +67,19 @@ public final class ScheduleCommand implements Command {
 
     @Override
     public ObjectNode run(Args args, Console console) {
-        JobConfig config = JobConfig.load(args.required("config"), args.all("set"), HadoopFiles.defaultConf());
-        ScheduleJobSettings settings = ScheduleJobSettings.from(config);
+        ScheduleJobSettings settings = ScheduleJobSettings.from(JobCommands.config(args));
         ScheduleJob.Prepared prepared = ScheduleJob.prepare(settings);
         console.progress("schedule, target %s%s, on %s: %d layers, range %s; pool %d x %d tokens", settings.target(),
             settings.quantized() ? " + " + settings.bits() + "-bit" : "", settings.model(), prepared.db().layers().size(),
             settings.autoRange() ? "auto" : settings.range(), prepared.pool().size(), settings.seqLen());
-        ScheduleJob.Outcome outcome;
-        try (JavaSparkContext sc = SparkContexts.start("schedule", settings.output())) {
-            outcome = ScheduleJob.run(sc, prepared, line -> console.progress("%s", line));
-        }
+        ScheduleJob.Outcome outcome = JobCommands.onSpark("schedule", settings.output(),
+            sc -> ScheduleJob.run(sc, prepared, console.lines()));
         ObjectNode written = ScheduleReport.write(outcome);
-        ObjectNode result = Main.newResult(name());
-        result.put("output", settings.output());
-        result.put("kl_divergence", outcome.result().kl());
-        result.put("perplexity", outcome.result().perplexity());
+        ObjectNode result = JobCommands.summary(name(), settings.output(), outcome.result().kl(), outcome.result().perplexity());
         result.set("range", written.path("scheduler").path("range"));
         result.put("mean_sparsity", written.path("totals").path("mean_sparsity").asDouble());
-        ObjectNode baselines = result.putObject("baselines");
         for (ScheduleJob.Measured b : new ScheduleJob.Measured[] {outcome.uniform(), outcome.owl()}) {
-            baselines.putObject(b.name()).put("kl_divergence", b.kl()).put("perplexity", b.perplexity());
+            JobCommands.baseline(result, b.name(), b.kl(), b.perplexity());
         }
         result.put("dense_perplexity", outcome.densePerplexity());
         result.put("seconds", console.elapsedSeconds());

@@ -1,13 +1,9 @@
 package io.evocompress.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.evocompress.config.JobConfig;
 import io.evocompress.evopress.SearchJob;
 import io.evocompress.evopress.SearchSettings;
-import io.evocompress.fs.HadoopFiles;
 import io.evocompress.report.SearchReport;
-import io.evocompress.spark.SparkContexts;
-import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Set;
 
@@ -92,24 +88,17 @@ public final class SearchCommand implements Command {
         if (!method.equals("evopress") && !method.equals("brute-force")) {
             throw new Args.UsageException("--method must be evopress or brute-force, but was '" + method + "'");
         }
-        JobConfig config = JobConfig.load(args.required("config"), args.all("set"), HadoopFiles.defaultConf());
-        SearchSettings settings = SearchSettings.from(config);
+        SearchSettings settings = SearchSettings.from(JobCommands.config(args));
         SearchJob.Prepared prepared = SearchJob.prepare(settings, method, args.flag("resume"));
         console.progress("%s search, target %s, on %s: %d units, %d generations x %d offspring, stages %s; pool %d x %d tokens",
             settings.domain(), settings.target(), settings.model(), prepared.domain().units(),
             prepared.search().preset().generations(), prepared.search().preset().offspring(), prepared.search().preset().stages(),
             prepared.pool().size(), settings.seqLen());
-        SearchJob.Outcome outcome;
-        try (JavaSparkContext sc = SparkContexts.start("search", settings.output())) {
-            outcome = SearchJob.run(sc, prepared, method, line -> console.progress("%s", line));
-        }
-        ObjectNode written = SearchReport.write(outcome);
-        ObjectNode result = Main.newResult(name());
-        result.put("output", settings.output());
-        result.put("kl_divergence", outcome.result().kl());
-        result.put("perplexity", outcome.result().perplexity());
-        ObjectNode baselines = result.putObject("baselines");
-        outcome.baselines().forEach(b -> baselines.putObject(b.name()).put("kl_divergence", b.kl()).put("perplexity", b.perplexity()));
+        SearchJob.Outcome outcome = JobCommands.onSpark("search", settings.output(),
+            sc -> SearchJob.run(sc, prepared, method, console.lines()));
+        SearchReport.write(outcome);
+        ObjectNode result = JobCommands.summary(name(), settings.output(), outcome.result().kl(), outcome.result().perplexity());
+        outcome.baselines().forEach(b -> JobCommands.baseline(result, b.name(), b.kl(), b.perplexity()));
         result.put("dense_perplexity", outcome.densePerplexity());
         result.put("generations", outcome.search().history().size());
         result.put("seconds", console.elapsedSeconds());

@@ -90,7 +90,7 @@ final class TrainDemoModelCommand implements Command {
                     console.progress("step %d  loss %.4f  %.0f tokens/s", step.step(), step.loss(), step.tokensPerSecond());
                 }
             },
-            line -> console.progress("%s", line));
+            console.lines());
         ObjectNode result = Main.newResult(name());
         result.put("out", out.toString());
         result.put("vocabulary_size", r.vocabularySize());
