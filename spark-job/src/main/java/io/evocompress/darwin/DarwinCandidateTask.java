@@ -31,7 +31,6 @@ import java.util.Map;
  */
 final class DarwinCandidateTask implements Function<int[], double[]> {
     private static final long serialVersionUID = 1L;
-    private static final Map<String, Worker> WORKERS = new HashMap<>();
 
     private final String model;
     private final String database;
@@ -50,11 +49,18 @@ final class DarwinCandidateTask implements Function<int[], double[]> {
     }
 
     /** What one executor JVM keeps: the dense model (float32), its tensors, the database. */
-    record Worker(CausalLm dense, String configJson, ModelConfig config, Map<String, float[]> tensors, StructuredDatabase db) {
+    record Worker(CausalLm dense, String configJson, ModelConfig config, Map<String, float[]> tensors, StructuredDatabase db)
+        implements AutoCloseable {
+        @Override
+        public void close() {
+            dense.close();
+        }
     }
 
-    static synchronized Worker worker(String model, String database, String device) {
-        return WORKERS.computeIfAbsent(model + "|" + database + "|" + device, k -> {
+    /** The JVM's worker for this model, database and device, held in the {@link io.evocompress.ExecutorCache}. */
+    static Worker worker(String model, String database, String device) {
+        return io.evocompress.ExecutorCache.get("darwin-workers", model + "|" + database + "|" + device,
+            io.evocompress.ExecutorCache.UNBOUNDED, () -> {
             Device d = DeviceChoice.resolve(device, TaskResources.assignedGpu());
             try (CheckpointReader r = CheckpointReader.open(HadoopFiles.path(model), HadoopFiles.defaultConf())) {
                 Map<String, float[]> tensors = new HashMap<>(io.evocompress.model.TensorLayout.readUnits(r));

@@ -18,14 +18,15 @@ import java.util.Map;
  * Candidate models lent to tasks, per JVM: a task borrows one (loading the dense model from the file
  * system the first time, never sharing the read-only models of {@code ModelCache}), applies its
  * candidate, scores it and gives it back still stitched, so the next task changes only the layers
- * that differ. Two concurrent tasks in one executor get two models. Closed when the JVM exits.
+ * that differ. Two concurrent tasks in one executor get two models. Registered with the
+ * {@link io.evocompress.ExecutorCache} (kind {@code candidate-models}), which closes them.
  */
 public final class CandidateModelPool {
     private static final Map<String, Deque<CandidateModel>> IDLE = new HashMap<>();
     private static final List<CandidateModel> ALL = new ArrayList<>();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(CandidateModelPool::clear, "evocompress-candidate-models"));
+        io.evocompress.ExecutorCache.register("candidate-models", CandidateModelPool::clear);
     }
 
     private CandidateModelPool() {

@@ -32,7 +32,7 @@ import java.util.function.Supplier;
  */
 public final class TeacherOutputs {
     private static final int CACHED_TEACHERS = 2;
-    private static final Map<String, TeacherOutputs> CACHE = new LinkedHashMap<>(4, 0.75f, true);
+    private static final String KIND = "teacher-outputs";
 
     private final int vocab;
     private final int topK;          // 0: full log-probabilities
@@ -114,20 +114,12 @@ public final class TeacherOutputs {
      * The teacher cached in this JVM under {@code key} (see {@link #key}), computed by {@code compute}
      * the first time; the two most recently used teachers are kept.
      */
-    public static synchronized TeacherOutputs cached(String key, Supplier<TeacherOutputs> compute) {
-        TeacherOutputs t = CACHE.get(key);
-        if (t == null) {
-            t = compute.get();
-            CACHE.put(key, t);
-            while (CACHE.size() > CACHED_TEACHERS) {
-                CACHE.remove(CACHE.keySet().iterator().next());
-            }
-        }
-        return t;
+    public static TeacherOutputs cached(String key, Supplier<TeacherOutputs> compute) {
+        return io.evocompress.ExecutorCache.get(KIND, key, CACHED_TEACHERS, compute);
     }
 
-    public static synchronized void clearCache() {
-        CACHE.clear();
+    public static void clearCache() {
+        io.evocompress.ExecutorCache.clear(KIND);
     }
 
     /** Cache key: what the outputs depend on (model, device, dtype, pool, K, batching). */

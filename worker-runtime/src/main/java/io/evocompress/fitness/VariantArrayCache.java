@@ -23,8 +23,6 @@ import java.util.Map;
  * array a model is using. A variant larger than the whole bound is built for the caller uncached.
  */
 public final class VariantArrayCache implements AutoCloseable {
-    private static final Map<Long, VariantArrayCache> SHARED = new HashMap<>();
-
     private final long maxBytes;
     private final Map<Device, NDManager> roots = new HashMap<>();
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
@@ -39,9 +37,10 @@ public final class VariantArrayCache implements AutoCloseable {
         this.maxBytes = maxBytes;
     }
 
-    /** The JVM's cache with this bound (one per bound; executors use one). */
-    public static synchronized VariantArrayCache shared(long maxBytes) {
-        return SHARED.computeIfAbsent(maxBytes, VariantArrayCache::new);
+    /** The JVM's cache with this bound (one per bound; executors use one), held in the {@link io.evocompress.ExecutorCache}. */
+    public static VariantArrayCache shared(long maxBytes) {
+        return io.evocompress.ExecutorCache.get("variant-arrays", Long.toString(maxBytes), io.evocompress.ExecutorCache.UNBOUNDED,
+            () -> new VariantArrayCache(maxBytes));
     }
 
     /**

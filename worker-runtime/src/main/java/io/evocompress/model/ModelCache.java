@@ -2,43 +2,33 @@ package io.evocompress.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import io.evocompress.ExecutorCache;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.fs.HadoopFiles;
 import org.apache.hadoop.conf.Configuration;
 
-import java.util.HashMap;
-import java.util.Map;
-
 /**
  * Models loaded once per JVM (an executor loads the dense model once, not once per task), keyed by
- * location, device and dtype. Loaded models are read-only: a task that changes weights loads its own.
- * The cache is closed when the JVM exits.
+ * location, device and dtype, held in the {@link ExecutorCache} (kind {@code models}, never evicted).
+ * Loaded models are read-only: a task that changes weights loads its own.
  */
 public final class ModelCache {
-    private static final Map<String, CausalLm> MODELS = new HashMap<>();
-
-    static {
-        Runtime.getRuntime().addShutdownHook(new Thread(ModelCache::clear, "evocompress-model-cache"));
-    }
+    private static final String KIND = "models";
 
     private ModelCache() {
     }
 
-    public static synchronized CausalLm get(String location, Device device, DataType dtype, Configuration conf) {
+    public static CausalLm get(String location, Device device, DataType dtype, Configuration conf) {
         String key = HadoopFiles.path(location) + "|" + device + "|" + dtype;
-        CausalLm model = MODELS.get(key);
-        if (model == null) {
+        return ExecutorCache.get(KIND, key, ExecutorCache.UNBOUNDED, () -> {
             try (CheckpointReader reader = CheckpointReader.open(HadoopFiles.path(location), conf)) {
-                model = ModelLoader.load(reader, device, dtype);
+                return ModelLoader.load(reader, device, dtype);
             }
-            MODELS.put(key, model);
-        }
-        return model;
+        });
     }
 
     /** Closes and forgets every cached model. */
-    public static synchronized void clear() {
-        MODELS.values().forEach(CausalLm::close);
-        MODELS.clear();
+    public static void clear() {
+        ExecutorCache.clear(KIND);
     }
 }
