@@ -13,6 +13,7 @@ import io.evocompress.evopress.SearchJob;
 import io.evocompress.evopress.SearchSettings;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.report.SearchReport;
+import io.evocompress.search.SearchMethod;
 import io.evocompress.spark.SparkContexts;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -129,12 +130,12 @@ public final class DemoCommand implements Command {
         ArrayNode baselines = c.putArray("baselines");
         baselines.add("uniform").add("owl");
         SearchSettings settings = SearchSettings.from(JobConfig.of(c, "the demo's configuration", List.of()));
-        SearchJob.Prepared prepared = SearchJob.prepare(settings, "evopress", true);
+        SearchJob.Prepared prepared = SearchJob.prepare(settings, SearchMethod.EVOPRESS, true);
         console.progress("2/5 variant database and 3/5 EvoPress search (%d generations) on Spark %s", generations,
             SparkContexts.DEFAULT_MASTER);
         SearchJob.Outcome outcome;
         try (JavaSparkContext sc = SparkContexts.start("demo")) {
-            outcome = SearchJob.run(sc, prepared, "evopress", line -> console.progress("    %s", line));
+            outcome = SearchJob.run(sc, prepared, SearchMethod.EVOPRESS, line -> console.progress("    %s", line));
         }
         SearchReport.write(outcome);
 

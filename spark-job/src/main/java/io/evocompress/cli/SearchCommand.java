@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.evopress.SearchJob;
 import io.evocompress.evopress.SearchSettings;
 import io.evocompress.report.SearchReport;
+import io.evocompress.search.SearchMethod;
 
 import java.util.Set;
 
@@ -84,9 +85,10 @@ public final class SearchCommand implements Command {
 
     @Override
     public ObjectNode run(Args args, Console console) {
-        String method = args.getOr("method", "evopress");
-        if (!method.equals("evopress") && !method.equals("brute-force")) {
-            throw new Args.UsageException("--method must be evopress or brute-force, but was '" + method + "'");
+        SearchMethod method = SearchMethod.ofLabel(args.getOr("method", "evopress"));
+        if (method == null) {
+            throw new Args.UsageException("--method must be evopress or brute-force, but was '" + args.get("method").orElse("")
+                + "'");
         }
         SearchSettings settings = SearchSettings.from(JobCommands.config(args));
         SearchJob.Prepared prepared = SearchJob.prepare(settings, method, args.flag("resume"));

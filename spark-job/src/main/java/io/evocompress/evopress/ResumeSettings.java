@@ -7,6 +7,7 @@ import io.evocompress.EvocompressException;
 import io.evocompress.database.VariantStore;
 import io.evocompress.fs.AtomicFile;
 import io.evocompress.fs.HadoopFiles;
+import io.evocompress.search.SearchMethod;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -44,11 +45,11 @@ public final class ResumeSettings {
         this.settings = settings;
     }
 
-    public static ResumeSettings of(SearchSettings s, String method, String databaseId) {
+    public static ResumeSettings of(SearchSettings s, SearchMethod method, String databaseId) {
         TreeMap<String, String> out = new TreeMap<>();
         flatten(s.effectiveConfig(), "", out);
         IGNORED.forEach(out::remove);
-        out.put("(method)", method);
+        out.put("(method)", method.label());
         if (databaseId != null) {
             out.put("(database id)", databaseId);
         }

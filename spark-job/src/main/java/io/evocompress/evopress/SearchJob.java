@@ -40,6 +40,8 @@ import io.evocompress.search.Minibatch;
 import io.evocompress.search.RandomSearchBaseline;
 import io.evocompress.search.ScoredGenome;
 import io.evocompress.search.SearchDomain;
+import io.evocompress.search.DomainKind;
+import io.evocompress.search.SearchMethod;
 import io.evocompress.search.SearchPreset;
 import io.evocompress.search.SearchProgress;
 import io.evocompress.search.SearchResult;
@@ -100,12 +102,12 @@ public final class SearchJob {
      * "search", or under {@code search.init: best} the name of the start profile returned instead because
      * it measured a lower final KL than the search's winner.
      */
-    public record Outcome(Prepared prepared, String method, SearchResult search, Measured result, List<Measured> baselines,
+    public record Outcome(Prepared prepared, SearchMethod method, SearchResult search, Measured result, List<Measured> baselines,
                           double densePerplexity, EvaluationTiming timing, DatabaseManifest manifest, double seconds,
                           String resultSource) {
     }
 
-    public static Prepared prepare(SearchSettings s, String method, boolean resume) {
+    public static Prepared prepare(SearchSettings s, SearchMethod method, boolean resume) {
         ModelConfig config = s.reference().config();
         BuildDbJob.Inputs db = null;
         List<int[]> pool;
@@ -132,13 +134,13 @@ public final class SearchJob {
 
         SearchDomain domain;
         int dropped = 0;
-        if (s.domain().equals("depth")) {
+        if (s.domain() == DomainKind.DEPTH) {
             int n = config.numLayers();
             DepthDomain depth = DepthDomain.forSparsity(n, s.target(), s.wholeBlocks())
                 .withBlockStem(s.reference().family().blockStem());
             domain = depth;
             dropped = depth.dropped();
-            if (method.equals("brute-force")) {
+            if (method == SearchMethod.BRUTE_FORCE) {
                 double count = depth.configurations();
                 if (count > BruteForceDepth.DEFAULT_LIMIT) {
                     throw new EvocompressException("--method brute-force would score " + (long) count
@@ -146,7 +148,7 @@ public final class SearchJob {
                 }
             }
         } else {
-            if (method.equals("brute-force")) {
+            if (method == SearchMethod.BRUTE_FORCE) {
                 throw new EvocompressException("--method brute-force applies to the depth domain only; domain.kind is "
                     + s.domain());
             }
@@ -155,7 +157,7 @@ public final class SearchJob {
                 long[] shape = t.linear().shape(config);
                 units.add(new LinearUnit(t.unit(), shape[0] * shape[1]));
             }
-            if (s.domain().equals("sparsity")) {
+            if (s.domain() == DomainKind.SPARSITY) {
                 domain = SparsityDomain.fromGrid(units, s.buildDb().compressor().grid());
             } else {
                 List<Integer> bits = s.buildDb().compressor().bits();
@@ -228,7 +230,7 @@ public final class SearchJob {
         }
     }
 
-    public static Outcome run(JavaSparkContext sc, Prepared p, String method, Consumer<String> progress) {
+    public static Outcome run(JavaSparkContext sc, Prepared p, SearchMethod method, Consumer<String> progress) {
         long start = System.nanoTime();
         SearchSettings s = p.settings();
         DatabaseManifest manifest = null;
@@ -257,7 +259,7 @@ public final class SearchJob {
             Map<String, Genome> known = new LinkedHashMap<>();
             DatabaseManifest built = manifest;
             String databasePath = database;
-            if (method.equals("brute-force")) {
+            if (method == SearchMethod.BRUTE_FORCE) {
                 progress.accept(String.format("brute force: %d configurations on %d tokens",
                     (long) p.depthDomain().configurations(), p.finalBatch().tokens()));
                 ScoredGenome best = new BruteForceDepth(p.depthDomain(), BruteForceDepth.DEFAULT_LIMIT)
@@ -411,7 +413,7 @@ public final class SearchJob {
         return switch (name) {
             case "uniform" -> {
                 int[] levels = new int[p.domain().units()];
-                if (s.domain().equals("bits")) {
+                if (s.domain() == DomainKind.BITS) {
                     java.util.Arrays.fill(levels, (int) s.target());
                 }
                 yield new Genome(levels);

@@ -8,6 +8,7 @@ import io.evocompress.config.JobConfig;
 import io.evocompress.fitness.FitnessKind;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelReference;
+import io.evocompress.search.DomainKind;
 import io.evocompress.search.SearchPreset;
 import io.evocompress.search.SelectionStage;
 
@@ -32,7 +33,7 @@ import java.util.Set;
  * @param tie          bits: the tied layer sets (qkv, gate_up) that share one width, empty for none
  * @param reference    the model, resolved once (its parsed config.json), for every later stage on the driver
  */
-public record SearchSettings(String model, String output, String device, String domain, double target, boolean wholeBlocks,
+public record SearchSettings(String model, String output, String device, DomainKind domain, double target, boolean wholeBlocks,
                              String calibrationData, int sequences, int seqLen, long calibrationSeed,
                              BuildDbSettings buildDb, String heldoutData, int heldoutSeqLen, long heldoutMaxTokens,
                              String presetName, Integer generations, Integer offspring, List<SelectionStage> stages,
@@ -57,8 +58,8 @@ public record SearchSettings(String model, String output, String device, String 
             return List.of();
         }
         return switch (domain) {
-            case "sparsity" -> List.of("uniform", "owl", "scheduler");
-            case "bits" -> target == Math.rint(target) ? List.of("uniform") : List.of();
+            case SPARSITY -> List.of("uniform", "owl", "scheduler");
+            case BITS -> target == Math.rint(target) ? List.of("uniform") : List.of();
             default -> List.of("shortgpt");
         };
     }
@@ -83,13 +84,13 @@ public record SearchSettings(String model, String output, String device, String 
         String output = c.outputLocation("output", model);
         String device = c.stringOr("device", "auto");
         c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
-        String domain = c.choice("domain.kind", null, DOMAINS);
+        DomainKind domain = DomainKind.ofLabel(c.choice("domain.kind", null, DOMAINS));
         double target = c.number("domain.target");
         ModelReference reference = ModelReference.resolve(model);
         ModelConfig config = reference.config();
         switch (domain) {
-            case "sparsity" -> c.require(target > 0 && target < 1, "domain.target", "a sparsity in (0, 1)", target);
-            case "bits" -> c.require(target >= 2 && target <= 8, "domain.target", "an average bit width in [2, 8]", target);
+            case SPARSITY -> c.require(target > 0 && target < 1, "domain.target", "a sparsity in (0, 1)", target);
+            case BITS -> c.require(target >= 2 && target <= 8, "domain.target", "an average bit width in [2, 8]", target);
             default -> {
                 c.require(target > 0 && target < 1, "domain.target", "the fraction of blocks dropped, in (0, 1)", target);
                 c.require((int) (target * config.numLayers()) >= 1, "domain.target",
@@ -99,7 +100,7 @@ public record SearchSettings(String model, String output, String device, String 
         boolean wholeBlocks = c.boolOr("domain.whole-blocks", false);
         List<String> tie = new ArrayList<>();
         if (c.has("domain.tie")) {
-            if (!domain.equals("bits")) {
+            if (domain != DomainKind.BITS) {
                 throw new EvocompressException("Setting 'domain.tie' in " + c.source() + " ties bit widths; the domain is "
                     + domain + ".");
             }
@@ -120,8 +121,8 @@ public record SearchSettings(String model, String output, String device, String 
             "in [2, " + config.maxPositionEmbeddings() + "] (the model's context)", seqLen);
 
         BuildDbSettings buildDb = null;
-        if (!domain.equals("depth")) {
-            buildDb = BuildDbSettings.forSearch(c, reference, domain, target, sequences, seqLen, calibrationSeed);
+        if (domain != DomainKind.DEPTH) {
+            buildDb = BuildDbSettings.forSearch(c, reference, domain.label(), target, sequences, seqLen, calibrationSeed);
         } else if (c.has("database.path")) {
             throw new EvocompressException("Setting 'database.path' in " + c.source()
                 + " does not apply to the depth domain (block dropping needs no database): remove it.");
@@ -180,7 +181,7 @@ public record SearchSettings(String model, String output, String device, String 
                     + ", which does not exist.");
             }
         }
-        if (init.equals("scheduler") && !domain.equals("sparsity")) {
+        if (init.equals("scheduler") && domain != DomainKind.SPARSITY) {
             throw new EvocompressException("Setting 'search.init' in " + c.source()
                 + " is 'scheduler', which starts a sparsity search; the domain is " + domain + ".");
         }
@@ -193,8 +194,8 @@ public record SearchSettings(String model, String output, String device, String 
                     throw new EvocompressException("Setting 'baselines' in " + c.source() + " names '" + b
                         + "'; known baselines: " + BASELINES);
                 }
-                if ((b.equals("owl") || b.equals("scheduler")) && !domain.equals("sparsity")
-                    || b.equals("shortgpt") && !domain.equals("depth")) {
+                if ((b.equals("owl") || b.equals("scheduler")) && domain != DomainKind.SPARSITY
+                    || b.equals("shortgpt") && domain != DomainKind.DEPTH) {
                     throw new EvocompressException("Baseline '" + b + "' (setting 'baselines' in " + c.source()
                         + ") does not apply to the " + domain + " domain.");
                 }
@@ -204,19 +205,19 @@ public record SearchSettings(String model, String output, String device, String 
             }
         } else {
             baselines.add("uniform");
-            if (domain.equals("sparsity")) {
+            if (domain == DomainKind.SPARSITY) {
                 baselines.add("owl");
             }
-            if (domain.equals("depth")) {
+            if (domain == DomainKind.DEPTH) {
                 baselines.remove("uniform");
                 baselines.add("shortgpt");
                 baselines.add("random");
             }
         }
-        if (baselines.contains("uniform") && domain.equals("depth")) {
+        if (baselines.contains("uniform") && domain == DomainKind.DEPTH) {
             throw new EvocompressException("Baseline 'uniform' does not apply to the depth domain; use shortgpt or random.");
         }
-        if (domain.equals("bits") && baselines.contains("uniform") && target != Math.rint(target)) {
+        if (domain == DomainKind.BITS && baselines.contains("uniform") && target != Math.rint(target)) {
             throw new EvocompressException("Baseline 'uniform' needs an integer bit target, but domain.target is " + target
                 + "; use 'random' for non-integer targets.");
         }
@@ -258,10 +259,10 @@ public record SearchSettings(String model, String output, String device, String 
         return p;
     }
 
-    private static String defaultPreset(String domain) {
+    private static String defaultPreset(DomainKind domain) {
         return switch (domain) {
-            case "sparsity" -> "sparsity";
-            case "bits" -> "quantization";
+            case SPARSITY -> "sparsity";
+            case BITS -> "quantization";
             default -> "depth";
         };
     }

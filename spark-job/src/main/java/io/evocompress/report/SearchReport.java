@@ -48,9 +48,9 @@ public final class SearchReport {
 
         ObjectNode root = JSON.createObjectNode();
         root.put("command", "search");
-        root.put("method", o.method());
+        root.put("method", o.method().label());
         root.put("model", s.model());
-        root.put("domain", s.domain());
+        root.put("domain", s.domain().label());
         root.put("target", s.target());
         root.put("seed", s.seed());
         root.put("fitness", s.fitness().id());
