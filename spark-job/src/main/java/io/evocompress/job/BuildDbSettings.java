@@ -2,14 +2,11 @@ package io.evocompress.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.evocompress.EvocompressException;
-import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.config.JobConfig;
 import io.evocompress.database.CompressorSettings;
 import io.evocompress.database.SparsityGrid;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
-import io.evocompress.model.TensorLayout;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -64,6 +61,11 @@ public record BuildDbSettings(String model, String output, String device, String
 
     /** Reads and validates the settings (opens the model to check it and to size the default Delta). */
     public static BuildDbSettings from(JobConfig c) {
+        return from(c, io.evocompress.config.ModelConfigReader.CHECKPOINT);
+    }
+
+    /** As {@link #from(JobConfig)}, reading the model through {@code models} ({@code plan}: config.json alone). */
+    public static BuildDbSettings from(JobConfig c, io.evocompress.config.ModelConfigReader models) {
         c.requireOnly(KEYS);
         String model = c.string("model");
         String output = c.outputLocation("output", model);
@@ -73,11 +75,7 @@ public record BuildDbSettings(String model, String output, String device, String
                 + device + "'");
         }
         String data = c.string("calibration.data");
-        ModelConfig config;
-        try (CheckpointReader reader = CheckpointReader.open(model)) {
-            config = ModelLoader.config(reader);
-            TensorLayout.of(config).check(reader);
-        }
+        ModelConfig config = models.read(model, true);
         HadoopFiles.fileSystem(HadoopFiles.path(output), HadoopFiles.defaultConf());
         int sequences = c.boundedIntOr("calibration.sequences", DEFAULT_SEQUENCES, 1, SEQUENCES_LIMIT,
             "every sequence is run through the model for the Hessians");

@@ -4,10 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
-import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.config.JobConfig;
 import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
 import io.evocompress.scheduler.Granularity;
 import io.evocompress.scheduler.RangeChoice;
 import io.evocompress.scheduler.ScheduleSettings;
@@ -63,6 +61,11 @@ public record ScheduleJobSettings(String model, String output, String device, do
     }
 
     public static ScheduleJobSettings from(JobConfig c) {
+        return from(c, io.evocompress.config.ModelConfigReader.CHECKPOINT);
+    }
+
+    /** As {@link #from(JobConfig)}, reading the model through {@code models} ({@code plan}: config.json alone). */
+    public static ScheduleJobSettings from(JobConfig c, io.evocompress.config.ModelConfigReader models) {
         c.requireOnly(KEYS);
         String model = c.string("model");
         String output = c.outputLocation("output", model);
@@ -70,10 +73,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
         c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         double target = c.number("target");
         c.require(target > 0 && target < 1, "target", "a sparsity in (0, 1)", target);
-        ModelConfig config;
-        try (CheckpointReader reader = CheckpointReader.open(model)) {
-            config = ModelLoader.config(reader);
-        }
+        ModelConfig config = models.read(model, false);
         String data = c.string("calibration.data");
         int sequences = c.intOr("calibration.sequences", 64);
         int seqLen = c.intOr("calibration.seq-len", Math.min(512, config.maxPositionEmbeddings()));
@@ -85,7 +85,8 @@ public record ScheduleJobSettings(String model, String output, String device, do
             c.set("database.max-level", IntNode.valueOf(0));
         }
         c.outputLocation("database.path", model);
-        BuildDbSettings buildDb = BuildDbSettings.from(SearchSettings.buildDbConfig(c, "sparsity", target, sequences, seqLen, seed));
+        BuildDbSettings buildDb = BuildDbSettings.from(SearchSettings.buildDbConfig(c, "sparsity", target, sequences, seqLen, seed),
+            models);
 
         String heldout = c.string("heldout.data");
         int heldoutSeqLen = c.intOr("heldout.seq-len", seqLen);

@@ -4,11 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
-import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.config.JobConfig;
 import io.evocompress.fitness.FitnessKind;
 import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
 import io.evocompress.search.SearchPreset;
 import io.evocompress.search.SelectionStage;
 
@@ -79,6 +77,11 @@ public record SearchSettings(String model, String output, String device, String 
         "final.tokens");
 
     public static SearchSettings from(JobConfig c) {
+        return from(c, io.evocompress.config.ModelConfigReader.CHECKPOINT);
+    }
+
+    /** As {@link #from(JobConfig)}, reading the model through {@code models} ({@code plan}: config.json alone). */
+    public static SearchSettings from(JobConfig c, io.evocompress.config.ModelConfigReader models) {
         c.requireOnly(KEYS);
         String model = c.string("model");
         String output = c.outputLocation("output", model);
@@ -86,10 +89,7 @@ public record SearchSettings(String model, String output, String device, String 
         c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         String domain = c.choice("domain.kind", null, DOMAINS);
         double target = c.number("domain.target");
-        ModelConfig config;
-        try (CheckpointReader reader = CheckpointReader.open(model)) {
-            config = ModelLoader.config(reader);
-        }
+        ModelConfig config = models.read(model, false);
         switch (domain) {
             case "sparsity" -> c.require(target > 0 && target < 1, "domain.target", "a sparsity in (0, 1)", target);
             case "bits" -> c.require(target >= 2 && target <= 8, "domain.target", "an average bit width in [2, 8]", target);
@@ -125,7 +125,7 @@ public record SearchSettings(String model, String output, String device, String 
         BuildDbSettings buildDb = null;
         if (!domain.equals("depth")) {
             c.outputLocation("database.path", model);
-            buildDb = BuildDbSettings.from(buildDbConfig(c, domain, target, sequences, seqLen, calibrationSeed));
+            buildDb = BuildDbSettings.from(buildDbConfig(c, domain, target, sequences, seqLen, calibrationSeed), models);
         } else if (c.has("database.path")) {
             throw new EvocompressException("Setting 'database.path' in " + c.source()
                 + " does not apply to the depth domain (block dropping needs no database): remove it.");
