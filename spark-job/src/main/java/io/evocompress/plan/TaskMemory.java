@@ -6,12 +6,15 @@ import io.evocompress.model.ModelConfig;
  * Peak memory of one candidate-evaluation task, in bytes, for a forward over {@code batch} sequences
  * of {@code seqLen} tokens in a compute dtype of {@code d} bytes:
  * <ul>
- *   <li>activations A of one batch: the residual stream (B T H d), plus the larger of a block's attention
- *       (q, k, v and their output, twice, and the scores and probabilities, 2 B heads T^2 d), its MLP
- *       (3 B T I d) and the head's logits with the metric's log-softmax and the teacher's slice in
- *       float32 (3 B T V 4);</li>
- *   <li>resident (today's path): the candidate model whole (every parameter, d each), the dense weights
- *       of the linear layers it replaced (at most all of them) and the variants it uses, plus A;</li>
+ *   <li>activations A of one batch: the block's input and output (2 B T H d), plus the larger of one
+ *       block's temporaries, which all live until the block ends (4 B heads T^2 d for the attention
+ *       scores, 9 of q's and of k/v's size, 12 of the hidden size, the MLP's of the intermediate size), and
+ *       the head's (the logits in d and in float32, the teacher's slice, the metric's log-softmax and KL
+ *       terms: B T V (d + 24));</li>
+ *   <li>resident (today's path): the candidate model whole (every parameter, d each, its replaced linear
+ *       layers holding variants), the dense weights of the layers it replaced (at most all of them), the
+ *       task's variant cache (the variants, at most {@code EvaluationSetup.DEFAULT_VARIANT_CACHE_BYTES}),
+ *       plus A;</li>
  *   <li>streamed (the block-streamed design): one block's dense weights, the variants the stage's
  *       candidates use at the busiest block ({@link PrefixSharing#variantsAtBlock} layers of the largest
  *       size), the embedding or head (the larger), one hidden state (B T H d) per live prefix (at most
@@ -29,12 +32,21 @@ public record TaskMemory(long activations, long residentDevice, long residentHos
         ModelConfig c = m.config();
         long bt = (long) batch * seqLen;
         long stream = bt * c.hiddenSize() * d;
-        long attention = 2 * bt * (c.qDim() + 2L * c.kvDim() + c.qDim()) * d + 2L * batch * c.numHeads() * seqLen * seqLen * d;
-        long mlp = 3 * bt * c.intermediateSize() * d;
-        long head = 3 * bt * c.vocabSize() * 4;
-        long a = stream + Math.max(Math.max(attention, mlp), head);
+        // every temporary of a block lives until the block ends (CausalLm scopes them per block), so a block's
+        // peak is their sum, counted from DecoderBlock: 4 T x T arrays per head (scores, scaled, masked,
+        // softmax), 9 of q's size (q, RoPE's 5, the grouped copy, PV, its reshape) and 9 of k's and v's, 12 of
+        // the hidden size (2 norms of 4, o and down outputs, 2 residual adds), and the MLP's (SwiGLU 5, ReLU 2,
+        // tanh-GELU 9) of the intermediate size
+        int mlpArrays = c.forward().mlp().gated() ? 5 : c.forward().mlp() == io.evocompress.model.ForwardSpec.Mlp.RELU ? 2 : 9;
+        long block = 4L * batch * c.numHeads() * seqLen * seqLen * d + 9 * bt * c.qDim() * d + 9 * bt * c.kvDim() * d
+            + 12 * stream + mlpArrays * bt * c.intermediateSize() * d;
+        // the head: logits in the compute dtype and in float32, the teacher's slice, the metric's
+        // log-softmax and its KL terms (3), all (B, T, V) in float32 but the first
+        long head = bt * c.vocabSize() * (d + 4L * 6);
+        long a = 2 * stream + Math.max(block, head);
         long linears = m.blockLinear() * m.blocks();
-        long residentDevice = m.parameters() * d + 2 * linears * d + a;
+        long residentDevice = m.parameters() * d + linears * d
+            + Math.min(linears * d, io.evocompress.fitness.EvaluationSetup.DEFAULT_VARIANT_CACHE_BYTES) + a;
         long residentHost = teacherBytes + 2 * m.largestTensor() * 4;
         long embedOrHead = (long) c.vocabSize() * c.embedDim() * d;
         long streamedDevice = m.blockParameters() * d + (long) Math.ceil(variantsAtBlock * m.largestLinear()) * d
