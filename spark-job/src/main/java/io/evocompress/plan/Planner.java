@@ -202,8 +202,8 @@ public final class Planner {
         PrefixSharing sharing = PrefixSharing.predict(domain, layout, preset, p.samples(), p.seed());
         long teacher = TaskMemory.teacherBytes(config, s.fitness().id(), (long) s.sequences() * s.seqLen(), s.topK(),
             s.sequences());
-        putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), teacher, sharing.variantsAtBlock(),
-            preset.offspring() + 1), out);
+        double variants = s.domain().equals("depth") ? 0 : sharing.variantsAtBlock(); // dropping needs no variants
+        putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), teacher, variants, preset.offspring() + 1), out);
         putGenerations(preset.generations(), preset.offspring(), preset.stages(), sharing, out);
         int initial = engine.initialEvaluations() + s.startNames().size();
         int finals = 1 + s.baselines().size() + s.startNames().size();
@@ -260,6 +260,7 @@ public final class Planner {
         putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), 0, 0, 1), out);
         putGenerations(s.generations(), s.offspring(), s.stages(), sharing, out);
         out.put("block_forwards_note", "DarwinLM fine-tunes every candidate before scoring it: no prefix is shared");
+        out.put("memory_note", "the fine-tuning's gradients and optimizer state are not counted in the task memory");
         Hours h = new Hours(p);
         BuildDbSettings hessians = s.hessianSettings();
         h.calibration = calibration(m, hessians);
