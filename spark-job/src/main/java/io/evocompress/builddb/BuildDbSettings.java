@@ -66,6 +66,12 @@ public record BuildDbSettings(String model, String output, String device, String
         return from(c, ModelReference.resolve(c.string("model")));
     }
 
+    /** As {@link #from(JobConfig)}, resolving the model through {@code models} ({@code plan}: config.json alone). */
+    public static BuildDbSettings from(JobConfig c, io.evocompress.config.ModelConfigReader models) {
+        c.requireOnly(KEYS);
+        return from(c, models.read(c.string("model")));
+    }
+
     /** As {@link #from(JobConfig)} for a model the command has resolved. */
     public static BuildDbSettings from(JobConfig c, ModelReference model) {
         c.requireOnly(KEYS);

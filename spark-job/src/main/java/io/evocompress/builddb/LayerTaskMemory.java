@@ -18,9 +18,9 @@ import java.util.Locale;
  * </ul>
  * Estimates from the code's allocations, to fail before the build rather than out of memory in it.
  */
-record LayerTaskMemory(String where, int n, int rows, long heapBytes, long engineBytes) {
+public record LayerTaskMemory(String where, int n, int rows, long heapBytes, long engineBytes) {
 
-    static LayerTaskMemory of(String where, int n, int rows, boolean hessianFloat32, boolean actOrder) {
+    public static LayerTaskMemory of(String where, int n, int rows, boolean hessianFloat32, boolean actOrder) {
         long n2 = (long) n * n;
         long decode = (hessianFloat32 ? 4 : 8) * n2 + 8 * n2;
         long held = 8 * n2 + 8 * n2 + (actOrder ? 2 : 1) * 4 * n2 + 4 * n2 + (actOrder ? 8 * n2 : 0);
@@ -30,7 +30,7 @@ record LayerTaskMemory(String where, int n, int rows, long heapBytes, long engin
     }
 
     /** The line printed before the build. */
-    String describe() {
+    public String describe() {
         return String.format(Locale.ROOT, "layer task memory: the widest input (%s, %d inputs, widest layer %d x %d) needs "
             + "about %s of Java heap and %s in the engine on the task's device", where, n, rows, n, gib(heapBytes),
             gib(engineBytes));

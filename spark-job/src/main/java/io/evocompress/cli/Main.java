@@ -25,7 +25,7 @@ public final class Main {
 
     public Main() {
         for (Command c : List.of(new EvalCommand(), new BuildDbCommand(), new CompressCommand(), new SearchCommand(), new ScheduleCommand(), new ExportCommand(),
-                new SynthModelCommand(), new BenchCommand(), new TrainDemoModelCommand(), new DemoCommand(), new DarwinCommand())) {
+                new SynthModelCommand(), new BenchCommand(), new TrainDemoModelCommand(), new DemoCommand(), new DarwinCommand(), new PlanCommand())) {
             commands.put(c.name(), c);
         }
     }

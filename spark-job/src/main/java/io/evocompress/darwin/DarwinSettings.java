@@ -3,12 +3,10 @@ package io.evocompress.darwin;
 import io.evocompress.EvocompressException;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.calibrate.HessianJob;
-import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.config.JobConfig;
 import io.evocompress.database.CompressorSettings;
 import io.evocompress.evopress.SearchSettings;
 import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
 import io.evocompress.search.CalibrationPool;
 import io.evocompress.search.MultiStepSelection;
 import io.evocompress.search.SelectionStage;
@@ -46,12 +44,14 @@ public record DarwinSettings(String model, String output, String device, String 
         "final.validation-tokens");
 
     public static DarwinSettings from(JobConfig c) {
+        return from(c, io.evocompress.config.ModelConfigReader.CHECKPOINT);
+    }
+
+    /** As {@link #from(JobConfig)}, resolving the model through {@code models} ({@code plan}: config.json alone). */
+    public static DarwinSettings from(JobConfig c, io.evocompress.config.ModelConfigReader models) {
         c.requireOnly(KEYS);
         String model = c.string("model");
-        ModelConfig config;
-        try (CheckpointReader r = CheckpointReader.open(model)) {
-            config = ModelLoader.config(r);
-        }
+        ModelConfig config = models.read(model).config();
         if (io.evocompress.model.ArchitectureRegistry.forType(config.modelType(), model).fused().stream()
                 .anyMatch(f -> f.perHead() && f.parts().contains(io.evocompress.model.LinearName.Q_PROJ))) {
             throw new io.evocompress.EvocompressException(model + "/config.json: model_type " + config.modelType()

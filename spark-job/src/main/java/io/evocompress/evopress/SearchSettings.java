@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
+import io.evocompress.config.ModelConfigReader;
 import io.evocompress.fitness.FitnessKind;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelReference;
@@ -79,6 +80,11 @@ public record SearchSettings(String model, String output, String device, DomainK
         "final.tokens");
 
     public static SearchSettings from(JobConfig c) {
+        return from(c, ModelConfigReader.CHECKPOINT);
+    }
+
+    /** As {@link #from(JobConfig)}, resolving the model through {@code models} ({@code plan}: config.json alone). */
+    public static SearchSettings from(JobConfig c, ModelConfigReader models) {
         c.requireOnly(KEYS);
         String model = c.string("model");
         String output = c.outputLocation("output", model);
@@ -86,7 +92,7 @@ public record SearchSettings(String model, String output, String device, DomainK
         c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         DomainKind domain = DomainKind.ofLabel(c.choice("domain.kind", null, DOMAINS));
         double target = c.number("domain.target");
-        ModelReference reference = ModelReference.resolve(model);
+        ModelReference reference = models.read(model);
         ModelConfig config = reference.config();
         switch (domain) {
             case SPARSITY -> c.require(target > 0 && target < 1, "domain.target", "a sparsity in (0, 1)", target);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
+import io.evocompress.config.ModelConfigReader;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelReference;
 
@@ -60,6 +61,11 @@ public record ScheduleJobSettings(String model, String output, String device, do
     }
 
     public static ScheduleJobSettings from(JobConfig c) {
+        return from(c, ModelConfigReader.CHECKPOINT);
+    }
+
+    /** As {@link #from(JobConfig)}, resolving the model through {@code models} ({@code plan}: config.json alone). */
+    public static ScheduleJobSettings from(JobConfig c, ModelConfigReader models) {
         c.requireOnly(KEYS);
         String model = c.string("model");
         String output = c.outputLocation("output", model);
@@ -67,7 +73,7 @@ public record ScheduleJobSettings(String model, String output, String device, do
         c.require(io.evocompress.device.DeviceChoice.isValidSpec(device), "device", "auto, cpu, gpu or gpu:N", "'" + device + "'");
         double target = c.number("target");
         c.require(target > 0 && target < 1, "target", "a sparsity in (0, 1)", target);
-        ModelReference reference = ModelReference.resolve(model);
+        ModelReference reference = models.read(model);
         ModelConfig config = reference.config();
         String data = c.string("calibration.data");
         int sequences = c.intOr("calibration.sequences", 64);
