@@ -93,6 +93,28 @@ public final class SearchJob {
         }
     }
 
+    /**
+     * The sparsity or bits domain over {@code units} (the database's layers, in its order): the grid's
+     * levels per layer, or consecutive widths around the target; fails naming the setting otherwise.
+     */
+    public static SearchDomain levelDomain(SearchSettings s, List<LinearUnit> units) {
+        if (s.domain() == DomainKind.SPARSITY) {
+            return SparsityDomain.fromGrid(units, s.buildDb().compressor().grid());
+        }
+        List<Integer> bits = s.buildDb().compressor().bits();
+        int min = bits.stream().min(Integer::compare).orElseThrow();
+        int max = bits.stream().max(Integer::compare).orElseThrow();
+        if (bits.size() != max - min + 1) {
+            throw new EvocompressException("Setting 'database.bits' must be consecutive bit widths for the search "
+                + "(a switch moves one bit), but was " + bits);
+        }
+        if (s.target() < min || s.target() > max) {
+            throw new EvocompressException("Setting 'domain.target' (" + s.target() + " bits) is outside what the "
+                + "database's levels can reach (database.bits " + bits + "): widen database.bits or change the target.");
+        }
+        return new BitsDomain(units, s.target(), min, max, s.tie());
+    }
+
     /** A profile and what it measured. */
     public record Measured(String name, Genome genome, double kl, double perplexity) {
     }
@@ -157,22 +179,7 @@ public final class SearchJob {
                 long[] shape = t.linear().shape(config);
                 units.add(new LinearUnit(t.unit(), shape[0] * shape[1]));
             }
-            if (s.domain() == DomainKind.SPARSITY) {
-                domain = SparsityDomain.fromGrid(units, s.buildDb().compressor().grid());
-            } else {
-                List<Integer> bits = s.buildDb().compressor().bits();
-                int min = bits.stream().min(Integer::compare).orElseThrow();
-                int max = bits.stream().max(Integer::compare).orElseThrow();
-                if (bits.size() != max - min + 1) {
-                    throw new EvocompressException("Setting 'database.bits' must be consecutive bit widths for the search "
-                        + "(a switch moves one bit), but was " + bits);
-                }
-                if (s.target() < min || s.target() > max) {
-                    throw new EvocompressException("Setting 'domain.target' (" + s.target() + " bits) is outside what the "
-                        + "database's levels can reach (database.bits " + bits + "): widen database.bits or change the target.");
-                }
-                domain = new BitsDomain(units, s.target(), min, max, s.tie());
-            }
+            domain = levelDomain(s, units);
         }
         SearchPreset preset = s.preset(domain, config.numLayers(), dropped);
         CalibrationPool calibration = new CalibrationPool(pool.size(), s.seqLen());

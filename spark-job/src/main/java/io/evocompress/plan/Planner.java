@@ -12,6 +12,7 @@ import io.evocompress.config.ModelConfigReader;
 import io.evocompress.darwin.DarwinSettings;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.database.VariantDatabase;
+import io.evocompress.evopress.SearchJob;
 import io.evocompress.evopress.SearchSettings;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.Architecture;
@@ -19,7 +20,6 @@ import io.evocompress.model.ArchitectureRegistry;
 import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.schedule.ScheduleJobSettings;
-import io.evocompress.search.BitsDomain;
 import io.evocompress.search.CalibrationPool;
 import io.evocompress.search.DarwinDomain;
 import io.evocompress.search.DepthDomain;
@@ -29,7 +29,6 @@ import io.evocompress.search.LinearUnit;
 import io.evocompress.search.SearchDomain;
 import io.evocompress.search.SearchPreset;
 import io.evocompress.search.SelectionStage;
-import io.evocompress.search.SparsityDomain;
 import io.evocompress.structured.StructureGroup;
 import io.evocompress.structured.StructuredGrid;
 import org.apache.hadoop.fs.FileSystem;
@@ -183,18 +182,7 @@ public final class Planner {
                     halves.add(2 * b + (n.isAttention() ? 0 : 1));
                 }
             }
-            if (s.domain() == DomainKind.SPARSITY) {
-                domain = SparsityDomain.fromGrid(units, s.buildDb().compressor().grid());
-            } else {
-                List<Integer> bits = s.buildDb().compressor().bits();
-                int min = bits.stream().min(Integer::compare).orElseThrow();
-                int max = bits.stream().max(Integer::compare).orElseThrow();
-                if (bits.size() != max - min + 1 || s.target() < min || s.target() > max) {
-                    throw new EvocompressException("Setting 'database.bits' " + bits + " must be consecutive widths around "
-                        + "domain.target (" + s.target() + ") for the search, as the search itself checks.");
-                }
-                domain = new BitsDomain(units, s.target(), min, max, s.tie());
-            }
+            domain = SearchJob.levelDomain(s, units);
             layout = PrefixSharing.levels(config.numLayers(), halves.stream().mapToInt(Integer::intValue).toArray());
         }
         SearchPreset preset = s.preset(domain, config.numLayers(), dropped);

@@ -54,7 +54,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * rebuilds exactly those layers, and every file then has the bytes of the uninterrupted build; a
  * rerun reuses everything; settings errors name the setting.
  */
-class BuildDbJobTest {
+public class BuildDbJobTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static JavaSparkContext sc;
 
@@ -72,8 +72,13 @@ class BuildDbJobTest {
     }
 
     static JobConfig config(Path out, String domain, String... overrides) {
+        return config(Fixtures.stories260k(), out, domain, overrides);
+    }
+
+    /** A small build-db configuration (6 x 64 calibration tokens in 2 shards; sparsity L = 2, or bits 3 and 4). */
+    public static JobConfig config(Path model, Path out, String domain, String... overrides) {
         ObjectNode root = JSON.createObjectNode();
-        root.put("model", Fixtures.stories260k().toString());
+        root.put("model", model.toString());
         root.put("output", out.toString());
         ObjectNode cal = root.putObject("calibration");
         cal.put("data", Fixtures.text("tinystories_train_head.txt").toString());

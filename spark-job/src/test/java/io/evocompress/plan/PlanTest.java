@@ -1,11 +1,11 @@
 package io.evocompress.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.evocompress.EvocompressException;
 import io.evocompress.Fixtures;
 import io.evocompress.builddb.BuildDbJob;
+import io.evocompress.builddb.BuildDbJobTest;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
 import io.evocompress.fs.HadoopFiles;
@@ -29,7 +29,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * its prefix-sharing prediction against the figures of the block-streaming design.
  */
 class PlanTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** The repository root (tests run in spark-job/). */
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
@@ -151,26 +150,10 @@ class PlanTest {
         }
     }
 
-    /** conf/build-db-*.yaml's settings with a smaller calibration (6 x 64 tokens in 2 shards) and sparsity grid (L = 3). */
+    /** BuildDbJobTest's small build with more levels: bits 2..6 in groups of 64, or sparsity L = 3. */
     private static JobConfig buildDbConfig(Path model, Path out, String domain) {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("model", model.toString());
-        root.put("output", out.toString());
-        ObjectNode cal = root.putObject("calibration");
-        cal.put("data", Fixtures.text("tinystories_train_head.txt").toString());
-        cal.put("sequences", 6);
-        cal.put("seq-len", 64);
-        cal.put("shards", 2);
-        ObjectNode db = root.putObject("database");
-        db.put("domain", domain);
-        if (domain.equals("sparsity")) {
-            db.put("target", 0.7);
-            db.put("max-level", 3);
-        } else {
-            db.putArray("bits").add(2).add(3).add(4).add(5).add(6);
-            db.put("group-size", 64);
-        }
-        return JobConfig.of(root, "plan test config", List.of());
+        return domain.equals("sparsity") ? BuildDbJobTest.config(model, out, domain, "database.max-level=3")
+            : BuildDbJobTest.config(model, out, domain, "database.bits=[2, 3, 4, 5, 6]", "database.group-size=64");
     }
 
     @Test
