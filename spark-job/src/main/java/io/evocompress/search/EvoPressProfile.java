@@ -39,16 +39,7 @@ public final class EvoPressProfile {
     }
 
     private static Genome parseLevels(SearchDomain domain, String text, String where) {
-        java.util.Map<String, int[]> legal = new java.util.LinkedHashMap<>();
-        for (int u = 0; u < domain.units(); u++) {
-            legal.put(domain.unitName(u), domain.levels(u));
-        }
-        java.util.Map<String, Integer> levels = levels(text, where, legal);
-        int[] genome = new int[domain.units()];
-        for (int u = 0; u < domain.units(); u++) {
-            genome[u] = levels.get(domain.unitName(u));
-        }
-        return new Genome(genome);
+        return Profile.genome(domain, text, where, "module", "the database");
     }
 
     /**
@@ -56,42 +47,7 @@ public final class EvoPressProfile {
      * of {@code legal} exactly once, each with one of its legal levels; errors name the line.
      */
     public static java.util.Map<String, Integer> levels(String text, String where, java.util.Map<String, int[]> legal) {
-        java.util.Map<String, Integer> out = new java.util.LinkedHashMap<>();
-        String example = legal.isEmpty() ? "model.layers.0.mlp.down_proj" : legal.keySet().iterator().next();
-        String[] lines = text.split("\n");
-        for (int i = 0; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.isEmpty() || line.startsWith("#")) {
-                continue;
-            }
-            int colon = line.lastIndexOf(':');
-            String module = colon < 0 ? null : line.substring(0, colon).strip();
-            if (module == null || !legal.containsKey(module)) {
-                throw new EvocompressException(where + " line " + (i + 1) + " '" + line + "' does not name a module of "
-                    + "the database (expected '<module>: <level>' with a module such as " + example + ").");
-            }
-            if (out.containsKey(module)) {
-                throw new EvocompressException(where + " line " + (i + 1) + " repeats module " + module + ".");
-            }
-            int level;
-            try {
-                level = Integer.parseInt(line.substring(colon + 1).strip());
-            } catch (NumberFormatException e) {
-                throw new EvocompressException(where + " line " + (i + 1) + " '" + line + "' has no integer level.");
-            }
-            if (java.util.Arrays.stream(legal.get(module)).noneMatch(l -> l == level)) {
-                throw new EvocompressException(where + " line " + (i + 1) + " '" + line + "': level " + level
-                    + " is not one the database has for " + module + " (it has "
-                    + java.util.Arrays.toString(legal.get(module)) + ").");
-            }
-            out.put(module, level);
-        }
-        for (String module : legal.keySet()) {
-            if (!out.containsKey(module)) {
-                throw new EvocompressException(where + " has no line for module " + module + ".");
-            }
-        }
-        return out;
+        return Profile.levels(text, where, legal, "module", "the database");
     }
 
     private static Genome parseDepth(DepthDomain d, String text, String where) {

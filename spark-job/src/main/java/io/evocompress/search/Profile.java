@@ -2,7 +2,6 @@ package io.evocompress.search;
 
 import io.evocompress.EvocompressException;
 
-import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -27,12 +26,33 @@ public final class Profile {
 
     /** Reads {@code module: level} lines (blank lines and {@code #} comments skipped); every unit exactly once. */
     public static Genome parse(SearchDomain domain, String text) {
-        Map<String, Integer> index = new HashMap<>();
+        Genome g = genome(domain, text, "profile", "unit", domain.toString());
+        domain.checkBudget(g, "profile");
+        return g;
+    }
+
+    /** The genome of {@code module: level} lines naming every unit of {@code domain} once (budget not checked). */
+    static Genome genome(SearchDomain domain, String text, String where, String noun, String owner) {
+        Map<String, int[]> legal = new java.util.LinkedHashMap<>();
         for (int u = 0; u < domain.units(); u++) {
-            index.put(domain.unitName(u), u);
+            legal.put(domain.unitName(u), domain.levels(u));
         }
-        int[] levels = new int[domain.units()];
-        boolean[] seen = new boolean[domain.units()];
+        Map<String, Integer> levels = levels(text, where, legal, noun, owner);
+        int[] genome = new int[domain.units()];
+        for (int u = 0; u < genome.length; u++) {
+            genome[u] = levels.get(domain.unitName(u));
+        }
+        return new Genome(genome);
+    }
+
+    /**
+     * Reads {@code <module>: <level>} lines (blank lines and {@code #} comments skipped): every module
+     * of {@code legal} exactly once, each with one of its legal levels; errors name the line, calling the
+     * modules {@code noun}s of {@code owner}. Shared by search profiles and EvoPress profile files.
+     */
+    static Map<String, Integer> levels(String text, String where, Map<String, int[]> legal, String noun, String owner) {
+        Map<String, Integer> out = new java.util.LinkedHashMap<>();
+        String example = legal.isEmpty() ? "model.layers.0.mlp.down_proj" : legal.keySet().iterator().next();
         String[] lines = text.split("\n");
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i].strip();
@@ -40,28 +60,32 @@ public final class Profile {
                 continue;
             }
             int colon = line.lastIndexOf(':');
-            Integer unit = colon < 0 ? null : index.get(line.substring(0, colon).strip());
-            if (unit == null) {
-                throw new EvocompressException("profile line " + (i + 1) + " '" + line + "' does not name a unit of " + domain
-                    + ": expected 'module: level' with a module such as " + domain.unitName(0));
+            String module = colon < 0 ? null : line.substring(0, colon).strip();
+            if (module == null || !legal.containsKey(module)) {
+                throw new EvocompressException(where + " line " + (i + 1) + " '" + line + "' does not name a " + noun + " of "
+                    + owner + " (expected '<module>: <level>' with a module such as " + example + ").");
             }
-            if (seen[unit]) {
-                throw new EvocompressException("profile line " + (i + 1) + " repeats module " + domain.unitName(unit));
+            if (out.containsKey(module)) {
+                throw new EvocompressException(where + " line " + (i + 1) + " repeats module " + module + ".");
             }
+            int level;
             try {
-                levels[unit] = Integer.parseInt(line.substring(colon + 1).strip());
+                level = Integer.parseInt(line.substring(colon + 1).strip());
             } catch (NumberFormatException e) {
-                throw new EvocompressException("profile line " + (i + 1) + " '" + line + "' has no integer level", e);
+                throw new EvocompressException(where + " line " + (i + 1) + " '" + line + "' has no integer level.");
             }
-            seen[unit] = true;
+            if (java.util.Arrays.stream(legal.get(module)).noneMatch(l -> l == level)) {
+                throw new EvocompressException(where + " line " + (i + 1) + " '" + line + "': level " + level
+                    + " is not one the database has for " + module + " (it has "
+                    + java.util.Arrays.toString(legal.get(module)) + ").");
+            }
+            out.put(module, level);
         }
-        for (int u = 0; u < seen.length; u++) {
-            if (!seen[u]) {
-                throw new EvocompressException("profile has no line for module " + domain.unitName(u));
+        for (String module : legal.keySet()) {
+            if (!out.containsKey(module)) {
+                throw new EvocompressException(where + " has no line for module " + module + ".");
             }
         }
-        Genome genome = new Genome(levels);
-        domain.checkBudget(genome, "profile");
-        return genome;
+        return out;
     }
 }
