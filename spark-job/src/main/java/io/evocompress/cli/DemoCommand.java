@@ -134,7 +134,7 @@ public final class DemoCommand implements Command {
         console.progress("2/5 variant database and 3/5 EvoPress search (%d generations) on Spark %s", generations,
             SparkContexts.DEFAULT_MASTER);
         SearchJob.Outcome outcome;
-        try (JavaSparkContext sc = SparkContexts.start("demo")) {
+        try (JavaSparkContext sc = SparkContexts.start("demo", settings.output())) {
             outcome = SearchJob.run(sc, prepared, SearchMethod.EVOPRESS, line -> console.progress("    %s", line));
         }
         SearchReport.write(outcome);
