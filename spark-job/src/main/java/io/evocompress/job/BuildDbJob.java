@@ -3,8 +3,6 @@ package io.evocompress.job;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.CheckpointReader;
-import io.evocompress.data.TextDocuments;
-import io.evocompress.data.TextTokenizer;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.database.VariantDatabase;
@@ -80,13 +78,7 @@ public final class BuildDbJob {
             config = ModelLoader.config(model);
             configSha = VariantStore.sha256(model.configJson().getBytes(StandardCharsets.UTF_8));
             weightsSha = WeightsFingerprint.of(model);
-            Path data = HadoopFiles.path(s.data());
-            FileSystem fs = HadoopFiles.fileSystem(data, HadoopFiles.defaultConf());
-            List<String> docs = TextDocuments.read(fs, data);
-            try (TextTokenizer tokenizer = TextTokenizer.load(model.fileSystem(), model.dir())) {
-                tokenizer.checkFits(config, s.model());
-                stream = TokenSequences.stream(tokenizer, docs, config.bosTokenId(), 0);
-            }
+            stream = CalibrationText.tokens(model, config, s.model(), s.data());
         }
         List<int[]> sequences = TokenSequences.sample(stream, s.seqLen(), (long) s.sequences() * s.seqLen(), s.seed());
         String tokenSha = tokenHash(sequences);

@@ -1,8 +1,10 @@
 package io.evocompress.job;
 
+import io.evocompress.EvocompressException;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.data.TextDocuments;
 import io.evocompress.data.TextTokenizer;
+import io.evocompress.data.TokenIdsFile;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.ModelConfig;
@@ -10,20 +12,38 @@ import io.evocompress.model.ModelLoader;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
-/** A text file tokenized with a model's tokenizer into one stream: {@code <s>} then the documents' tokens. */
+/**
+ * A data file as one token stream for a model: text tokenized with the model's tokenizer ({@code <s>} then
+ * the documents' tokens), or a {@code .safetensors} file whose integer tensor {@code token_ids} is the stream
+ * itself, taken as given (no tokenizer needed: e.g. a {@code synth-model} checkpoint).
+ */
 public final class CalibrationText {
     private CalibrationText() {
     }
 
     public static int[] tokens(String model, String data) {
         try (CheckpointReader reader = CheckpointReader.open(model)) {
-            ModelConfig config = ModelLoader.config(reader);
-            Path path = HadoopFiles.path(data);
-            FileSystem fs = HadoopFiles.fileSystem(path, HadoopFiles.defaultConf());
-            try (TextTokenizer tokenizer = TextTokenizer.load(reader.fileSystem(), reader.dir())) {
-                tokenizer.checkFits(config, model);
-                return TokenSequences.stream(tokenizer, TextDocuments.read(fs, path), config.bosTokenId(), 0);
+            return tokens(reader, ModelLoader.config(reader), model, data);
+        }
+    }
+
+    /** As {@link #tokens(String, String)}, with the model's checkpoint already open. */
+    public static int[] tokens(CheckpointReader reader, ModelConfig config, String model, String data) {
+        Path path = HadoopFiles.path(data);
+        FileSystem fs = HadoopFiles.fileSystem(path, HadoopFiles.defaultConf());
+        if (TokenIdsFile.matches(path)) {
+            int[] ids = TokenIdsFile.read(fs, path);
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] >= config.vocabSize()) {
+                    throw new EvocompressException(path + ": token id " + ids[i] + " at position " + i
+                        + " is outside the vocabulary of " + model + " [0, " + config.vocabSize() + ").");
+                }
             }
+            return ids;
+        }
+        try (TextTokenizer tokenizer = TextTokenizer.load(reader.fileSystem(), reader.dir())) {
+            tokenizer.checkFits(config, model);
+            return TokenSequences.stream(tokenizer, TextDocuments.read(fs, path), config.bosTokenId(), 0);
         }
     }
 }
