@@ -52,7 +52,8 @@ public record ScheduleJobSettings(String model, String output, String device, do
         "scheduler.clusters", "scheduler.granularity", "scheduler.cap", "scheduler.error-floor", "scheduler.range",
         "scheduler.range-widths", "scheduler.error-measure",
         "quantization.bits", "quantization.group-size",
-        "evaluation.batch-size", "evaluation.tokens", "baseline.owl.lambda", "baseline.owl.m");
+        "evaluation.batch-size", "evaluation.tokens", "baseline.owl.lambda", "baseline.owl.m",
+        ResidencySettings.RESIDENCY, ResidencySettings.DEVICE_MEMORY);
 
     public boolean autoRange() {
         return range == null;

@@ -76,7 +76,7 @@ public record SearchSettings(String model, String output, String device, String 
         "search.initial-tokens", "search.seed", "search.fitness", "search.top-k", "search.batch-size",
         "search.candidates-per-task", "search.init", "search.init-file",
         "baselines", "baseline.random.candidates", "baseline.owl.lambda", "baseline.owl.m",
-        "final.tokens");
+        "final.tokens", ResidencySettings.RESIDENCY, ResidencySettings.DEVICE_MEMORY);
 
     public static SearchSettings from(JobConfig c) {
         c.requireOnly(KEYS);
@@ -277,6 +277,12 @@ public record SearchSettings(String model, String output, String device, String 
         root.put("output", c.string("database.path"));
         if (c.has("device")) {
             root.set("device", c.node("device"));
+        }
+        for (String k : ResidencySettings.KEYS) {   // where the calibration pass keeps the weights
+            if (c.has(k)) {
+                ObjectNode evaluation = root.has("evaluation") ? (ObjectNode) root.get("evaluation") : root.putObject("evaluation");
+                evaluation.set(k.substring("evaluation.".length()), c.node(k));
+            }
         }
         ObjectNode calibration = root.putObject("calibration");
         JobConfig cal = c.section("calibration");

@@ -2,14 +2,8 @@ package io.evocompress.metrics;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
-import io.evocompress.checkpoint.CheckpointReader;
-import io.evocompress.device.DeviceMemory;
-import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.HostWeightCache;
-import io.evocompress.model.LayerShapes;
 import io.evocompress.model.ModelCache;
-import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
 import io.evocompress.model.Residency;
 import io.evocompress.model.StreamedLm;
 import org.apache.hadoop.conf.Configuration;
@@ -20,7 +14,7 @@ import java.util.List;
  * Scores sequences with checkpoints named by location, resident ({@link ModelCache} and {@link ModelScorer})
  * or streamed ({@link StreamedLm} and {@link StreamedScorer}) as {@link Residency} says. {@code AUTO} streams
  * when the model and the reference, in the compute dtype, exceed {@code deviceMemory} (0: the device's free
- * memory, {@link DeviceMemory#free}).
+ * memory, {@link io.evocompress.device.DeviceMemory#free}).
  */
 public final class CheckpointScorer {
     private CheckpointScorer() {
@@ -29,19 +23,8 @@ public final class CheckpointScorer {
     /** The residency {@code requested} comes to for these models on this device. */
     public static Residency resolve(Residency requested, String model, String reference, Device device, DataType dtype,
                                     long deviceMemory, Configuration conf) {
-        if (requested != Residency.AUTO) {
-            return requested;
-        }
-        long bytes = bytes(model, dtype, conf) + (reference == null ? 0 : bytes(reference, dtype, conf));
-        return requested.resolve(bytes, deviceMemory > 0 ? deviceMemory : DeviceMemory.free(device));
-    }
-
-    private static long bytes(String location, DataType dtype, Configuration conf) {
-        try (CheckpointReader reader = CheckpointReader.open(HadoopFiles.path(location), conf)) {
-            ModelConfig config = ModelLoader.config(reader);
-            return Residency.modelBytes(config, LayerShapes.parse(reader.configJson(), config, reader.dir() + "/config.json"),
-                dtype.getNumOfBytes());
-        }
+        return requested.forCheckpoints(reference == null ? List.of(model) : List.of(model, reference), device, dtype,
+            deviceMemory, conf);
     }
 
     public static SequenceScores score(Residency requested, String model, String reference, Device device, DataType dtype,

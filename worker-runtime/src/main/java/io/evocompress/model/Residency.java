@@ -35,6 +35,28 @@ public enum Residency {
         return modelBytes > deviceMemory ? STREAMED : RESIDENT;
     }
 
+    /**
+     * RESIDENT or STREAMED for a task holding the checkpoints at {@code locations} on {@code device} in
+     * {@code dtype}: this choice, or for AUTO, streamed when their weights exceed {@code deviceMemory} bytes
+     * (0: the device's free memory, {@link io.evocompress.device.DeviceMemory#free}).
+     */
+    public Residency forCheckpoints(java.util.List<String> locations, ai.djl.Device device, ai.djl.ndarray.types.DataType dtype,
+                                    long deviceMemory, org.apache.hadoop.conf.Configuration conf) {
+        if (this != AUTO) {
+            return this;
+        }
+        long bytes = 0;
+        for (String location : locations) {
+            try (io.evocompress.checkpoint.CheckpointReader reader = io.evocompress.checkpoint.CheckpointReader.open(
+                    io.evocompress.fs.HadoopFiles.path(location), conf)) {
+                ModelConfig config = ModelLoader.config(reader);
+                bytes += modelBytes(config, LayerShapes.parse(reader.configJson(), config, reader.dir() + "/config.json"),
+                    dtype.getNumOfBytes());
+            }
+        }
+        return resolve(bytes, deviceMemory > 0 ? deviceMemory : io.evocompress.device.DeviceMemory.free(device));
+    }
+
     /** The weights of a model of {@code config} in {@code bytesPerValue}-byte values, the model's own shapes. */
     public static long modelBytes(ModelConfig config, java.util.List<BlockShape> shapes, int bytesPerValue) {
         return LayerShapes.parameterCount(config, shapes) * bytesPerValue;
