@@ -12,7 +12,6 @@ import io.evocompress.fitness.EvaluationSetup;
 import io.evocompress.fitness.FitnessKind;
 import io.evocompress.fitness.GenomeDecoder;
 import io.evocompress.fs.HadoopFiles;
-import io.evocompress.model.CausalLm;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
 import io.evocompress.scheduler.GridLevels;
@@ -445,12 +444,16 @@ public final class SearchJob {
         return new Genome(GridLevels.nearest(s.buildDb().compressor().grid(), numel, zeros));
     }
 
-    /** ShortGPT: drop the k blocks whose output is most similar to their input (both halves). */
+    /**
+     * ShortGPT: drop the k blocks whose output is most similar to their input (both halves). The driver streams
+     * the dense model one block at a time (the resident similarities bit for bit), never holding it whole.
+     */
     static Genome shortGptGenome(Prepared p) {
         DepthDomain domain = (DepthDomain) p.domain();
         double[] similarity;
-        try (CheckpointReader reader = CheckpointReader.open(p.settings().model());
-             CausalLm model = ModelLoader.load(reader, ai.djl.Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT32)) {
+        try (io.evocompress.model.StreamedLm model = io.evocompress.model.StreamedLm.open(p.settings().model(),
+                io.evocompress.fs.HadoopFiles.defaultConf(), ai.djl.Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT32,
+                io.evocompress.model.HostWeightCache.shared())) {
             List<int[]> seqs = new ArrayList<>();
             Minibatch batch = p.finalBatch();
             for (int i = 0; i < batch.sequences().length; i++) {
@@ -472,7 +475,9 @@ public final class SearchJob {
 
     private static double densePerplexity(JavaSparkContext sc, Prepared p) {
         SearchSettings s = p.settings();
-        var scores = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", s.batchSize(), 1, line -> { });
+        ResidencySettings r = s.buildDb() == null ? ResidencySettings.AUTO : s.buildDb().residency();
+        var scores = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", r.residency(), r.deviceMemory(),
+            s.batchSize(), 1, line -> { });
         return Math.exp(scores.nllSum() / scores.nllTokens());
     }
 
