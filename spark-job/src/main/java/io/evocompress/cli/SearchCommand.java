@@ -62,7 +62,9 @@ public final class SearchCommand implements Command {
               calibration.sequences      sequences in the pool (default 64)
               calibration.seq-len        tokens per sequence (default min(512, context))
               calibration.seed, calibration.shards, calibration.batch-size   as in build-db
-              evaluation.residency, evaluation.device-memory   the database's calibration pass, as in build-db
+              evaluation.residency, evaluation.device-memory   as in build-db, for the calibration pass, the
+                                         dense perplexity and the candidates (streamed: a task's candidates
+                                         together, block by block, shared prefixes once; same result)
               database.path              where the variant database lives (built if missing, reused if it matches)
               database.*                 build-db's compressor settings (max-level, delta, bits, group-size, ...)
               heldout.data               held-out text for the final perplexity

@@ -11,7 +11,8 @@ import java.util.Set;
  * {@code evaluation.residency} (auto | resident | streamed, default auto) and {@code evaluation.device-memory}
  * (bytes with an optional k/m/g/t suffix; default the task's device's free memory): where a task that runs
  * the dense model keeps its weights ({@link Residency}). Read by build-db, search and schedule for their
- * calibration pass; streamed and resident give the same Hessians byte for byte.
+ * calibration pass and dense held-out perplexity, and by search for its candidates too; streamed and
+ * resident give the same numbers bit for bit.
  *
  * @param deviceMemory bytes {@code auto} compares the model against; 0 for the device's free memory
  */
@@ -20,6 +21,12 @@ public record ResidencySettings(Residency residency, long deviceMemory) implemen
     public static final String RESIDENCY = "evaluation.residency";
     public static final String DEVICE_MEMORY = "evaluation.device-memory";
     public static final Set<String> KEYS = Set.of(RESIDENCY, DEVICE_MEMORY);
+
+    /** A search's settings (its database's for sparsity and bits; read from its configuration for depth). */
+    public static ResidencySettings of(SearchSettings s) {
+        return s.buildDb() != null ? s.buildDb().residency()
+            : from(JobConfig.of(s.effectiveConfig(), "the search configuration", java.util.List.of()));
+    }
 
     public static ResidencySettings from(JobConfig c) {
         Residency residency = Residency.parse(c.stringOr(RESIDENCY, "auto"), "Setting '" + RESIDENCY + "' in " + c.source());

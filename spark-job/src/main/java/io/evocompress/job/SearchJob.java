@@ -228,8 +228,10 @@ public final class SearchJob {
             progress.accept(String.format("database %s: %d layers, %s", database, manifest.layers().size(),
                 built.reusedWhole() ? "reused" : built.layersBuilt() + " layers built, " + built.layersReused() + " reused"));
         }
+        ResidencySettings residency = ResidencySettings.of(s);
         EvaluationSetup setup = EvaluationSetup.of(s.model(), database, s.fitness(), s.batchSize())
-            .withDevice(s.device(), "auto").withTopK(s.topK());
+            .withDevice(s.device(), "auto").withTopK(s.topK())
+            .withResidency(residency.residency(), residency.deviceMemory());
         int[][] pool = p.pool().toArray(new int[0][]);
         try (SparkCandidateEvaluator fitness = new SparkCandidateEvaluator(sc, setup, new DatabaseOpener(), p.decoder(), pool,
                  s.candidatesPerTask());
@@ -475,7 +477,7 @@ public final class SearchJob {
 
     private static double densePerplexity(JavaSparkContext sc, Prepared p) {
         SearchSettings s = p.settings();
-        ResidencySettings r = s.buildDb() == null ? ResidencySettings.AUTO : s.buildDb().residency();
+        ResidencySettings r = ResidencySettings.of(s);
         var scores = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", r.residency(), r.deviceMemory(),
             s.batchSize(), 1, line -> { });
         return Math.exp(scores.nllSum() / scores.nllTokens());

@@ -80,6 +80,7 @@ public record SearchSettings(String model, String output, String device, String 
 
     public static SearchSettings from(JobConfig c) {
         c.requireOnly(KEYS);
+        ResidencySettings.from(c);   // checked here for every domain (depth has no database settings to carry it)
         String model = c.string("model");
         String output = c.outputLocation("output", model);
         String device = c.stringOr("device", "auto");

@@ -12,6 +12,7 @@ import io.evocompress.model.LinearName;
 import io.evocompress.model.StreamedLm;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,6 +98,7 @@ public final class SharedPrefixScorer {
                 try (CausalLm stage = dense.block(block)) {
                     DecoderBlock blk = stage.block(0);
                     for (Group g : groups) {
+                        int firstChild = next.size();
                         Map<String, List<Integer>> children = new LinkedHashMap<>();
                         for (int c : g.members()) {
                             children.computeIfAbsent(key(specs.get(c), arch, linears, block), k -> new ArrayList<>()).add(c);
@@ -109,7 +111,8 @@ public final class SharedPrefixScorer {
                             try (NDManager held = NDManager.newBaseManager(dense.device())) {
                                 for (LinearName name : linears) {
                                     Integer level = spec.level(arch.unitName(block, name));
-                                    if (level != null) {
+                                    boolean runs = !(name.isAttention() ? skipA[0] : skipM[0]);
+                                    if (level != null && runs) {
                                         NDArray variant = cache.copy(sourceId, source, arch.unitName(block, name), level,
                                             dense.dtype(), held);
                                         NDArray old = blk.replaceLinear(name, variant);
@@ -126,8 +129,15 @@ public final class SharedPrefixScorer {
                                 displaced.forEach((name, weight) -> blk.replaceLinear(name, weight).close());
                             }
                         }
+                        // a child that drops the whole block passes its parent's states through: keep those
+                        java.util.Set<NDArray> passed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                        for (Group child : next.subList(firstChild, next.size())) {
+                            passed.addAll(Arrays.asList(child.hidden()));
+                        }
                         for (NDArray h : g.hidden()) {
-                            h.close();
+                            if (!passed.contains(h)) {
+                                h.close();
+                            }
                         }
                     }
                 }
@@ -169,14 +179,19 @@ public final class SharedPrefixScorer {
         }
     }
 
-    /** What block {@code block} of a candidate computes: its layers' levels and dropped halves. */
+    /**
+     * What block {@code block} of a candidate computes: its dropped halves and the levels of the layers in the
+     * halves it runs (a dropped half's levels change nothing, so candidates differing only there share).
+     */
     private static String key(CandidateSpec spec, Architecture arch, List<LinearName> linears, int block) {
-        StringBuilder k = new StringBuilder();
+        boolean skipA = spec.skipAttention() != null && spec.skipAttention()[block];
+        boolean skipM = spec.skipMlp() != null && spec.skipMlp()[block];
+        StringBuilder k = new StringBuilder().append(skipA).append(',').append(skipM);
         for (LinearName name : linears) {
-            k.append(spec.level(arch.unitName(block, name))).append(',');
+            if (!(name.isAttention() ? skipA : skipM)) {
+                k.append(',').append(spec.level(arch.unitName(block, name)));
+            }
         }
-        k.append(spec.skipAttention() != null && spec.skipAttention()[block]);
-        k.append(spec.skipMlp() != null && spec.skipMlp()[block]);
         return k.toString();
     }
 }

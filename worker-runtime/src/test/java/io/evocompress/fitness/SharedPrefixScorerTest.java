@@ -49,7 +49,19 @@ class SharedPrefixScorerTest {
         boolean[] skipMlp = new boolean[5];
         skipMlp[2] = true;
         CandidateSpec depth = new CandidateSpec(a.levels(), null, skipMlp);
-        List<CandidateSpec> specs = List.of(CandidateSpec.dense(), a, b, a, CandidateModelTest.randomSpec(8), depth);
+        boolean[] whole = new boolean[5];
+        whole[3] = true;
+        CandidateSpec dropped = new CandidateSpec(a.levels(), whole, whole);   // block 3 dropped whole
+        // dropped's twin: other levels in the dropped block 3 only, so the same model (it shares all of dropped's work)
+        Map<String, Integer> twinLevels = new HashMap<>(a.levels());
+        for (String layer : FitnessFixtures.layers()) {
+            if (layer.startsWith("model.layers.3.")) {
+                twinLevels.put(layer, -1);
+            }
+        }
+        CandidateSpec twin = new CandidateSpec(twinLevels, whole, whole);
+        List<CandidateSpec> specs = List.of(CandidateSpec.dense(), a, b, a, CandidateModelTest.randomSpec(8), depth, dropped,
+            twin);
         try (VariantArrayCache cache = new VariantArrayCache(1L << 30)) {
             for (FitnessKind kind : List.of(FitnessKind.KL, FitnessKind.PPL)) {
                 List<CandidateScore> resident = new ArrayList<>();
@@ -73,10 +85,11 @@ class SharedPrefixScorerTest {
                 }
                 assertTrue(resident.get(1).fitness() > resident.get(0).fitness(), "a compressed candidate scores worse than dense");
                 long tokens = Arrays.stream(LENS).sum();
-                // 6 candidates x 5 blocks naive; a and its copy share everything, b shares blocks 0-3 with a,
-                // depth shares blocks 0-1 with a and skips one half: 5 (dense) + 5 (a) + 1 (b) + 5 (random) + 2.5 (depth)
-                assertEquals(6.0 * 5 * tokens, shared.naiveBlockTokens());
-                assertEquals(18.5 * tokens, shared.blockTokens(), 1e-9);
+                // 7 candidates x 5 blocks naive; a and its copy share everything, b shares blocks 0-3 with a,
+                // depth shares blocks 0-1 with a and skips one half, dropped shares blocks 0-2 with a and skips
+                // block 3, its twin shares everything with it: 5 (dense) + 5 (a) + 1 (b) + 5 (random) + 2.5 (depth) + 1 (dropped: block 4)
+                assertEquals(8.0 * 5 * tokens, shared.naiveBlockTokens());
+                assertEquals(19.5 * tokens, shared.blockTokens(), 1e-9);
             }
         }
     }
