@@ -13,8 +13,9 @@ import java.util.function.Supplier;
  * tasks, so never evicted), the opened variant databases ({@code variant-sources}, one per location),
  * the device-side variant arrays ({@code variant-arrays}: one cache per byte bound, LRU within its
  * bound), the teacher outputs ({@code teacher-outputs}: the 2 most recently used), the stitched candidate
- * models lent to tasks ({@code candidate-models}, a pool registered here) and DarwinLM's per-JVM workers
- * ({@code darwin-workers}).
+ * models lent to tasks ({@code candidate-models}, a pool registered here), DarwinLM's per-JVM workers
+ * ({@code darwin-workers}) and the streamed path's host copies of block weights ({@code host-weights}: one
+ * cache bounded in bytes, LRU within it).
  *
  * <p>Each kind holds at most its bound of entries, the least recently used evicted first; a value that
  * is {@link AutoCloseable} is closed when evicted or cleared. Each kind has its own lock, held while an

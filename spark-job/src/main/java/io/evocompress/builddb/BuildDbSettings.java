@@ -3,6 +3,7 @@ package io.evocompress.builddb;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.evocompress.EvocompressException;
 import io.evocompress.config.JobConfig;
+import io.evocompress.config.ResidencySettings;
 import io.evocompress.database.CompressorSettings;
 import io.evocompress.database.SparsityGrid;
 import io.evocompress.fs.HadoopFiles;
@@ -30,7 +31,8 @@ import java.util.Set;
  *                  (half the bytes; accumulated in float64 all the same); float64 by default
  */
 public record BuildDbSettings(String model, String output, String device, String data, int sequences, int seqLen,
-                              long seed, int shards, int batchSize, CompressorSettings compressor, boolean hessianFloat32)
+                              long seed, int shards, int batchSize, CompressorSettings compressor, boolean hessianFloat32,
+                              ResidencySettings residency)
     implements Serializable {
 
     public static final String FLOAT32 = "float32";
@@ -41,13 +43,20 @@ public record BuildDbSettings(String model, String output, String device, String
         this(model, output, device, data, sequences, seqLen, seed, shards, batchSize, compressor, false);
     }
 
+    /** The calibration pass with {@code evaluation.residency: auto}. */
+    public BuildDbSettings(String model, String output, String device, String data, int sequences, int seqLen,
+                           long seed, int shards, int batchSize, CompressorSettings compressor, boolean hessianFloat32) {
+        this(model, output, device, data, sequences, seqLen, seed, shards, batchSize, compressor, hessianFloat32,
+            ResidencySettings.AUTO);
+    }
+
     /** The settings build-db knows, for {@link JobConfig#requireOnly}. */
     public static final Set<String> KEYS = Set.of("model", "output", "device",
         "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
         "calibration.batch-size", "calibration.hessian-dtype",
         "database.domain", "database.target", "database.max-level", "database.delta", "database.bits",
         "database.group-size", "database.symmetric", "database.act-order", "database.dampening", "database.block-size",
-        "database.value-bytes");
+        "database.value-bytes", ResidencySettings.RESIDENCY, ResidencySettings.DEVICE_MEMORY);
 
     public static final int DEFAULT_SEQUENCES = 128;
     public static final int DEFAULT_SEQ_LEN = 2048;
@@ -189,7 +198,7 @@ public record BuildDbSettings(String model, String output, String device, String
                 dampening, blockSize);
         }
         return new BuildDbSettings(model.location(), output, device, data, sequences, seqLen, seed, shards, batchSize, compressor,
-            hessianFloat32);
+            hessianFloat32, ResidencySettings.from(c));
     }
 
     private static long positiveDelta(JobConfig c) {

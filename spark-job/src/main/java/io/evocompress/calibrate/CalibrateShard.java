@@ -5,11 +5,15 @@ import ai.djl.ndarray.types.DataType;
 import io.evocompress.builddb.BuildDbJob;
 import io.evocompress.calibration.DenseCalibration;
 import io.evocompress.calibration.HessianFile;
+import io.evocompress.config.ResidencySettings;
 import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.CausalLm;
+import io.evocompress.model.HostWeightCache;
 import io.evocompress.model.ModelCache;
+import io.evocompress.model.Residency;
+import io.evocompress.model.StreamedLm;
 import io.evocompress.spark.ShardRange;
 import io.evocompress.spark.TaskResources;
 import org.apache.hadoop.fs.FileSystem;
@@ -21,9 +25,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A Spark task of the calibration pass: runs the dense model (float32, from the executor's
- * {@link ModelCache}) block by block over its shard of the broadcast sequences and writes each
- * (block, input group)'s partial sum to {@code <partialRoot>/shard-<i>/block-<b>/<group>.bin}.
+ * A Spark task of the calibration pass: runs the dense model (float32, resident from the executor's
+ * {@link ModelCache}, or streamed one block at a time as {@code evaluation.residency} says) block by
+ * block over its shard of the broadcast sequences and writes each (block, input group)'s partial sum to {@code <partialRoot>/shard-<i>/block-<b>/<group>.bin}.
  * Returns the number of files written.
  */
 final class CalibrateShard implements Function<ShardRange, Integer> {
@@ -34,8 +38,11 @@ final class CalibrateShard implements Function<ShardRange, Integer> {
     private final int batchSize;
     private final Broadcast<int[][]> sequences;
     private final String partialRoot;
+    private final ResidencySettings residency;
 
-    CalibrateShard(String model, String device, int batchSize, Broadcast<int[][]> sequences, String partialRoot) {
+    CalibrateShard(String model, String device, int batchSize, Broadcast<int[][]> sequences, String partialRoot,
+                   ResidencySettings residency) {
+        this.residency = residency;
         this.model = model;
         this.device = device;
         this.batchSize = batchSize;
@@ -50,7 +57,6 @@ final class CalibrateShard implements Function<ShardRange, Integer> {
     @Override
     public Integer call(ShardRange shard) {
         Device dev = DeviceChoice.resolve(device, TaskResources.assignedGpu());
-        CausalLm lm = ModelCache.get(model, dev, DataType.FLOAT32, HadoopFiles.defaultConf());
         int[][] all = sequences.value();
         List<int[]> mine = new ArrayList<>();
         for (int i = 0; i < all.length; i++) {
@@ -62,12 +68,23 @@ final class CalibrateShard implements Function<ShardRange, Integer> {
         FileSystem fs = BuildDbJob.outputFileSystem(root);
         VariantStore store = new VariantStore(fs, root);
         int[] written = {0};
-        DenseCalibration.forEachBlockPartial(lm, mine, batchSize, lm.numBlocks(), (block, parts) ->
+        DenseCalibration.PartialVisitor write = (block, parts) ->
             parts.forEach((group, part) -> {
                 store.writeAtomically(partialFile(root, shard.shard(), HessianJob.fileName(block, group)),
                     HessianFile.encode(part));
                 written[0]++;
-            }));
+            });
+        var conf = HadoopFiles.defaultConf();
+        Residency used = residency.residency().forCheckpoints(List.of(model), dev, DataType.FLOAT32, residency.deviceMemory(),
+            conf);
+        if (used == Residency.RESIDENT) {
+            CausalLm lm = ModelCache.get(model, dev, DataType.FLOAT32, conf);
+            DenseCalibration.forEachBlockPartial(lm, mine, batchSize, lm.numBlocks(), write);
+        } else {
+            try (StreamedLm lm = StreamedLm.open(model, conf, dev, DataType.FLOAT32, HostWeightCache.shared())) {
+                DenseCalibration.forEachBlockPartial(lm, mine, batchSize, lm.numBlocks(), write);
+            }
+        }
         return written[0];
     }
 }

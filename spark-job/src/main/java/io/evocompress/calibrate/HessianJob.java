@@ -104,7 +104,8 @@ public final class HessianJob {
                 + settings.shards() + " shards)", 2000, progress);
             try (watch) {
                 sc.parallelize(shards, shards.size())
-                    .map(new CalibrateShard(settings.model(), settings.device(), settings.batchSize(), broadcast, partialRoot))
+                    .map(new CalibrateShard(settings.model(), settings.device(), settings.batchSize(), broadcast, partialRoot,
+                        settings.residency()))
                     .collect();
             }
         } finally {

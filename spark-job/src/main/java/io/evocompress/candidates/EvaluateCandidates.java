@@ -47,6 +47,19 @@ public final class EvaluateCandidates implements FlatMapFunction<Iterator<Candid
         Integer gpu = TaskResources.assignedGpu();
         int[][] tokens = pool.value();
         List<CandidateResult> out = new ArrayList<>();
+        if (worker.streams(gpu)) {
+            // the partition's candidates together on the streamed dense model, shared prefixes once
+            List<CandidateTask> mine = new ArrayList<>();
+            tasks.forEachRemaining(mine::add);
+            long t0 = System.nanoTime();
+            List<io.evocompress.fitness.CandidateSpec> specs = mine.stream().map(t -> decoder.decode(t.levels())).toList();
+            List<CandidateScore> scores = worker.evaluateTogether(specs, tokens, poolHash, sequences, lengths, gpu);
+            long each = (System.nanoTime() - t0) / Math.max(1, mine.size());
+            for (int i = 0; i < mine.size(); i++) {
+                out.add(CandidateResult.of(mine.get(i).index(), scores.get(i), each));
+            }
+            return out.iterator();
+        }
         while (tasks.hasNext()) {
             CandidateTask task = tasks.next();
             long t0 = System.nanoTime();

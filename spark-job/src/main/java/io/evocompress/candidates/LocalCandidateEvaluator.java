@@ -40,6 +40,23 @@ public final class LocalCandidateEvaluator implements CandidateEvaluator {
         long t0 = System.nanoTime();
         CandidateResult[] results = new CandidateResult[candidates.size()];
         double[] fitness = new double[candidates.size()];
+        for (Genome g : candidates) {
+            if (g.size() != decoder.units()) {
+                throw new EvocompressException("A candidate genome has " + g.size() + " units but the evaluator's domain has "
+                    + decoder.units() + ": the search and the evaluator were built for different domains.");
+            }
+        }
+        if (worker.streams(null)) {
+            List<io.evocompress.fitness.CandidateSpec> specs = candidates.stream().map(g -> decoder.decode(g.levels())).toList();
+            List<CandidateScore> scores = worker.evaluateTogether(specs, pool, poolHash, batch.sequences(), batch.lengths(), null);
+            long each = (System.nanoTime() - t0) / Math.max(1, candidates.size());
+            for (int i = 0; i < candidates.size(); i++) {
+                results[i] = CandidateResult.of(i, scores.get(i), each);
+                fitness[i] = scores.get(i).fitness();
+            }
+            timing = timing.plus(results, System.nanoTime() - t0);
+            return fitness;
+        }
         for (int i = 0; i < candidates.size(); i++) {
             Genome g = candidates.get(i);
             if (g.size() != decoder.units()) {

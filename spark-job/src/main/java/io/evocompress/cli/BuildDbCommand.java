@@ -49,7 +49,7 @@ final class BuildDbCommand implements Command {
               model                  checkpoint directory (local path or URI)
               output                 database root (local path or URI: file:, hdfs:, s3a:)
               device                 auto, cpu, gpu, gpu:N (default auto)
-              calibration.data       calibration text (plain text or .jsonl)
+              calibration.data       calibration text (plain text or .jsonl), or a .safetensors file of token_ids
               calibration.sequences  random windows sampled from it (default 128)
               calibration.seq-len    tokens per window (default min(2048, context))
               calibration.seed       window sampling seed (default 0)
@@ -57,6 +57,10 @@ final class BuildDbCommand implements Command {
               calibration.batch-size sequences per forward (default 8)
               calibration.hessian-dtype  float64 (default) or float32: how the Hessian files store H
                                      (accumulated in float64 either way; float32 halves hessians/)
+              evaluation.residency   auto (default), resident or streamed: the calibration pass holds the whole
+                                     model on the task's device, or one block at a time (same Hessians); auto
+                                     streams when the float32 model exceeds evaluation.device-memory
+              evaluation.device-memory  bytes (k/m/g/t suffixes) auto compares against (default: the device's free memory)
               database.domain        sparsity (SparseGPT) or bits (GPTQ) (default sparsity)
               database.target        sparsity: the target s in (0, 1)
               database.max-level     sparsity: L, levels -L..L (default 8)

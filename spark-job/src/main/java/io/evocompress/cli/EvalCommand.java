@@ -7,11 +7,13 @@ import io.evocompress.data.TextDocuments;
 import io.evocompress.data.TextTokenizer;
 import io.evocompress.data.TokenIdsFile;
 import io.evocompress.data.TokenSequences;
+import io.evocompress.device.ByteSize;
 import io.evocompress.eval.EvalJob;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.metrics.SequenceScores;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
+import io.evocompress.model.Residency;
 import io.evocompress.model.TensorLayout;
 import io.evocompress.spark.SparkContexts;
 import org.apache.hadoop.fs.FileSystem;
@@ -37,14 +39,16 @@ final class EvalCommand implements Command {
 
     @Override
     public Set<String> options() {
-        return Set.of("model", "data", "seq-len", "max-tokens", "reference-model", "batch-size", "device", "dtype", "partitions");
+        return Set.of("model", "data", "seq-len", "max-tokens", "reference-model", "batch-size", "device", "dtype", "partitions",
+            "residency", "device-memory");
     }
 
     @Override
     public String help() {
         return """
             Usage: evocompress eval --model URI --data FILE [--seq-len N] [--max-tokens N]
-                                    [--reference-model URI] [--json]
+                                    [--reference-model URI] [--residency auto|resident|streamed]
+                                    [--device-memory BYTES] [--json]
 
             Perplexity of a Hugging Face checkpoint on text, scored on Spark (local master by default).
               --model URI            checkpoint directory (config.json, *.safetensors, tokenizer.json) on any
@@ -60,6 +64,13 @@ final class EvalCommand implements Command {
               --device D             auto (the task's GPU, else CPU), cpu, gpu, gpu:N (default auto)
               --dtype T              auto (float32 on CPU, bfloat16 on GPU), float32, float16, bfloat16
               --partitions N         Spark tasks to split the sequences into (default: Spark's parallelism)
+              --residency R          auto, resident or streamed (default auto): resident loads each model whole
+                                     onto the task's device; streamed keeps one block (or the embeddings, or the
+                                     head) there at a time, read through the JVM's host cache (-Devocompress.host-cache,
+                                     default 1/8 of the Java heap); auto streams when the model (and the reference)
+                                     in the compute dtype exceed --device-memory. Same numbers either way.
+              --device-memory B      bytes (k/m/g/t suffixes) auto compares against (default: the device's free
+                                     memory; on the CPU the host's available memory less the Java heap's headroom)
               --json                 print the result as one JSON object on the last line of stdout
 
             Result: nll_per_token (mean next-token negative log-likelihood, nats), perplexity = exp of it,
@@ -89,6 +100,15 @@ final class EvalCommand implements Command {
         }
         if (!io.evocompress.device.DeviceChoice.isValidDtypeSpec(dtype)) {
             throw new Args.UsageException("--dtype must be auto, float32, float16 or bfloat16, but was '" + dtype + "'");
+        }
+
+        Residency residency;
+        long deviceMemory;
+        try {
+            residency = Residency.parse(args.getOr("residency", "auto"), "--residency");
+            deviceMemory = args.get("device-memory").map(v -> ByteSize.parse(v, "--device-memory")).orElse(0L);
+        } catch (EvocompressException e) {
+            throw new Args.UsageException(e.getMessage());
         }
 
         // Everything that can be wrong with the input is checked here, before Spark starts.
@@ -141,12 +161,15 @@ final class EvalCommand implements Command {
         }
 
         SequenceScores scores;
+        String residencyUsed;
         try (JavaSparkContext sc = SparkContexts.start("eval")) {
             int partitions = args.intOr("partitions", sc.defaultParallelism());
-            console.progress("scoring on Spark master %s in %d task(s), device %s, dtype %s", sc.master(),
-                Math.min(partitions, sequences.size()), device, dtype);
-            scores = EvalJob.run(sc, sequences, modelUri, referenceUri, device, dtype, batchSize, partitions,
-                console.lines());
+            console.progress("scoring on Spark master %s in %d task(s), device %s, dtype %s, residency %s", sc.master(),
+                Math.min(partitions, sequences.size()), device, dtype, residency);
+            EvalJob.Scored scored = EvalJob.score(sc, sequences, modelUri, referenceUri, device, dtype, residency,
+                deviceMemory, batchSize, partitions, console.lines());
+            scores = scored.scores();
+            residencyUsed = String.join(",", scored.residencies());
         }
         double seconds = console.elapsedSeconds();
         console.progress("done: nll/token %.4f, perplexity %.3f over %d tokens", scores.nllPerToken(), scores.perplexity(),
@@ -164,6 +187,7 @@ final class EvalCommand implements Command {
             result.put("reference_model", referenceUri);
             result.put("kl_divergence", scores.klDivergence());
         }
+        result.put("residency", residencyUsed);
         result.put("seconds", seconds);
         return result;
     }

@@ -57,6 +57,7 @@ public final class ScheduleCommand implements Command {
               quantization.bits         4: joint SparseGPT + GPTQ (asymmetric min-max); absent: pruning only
               quantization.group-size   columns per group (default 128, clamped to the layer)
               evaluation.batch-size (8), evaluation.tokens (calibration tokens KL is measured on, default min(pool, 65536))
+              evaluation.residency, evaluation.device-memory   the calibration pass, as in build-db
               baseline.owl.lambda (0.08), baseline.owl.m (5)
 
             Examples:

@@ -55,9 +55,13 @@ public final class SearchCommand implements Command {
               domain.tie                 bits: [qkv, gate_up] gives q/k/v and gate/up of a block one width each (what
                                          vLLM's fused layers need); a tied set moves as one unit (default: none)
               calibration.data           calibration text (plain lines or .jsonl); the fitness pool and the database's
+                                         calibration (text or .jsonl, or a .safetensors file of token_ids taken as given)
               calibration.sequences      sequences in the pool (default 64)
               calibration.seq-len        tokens per sequence (default min(512, context))
               calibration.seed, calibration.shards, calibration.batch-size   as in build-db
+              evaluation.residency, evaluation.device-memory   as in build-db, for the calibration pass, the
+                                         dense perplexity and the candidates (streamed: a task's candidates
+                                         together, block by block, shared prefixes once; same result)
               database.path              where the variant database lives (built if missing, reused if it matches)
               database.*                 build-db's compressor settings (max-level, delta, bits, group-size, ...)
               heldout.data               held-out text for the final perplexity

@@ -7,7 +7,7 @@ import io.evocompress.builddb.LayerTask;
 import io.evocompress.calibrate.CalibrationText;
 import io.evocompress.candidates.EvaluationTiming;
 import io.evocompress.candidates.SparkCandidateEvaluator;
-import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.config.ResidencySettings;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.database.SparsityGrid;
@@ -18,9 +18,7 @@ import io.evocompress.fitness.EvaluationSetup;
 import io.evocompress.fitness.FitnessKind;
 import io.evocompress.fitness.GenomeDecoder;
 import io.evocompress.fs.HadoopFiles;
-import io.evocompress.model.CausalLm;
 import io.evocompress.model.ModelConfig;
-import io.evocompress.model.ModelLoader;
 import io.evocompress.schedule.GridLevels;
 import io.evocompress.schedule.LayerError;
 import io.evocompress.schedule.ScheduleJob;
@@ -249,8 +247,10 @@ public final class SearchJob {
             progress.accept(String.format("database %s: %d layers, %s", database, manifest.layers().size(),
                 built.reusedWhole() ? "reused" : built.layersBuilt() + " layers built, " + built.layersReused() + " reused"));
         }
+        ResidencySettings residency = s.residency();
         EvaluationSetup setup = EvaluationSetup.of(s.model(), database, s.fitness(), s.batchSize())
-            .withDevice(s.device(), "auto").withTopK(s.topK());
+            .withDevice(s.device(), "auto").withTopK(s.topK())
+            .withResidency(residency.residency(), residency.deviceMemory());
         int[][] pool = p.pool().toArray(new int[0][]);
         try (SparkCandidateEvaluator fitness = new SparkCandidateEvaluator(sc, setup, new DatabaseOpener(), p.decoder(), pool,
                  s.candidatesPerTask());
@@ -447,12 +447,16 @@ public final class SearchJob {
         return new Genome(GridLevels.nearest(s.buildDb().compressor().grid(), numel, zeros));
     }
 
-    /** ShortGPT: drop the k blocks whose output is most similar to their input (both halves). */
+    /**
+     * ShortGPT: drop the k blocks whose output is most similar to their input (both halves). The driver streams
+     * the dense model one block at a time (the resident similarities bit for bit), never holding it whole.
+     */
     static Genome shortGptGenome(Prepared p) {
         DepthDomain domain = p.depthDomain();
         double[] similarity;
-        try (CheckpointReader reader = CheckpointReader.open(p.settings().model());
-             CausalLm model = ModelLoader.load(reader, ai.djl.Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT32)) {
+        try (io.evocompress.model.StreamedLm model = io.evocompress.model.StreamedLm.open(p.settings().model(),
+                io.evocompress.fs.HadoopFiles.defaultConf(), ai.djl.Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT32,
+                io.evocompress.model.HostWeightCache.shared())) {
             List<int[]> seqs = new ArrayList<>();
             Minibatch batch = p.finalBatch();
             for (int i = 0; i < batch.sequences().length; i++) {
@@ -474,7 +478,9 @@ public final class SearchJob {
 
     private static double densePerplexity(JavaSparkContext sc, Prepared p) {
         SearchSettings s = p.settings();
-        var scores = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", s.batchSize(), 1, line -> { });
+        ResidencySettings r = s.residency();
+        var scores = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", r.residency(), r.deviceMemory(),
+            s.batchSize(), 1, line -> { });
         return Math.exp(scores.nllSum() / scores.nllTokens());
     }
 

@@ -6,6 +6,7 @@ import io.evocompress.EvocompressException;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
 import io.evocompress.config.ModelConfigReader;
+import io.evocompress.config.ResidencySettings;
 import io.evocompress.fitness.FitnessKind;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelReference;
@@ -77,7 +78,7 @@ public record SearchSettings(String model, String output, String device, DomainK
         "search.initial-tokens", "search.seed", "search.fitness", "search.top-k", "search.batch-size",
         "search.candidates-per-task", "search.init", "search.init-file",
         "baselines", "baseline.random.candidates", "baseline.owl.lambda", "baseline.owl.m",
-        "final.tokens");
+        "final.tokens", ResidencySettings.RESIDENCY, ResidencySettings.DEVICE_MEMORY);
 
     public static SearchSettings from(JobConfig c) {
         return from(c, ModelConfigReader.CHECKPOINT);
@@ -86,6 +87,7 @@ public record SearchSettings(String model, String output, String device, DomainK
     /** As {@link #from(JobConfig)}, resolving the model through {@code models} ({@code plan}: config.json alone). */
     public static SearchSettings from(JobConfig c, ModelConfigReader models) {
         c.requireOnly(KEYS);
+        ResidencySettings.from(c);   // checked here for every domain (depth has no database settings to carry it)
         String model = c.string("model");
         String output = c.outputLocation("output", model);
         String device = c.stringOr("device", "auto");
@@ -239,6 +241,12 @@ public record SearchSettings(String model, String output, String device, DomainK
             buildDb, heldout, heldoutSeqLen, heldoutMax, preset, generations, offspring, stages, initialCandidates,
             initialTokens, seed, fitness, topK, batchSize, perTask, init, baselines, randomCandidates, owlLambda, owlM,
             finalTokens, c.tree(), initFile, tie, reference);
+    }
+
+    /** Where the search keeps the weights (its database's setting for sparsity and bits; read from its configuration for depth). */
+    public ResidencySettings residency() {
+        return buildDb != null ? buildDb.residency()
+            : ResidencySettings.from(JobConfig.of(effectiveConfig, "the search configuration", List.of()));
     }
 
     /** The preset with every override applied. */

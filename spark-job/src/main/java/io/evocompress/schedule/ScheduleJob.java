@@ -14,6 +14,7 @@ import io.evocompress.calibration.InputGroup;
 import io.evocompress.candidates.SparkCandidateEvaluator;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.compress.OutputError;
+import io.evocompress.config.ResidencySettings;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.database.DatabaseManifest;
 import io.evocompress.database.VariantDatabase;
@@ -244,7 +245,9 @@ public final class ScheduleJob {
                     + "to choose the width by calibration KL among %s", s.range(), kls[0], p.finalBatch().tokens(), kls[1],
                     Arrays.toString(s.widths())));
             }
-            var dense = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", s.batchSize(), 1, line -> { });
+            ResidencySettings r = s.buildDb().residency();
+            var dense = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", r.residency(), r.deviceMemory(),
+                s.batchSize(), 1, line -> { });
             double densePpl = Math.exp(dense.nllSum() / dense.nllTokens());
             return new Outcome(p, layers, numel, errors, schedule, trials,
                 new Measured("scheduler", chosen, zeros(schedule), kls[0], ppls[0]),

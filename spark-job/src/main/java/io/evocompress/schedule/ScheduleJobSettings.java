@@ -7,6 +7,7 @@ import io.evocompress.EvocompressException;
 import io.evocompress.builddb.BuildDbSettings;
 import io.evocompress.config.JobConfig;
 import io.evocompress.config.ModelConfigReader;
+import io.evocompress.config.ResidencySettings;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelReference;
 
@@ -50,7 +51,8 @@ public record ScheduleJobSettings(String model, String output, String device, do
         "scheduler.clusters", "scheduler.granularity", "scheduler.cap", "scheduler.error-floor", "scheduler.range",
         "scheduler.range-widths", "scheduler.error-measure",
         "quantization.bits", "quantization.group-size",
-        "evaluation.batch-size", "evaluation.tokens", "baseline.owl.lambda", "baseline.owl.m");
+        "evaluation.batch-size", "evaluation.tokens", "baseline.owl.lambda", "baseline.owl.m",
+        ResidencySettings.RESIDENCY, ResidencySettings.DEVICE_MEMORY);
 
     public boolean autoRange() {
         return range == null;

@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * eval through deploy/spark-submit on a real standalone Spark cluster (deploy/local-cluster: a master
  * and two workers, separate JVMs) reading the model from a real HDFS (MiniDFSCluster) gives the same
- * numbers as the embedded default on local files.
+ * numbers as the embedded default on local files, with the executors holding the model resident or
+ * streaming it block by block.
  */
 class ClusterEvalIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -57,6 +58,13 @@ class ClusterEvalIT {
         assertEquals(local.get("tokens").asLong(), onCluster.get("tokens").asLong());
         assertEquals(local.get("nll_per_token").asDouble(), onCluster.get("nll_per_token").asDouble(), 1e-9);
         assertTrue(onCluster.get("perplexity").asDouble() < 20, onCluster.toString());
+        // executors streaming the model block by block from HDFS: the resident numbers, bit for bit
+        List<String> streamed = new ArrayList<>(cluster);
+        streamed.addAll(streamed.size() - 1, List.of("--residency", "streamed"));
+        JsonNode onClusterStreamed = lastJson(exec(streamed));
+        assertEquals("streamed", onClusterStreamed.get("residency").asText());
+        assertEquals(onCluster.get("tokens").asLong(), onClusterStreamed.get("tokens").asLong());
+        assertEquals(onCluster.get("nll_per_token").asDouble(), onClusterStreamed.get("nll_per_token").asDouble(), 0.0);
     }
 
     private static JsonNode lastJson(String out) throws IOException {

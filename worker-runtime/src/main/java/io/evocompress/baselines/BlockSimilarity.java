@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.evocompress.model.CausalLm;
+import io.evocompress.model.StreamedLm;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -38,6 +39,52 @@ public final class BlockSimilarity {
                     h = next;
                 }
                 tokens += seq.length;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            sum[i] /= tokens;
+        }
+        return sum;
+    }
+
+    /**
+     * As {@link #cosine(CausalLm, List)} with the weights streamed one block at a time ({@link StreamedLm}):
+     * every sequence's hidden states are held between blocks, and each block's sum adds the sequences in the
+     * same order, so the similarities are the resident ones bit for bit.
+     */
+    public static double[] cosine(StreamedLm model, List<int[]> sequences) {
+        int n = model.numBlocks();
+        double[] sum = new double[n];
+        long tokens = 0;
+        try (NDManager manager = NDManager.newBaseManager(model.device())) {
+            NDArray[] ids = new NDArray[sequences.size()];
+            for (int s = 0; s < ids.length; s++) {
+                ids[s] = manager.newSubManager().create(sequences.get(s), new Shape(1, sequences.get(s).length));
+                tokens += sequences.get(s).length;
+            }
+            NDArray[] h = new NDArray[ids.length];
+            try (CausalLm stage = model.embedding()) {
+                for (int s = 0; s < ids.length; s++) {
+                    h[s] = stage.embed(ids[s]);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                try (CausalLm stage = model.block(i)) {
+                    for (int s = 0; s < h.length; s++) {
+                        NDArray next = stage.runBlocks(h[s], 0, 1);
+                        try (NDManager scope = next.getManager().newSubManager()) {
+                            h[s].tempAttach(scope);
+                            next.tempAttach(scope);
+                            NDArray a = h[s].toType(DataType.FLOAT32, false);
+                            NDArray b = next.toType(DataType.FLOAT32, false);
+                            NDArray cos = a.mul(b).sum(new int[] {-1})
+                                .div(a.norm(new int[] {-1}).mul(b.norm(new int[] {-1})).maximum(1e-12f));
+                            sum[i] += cos.sum().getFloat();
+                        }
+                        h[s].close();
+                        h[s] = next;
+                    }
+                }
             }
         }
         for (int i = 0; i < n; i++) {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.evocompress.model.CausalLm;
 import io.evocompress.model.ModelConfig;
+import io.evocompress.model.StreamedLm;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -53,43 +54,80 @@ public final class DenseCalibration {
      */
     public static void forEachBlockPartial(CausalLm model, List<int[]> sequences, int batchSize, int toBlock,
                                            PartialVisitor visitor) {
+        check(sequences, batchSize, toBlock, model.numBlocks());
+        try (NDManager manager = model.manager().newSubManager()) {
+            run(model.config(), manager, sequences, batchSize, toBlock, visitor,
+                () -> new Stage(model, -1, false), block -> new Stage(model, block, false));
+        }
+    }
+
+    /**
+     * As {@link #forEachBlockPartial(CausalLm, List, int, int, PartialVisitor)} with the weights streamed: the
+     * embeddings, then one block at a time, on the device ({@link StreamedLm}); the same statistics bit for bit.
+     * Device memory: one block's weights, the hidden states of all sequences and one block's accumulators.
+     */
+    public static void forEachBlockPartial(StreamedLm model, List<int[]> sequences, int batchSize, int toBlock,
+                                           PartialVisitor visitor) {
+        check(sequences, batchSize, toBlock, model.numBlocks());
+        try (NDManager manager = NDManager.newBaseManager(model.device())) {
+            run(model.config(), manager, sequences, batchSize, toBlock, visitor,
+                () -> new Stage(model.embedding(), -1, true), block -> new Stage(model.block(block), 0, true));
+        }
+    }
+
+    /** The model a step runs on and the index of the block it runs there; closes the model when it owns it. */
+    private record Stage(CausalLm model, int block, boolean owned) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (owned) {
+                model.close();
+            }
+        }
+    }
+
+    private static void check(List<int[]> sequences, int batchSize, int toBlock, int numBlocks) {
         if (sequences.isEmpty()) {
             throw new IllegalArgumentException("Calibration needs at least one sequence, but got none");
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("Calibration batch size must be at least 1, but was " + batchSize);
         }
-        if (toBlock < 0 || toBlock > model.numBlocks()) {
-            throw new IllegalArgumentException("toBlock must be in [0, " + model.numBlocks() + "], but was " + toBlock);
+        if (toBlock < 0 || toBlock > numBlocks) {
+            throw new IllegalArgumentException("toBlock must be in [0, " + numBlocks + "], but was " + toBlock);
         }
-        try (NDManager manager = model.manager().newSubManager()) {
-            // embed: one (b, T, H) array of hidden states per batch
-            List<NDArray> hidden = new ArrayList<>();
+    }
+
+    private static void run(ModelConfig config, NDManager manager, List<int[]> sequences, int batchSize, int toBlock,
+                            PartialVisitor visitor, java.util.function.Supplier<Stage> embedding,
+                            java.util.function.IntFunction<Stage> blocks) {
+        // embed: one (b, T, H) array of hidden states per batch
+        List<NDArray> hidden = new ArrayList<>();
+        try (Stage stage = embedding.get()) {
             for (int start = 0; start < sequences.size(); start += batchSize) {
                 List<int[]> batch = sequences.subList(start, Math.min(sequences.size(), start + batchSize));
                 try (NDManager scope = manager.newSubManager()) {
-                    NDArray h = model.embed(ids(scope, batch, start));
+                    NDArray h = stage.model().embed(ids(scope, batch, start));
                     h.attach(manager);
                     hidden.add(h);
                 }
             }
-            // blocks in order, each fed the dense outputs of the previous one
-            for (int block = 0; block < toBlock; block++) {
-                Map<InputGroup, HessianAccumulator> accumulators = accumulators(manager, model.config());
-                try {
-                    for (int b = 0; b < hidden.size(); b++) {
-                        NDArray in = hidden.get(b);
-                        NDArray out = model.runBlock(in, block,
-                            (name, input) -> accumulators.get(InputGroup.of(name)).add(input));
-                        in.close();
-                        hidden.set(b, out);
-                    }
-                    Map<InputGroup, PartialStatistics> parts = new EnumMap<>(InputGroup.class);
-                    accumulators.forEach((group, acc) -> parts.put(group, acc.partial()));
-                    visitor.accept(block, parts);
-                } finally {
-                    accumulators.values().forEach(HessianAccumulator::close);
+        }
+        // blocks in order, each fed the dense outputs of the previous one
+        for (int block = 0; block < toBlock; block++) {
+            Map<InputGroup, HessianAccumulator> accumulators = accumulators(manager, config);
+            try (Stage stage = blocks.apply(block)) {
+                for (int b = 0; b < hidden.size(); b++) {
+                    NDArray in = hidden.get(b);
+                    NDArray out = stage.model().runBlock(in, stage.block(),
+                        (name, input) -> accumulators.get(InputGroup.of(name)).add(input));
+                    in.close();
+                    hidden.set(b, out);
                 }
+                Map<InputGroup, PartialStatistics> parts = new EnumMap<>(InputGroup.class);
+                accumulators.forEach((group, acc) -> parts.put(group, acc.partial()));
+                visitor.accept(block, parts);
+            } finally {
+                accumulators.values().forEach(HessianAccumulator::close);
             }
         }
     }

@@ -97,7 +97,7 @@ public final class CandidateScorer {
     }
 
     /** Minibatch entries (indices into sequences) grouped by length in order of first appearance, in batches. */
-    private List<int[]> batches(int[][] pool, int[] sequences, int[] lengths) {
+    List<int[]> batches(int[][] pool, int[] sequences, int[] lengths) {
         if (sequences.length != lengths.length) {
             throw new IllegalArgumentException("minibatch has " + sequences.length + " sequences but " + lengths.length
                 + " lengths");

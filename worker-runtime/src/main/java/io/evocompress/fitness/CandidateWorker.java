@@ -58,6 +58,48 @@ public final class CandidateWorker {
         }
     }
 
+    /** Whether this JVM scores candidates streamed ({@link #evaluateTogether}) rather than one at a time. */
+    public boolean streams(Integer assignedGpu) {
+        Device device = DeviceChoice.resolve(setup.device(), assignedGpu);
+        DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
+        return setup.residency().forCheckpoints(java.util.List.of(setup.model()), device, dtype, setup.deviceMemory(),
+            io.evocompress.fs.HadoopFiles.defaultConf()) == io.evocompress.model.Residency.STREAMED;
+    }
+
+    /**
+     * Scores the specs together on the dense model streamed block by block, each shared prefix once
+     * ({@link SharedPrefixScorer}): the scores {@link #evaluate} gives one at a time, bit for bit.
+     */
+    public java.util.List<CandidateScore> evaluateTogether(java.util.List<CandidateSpec> specs, int[][] pool, String poolHash,
+                                                          int[] sequences, int[] lengths, Integer assignedGpu) {
+        Device device = DeviceChoice.resolve(setup.device(), assignedGpu);
+        DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
+        String database = setup.database() == null ? "(no database)" : setup.database();
+        VariantSource source = setup.database() == null || opener == null ? new NoDatabase()
+            : VariantSources.get(setup.database(), opener);
+        VariantArrayCache cache = VariantArrayCache.shared(setup.variantCacheBytes());
+        try (io.evocompress.model.StreamedLm dense = io.evocompress.model.StreamedLm.open(setup.model(),
+                io.evocompress.fs.HadoopFiles.defaultConf(), device, dtype, io.evocompress.model.HostWeightCache.shared())) {
+            TeacherOutputs teacher = null;
+            if (setup.fitness().needsTeacher()) {
+                int k = setup.teacherTopK();
+                String key = TeacherOutputs.key(setup.model(), device.toString(), dtype.toString(), poolHash, k,
+                    setup.batchSize());
+                teacher = TeacherOutputs.cached(key, () -> TeacherOutputs.compute(dense, pool, k, setup.batchSize(),
+                    setup.maxTeacherBytes(), io.evocompress.metrics.StreamedScorer.DEFAULT_ACTIVATION_BYTES));
+            }
+            long t0 = System.nanoTime();
+            SharedPrefixScorer.Result r = new SharedPrefixScorer(setup.fitness(), setup.batchSize())
+                .score(dense, specs, database, source, cache, teacher, pool, sequences, lengths);
+            long each = (System.nanoTime() - t0) / Math.max(1, specs.size());
+            java.util.List<CandidateScore> out = new java.util.ArrayList<>();
+            for (CandidateScore s : r.scores()) {
+                out.add(new CandidateScore(s.fitness(), s.sum(), s.positions(), new FitnessTiming(0, each, 0)));
+            }
+            return out;
+        }
+    }
+
     private static final class NoDatabase implements VariantSource {
         @Override
         public LayerVariant variant(String layer, int level) {

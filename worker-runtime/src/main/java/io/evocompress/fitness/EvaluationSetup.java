@@ -17,9 +17,21 @@ import java.io.Serializable;
  * @param batchSize         sequences per forward
  * @param variantCacheBytes bound on the variant weights each JVM keeps on a device (LRU)
  * @param maxTeacherBytes   bound on the dense outputs kept per JVM for kl (full log-probabilities)
+ * @param residency         resident: each candidate stitched into the JVM's resident model, one at a time;
+ *                          streamed: a task's candidates scored together on the dense model streamed block by
+ *                          block, shared prefixes once ({@link SharedPrefixScorer}); auto: streamed when the
+ *                          model in the compute dtype exceeds {@code deviceMemory}. The same scores either way.
+ * @param deviceMemory      bytes auto compares against; 0 for the device's free memory
  */
 public record EvaluationSetup(String model, String database, String device, String dtype, FitnessKind fitness,
-                              int topK, int batchSize, long variantCacheBytes, long maxTeacherBytes) implements Serializable {
+                              int topK, int batchSize, long variantCacheBytes, long maxTeacherBytes,
+                              io.evocompress.model.Residency residency, long deviceMemory) implements Serializable {
+
+    public EvaluationSetup(String model, String database, String device, String dtype, FitnessKind fitness,
+                           int topK, int batchSize, long variantCacheBytes, long maxTeacherBytes) {
+        this(model, database, device, dtype, fitness, topK, batchSize, variantCacheBytes, maxTeacherBytes,
+            io.evocompress.model.Residency.RESIDENT, 0);
+    }
 
     public static final int DEFAULT_TOP_K = 512;
     public static final long DEFAULT_VARIANT_CACHE_BYTES = 2L << 30;
@@ -38,6 +50,9 @@ public record EvaluationSetup(String model, String database, String device, Stri
         if (batchSize < 1) {
             throw new EvocompressException("evaluation batch size must be at least 1, but was " + batchSize);
         }
+        if (residency == null) {
+            residency = io.evocompress.model.Residency.RESIDENT;
+        }
         if (variantCacheBytes < 0 || maxTeacherBytes < 0) {
             throw new EvocompressException("cache bounds must not be negative, but were " + variantCacheBytes + " and "
                 + maxTeacherBytes);
@@ -52,15 +67,22 @@ public record EvaluationSetup(String model, String database, String device, Stri
 
     public EvaluationSetup withDevice(String newDevice, String newDtype) {
         return new EvaluationSetup(model, database, newDevice, newDtype, fitness, topK, batchSize, variantCacheBytes,
-            maxTeacherBytes);
+            maxTeacherBytes, residency, deviceMemory);
     }
 
     public EvaluationSetup withFitness(FitnessKind kind) {
-        return new EvaluationSetup(model, database, device, dtype, kind, topK, batchSize, variantCacheBytes, maxTeacherBytes);
+        return new EvaluationSetup(model, database, device, dtype, kind, topK, batchSize, variantCacheBytes, maxTeacherBytes,
+            residency, deviceMemory);
     }
 
     public EvaluationSetup withTopK(int k) {
-        return new EvaluationSetup(model, database, device, dtype, fitness, k, batchSize, variantCacheBytes, maxTeacherBytes);
+        return new EvaluationSetup(model, database, device, dtype, fitness, k, batchSize, variantCacheBytes, maxTeacherBytes,
+            residency, deviceMemory);
+    }
+
+    public EvaluationSetup withResidency(io.evocompress.model.Residency newResidency, long newDeviceMemory) {
+        return new EvaluationSetup(model, database, device, dtype, fitness, topK, batchSize, variantCacheBytes, maxTeacherBytes,
+            newResidency, newDeviceMemory);
     }
 
     /** K the teacher keeps: 0 (full log-probabilities) for kl, topK for topk-kl. */

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.evocompress.EvocompressException;
 import io.evocompress.model.CausalLm;
+import io.evocompress.model.StreamedLm;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -55,7 +56,59 @@ public final class TeacherOutputs {
      * @param maxBytes fail rather than keep more than this many bytes
      */
     public static TeacherOutputs compute(CausalLm dense, int[][] pool, int topK, int batchSize, long maxBytes) {
-        int vocab = dense.config().vocabSize();
+        TeacherOutputs out = empty(dense.config().vocabSize(), pool, topK, maxBytes);
+        for (List<Integer> batch : batches(pool, batchSize)) {
+            try (NDManager scope = dense.manager().newSubManager()) {
+                out.store(batch, dense.logits(ids(scope, pool, batch)));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * As {@link #compute(CausalLm, int[][], int, int, long)} with the dense model's weights streamed one block
+     * at a time ({@link StreamedLm}): the same batches, the same numbers bit for bit. Batches run in waves whose
+     * hidden states fit {@code activationBytes} (at least one batch per wave); each block is loaded once per wave.
+     */
+    public static TeacherOutputs compute(StreamedLm dense, int[][] pool, int topK, int batchSize, long maxBytes,
+                                         long activationBytes) {
+        TeacherOutputs out = empty(dense.config().vocabSize(), pool, topK, maxBytes);
+        List<List<Integer>> all = batches(pool, batchSize);
+        long perToken = (long) dense.config().hiddenSize() * dense.dtype().getNumOfBytes();
+        int next = 0;
+        while (next < all.size()) {
+            int end = next;
+            long bytes = 0;
+            while (end < all.size()) {
+                long need = perToken * all.get(end).size() * pool[all.get(end).get(0)].length;
+                if (end > next && bytes + need > activationBytes) {
+                    break;
+                }
+                bytes += need;
+                end++;
+            }
+            List<List<Integer>> wave = all.subList(next, end);
+            try (NDManager waveManager = NDManager.newBaseManager(dense.device())) {
+                NDArray[] ids = new NDArray[wave.size()];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = ids(waveManager.newSubManager(), pool, wave.get(i));
+                }
+                NDArray[] hidden = dense.hiddenStates(ids);
+                try (CausalLm head = dense.head()) {
+                    for (int i = 0; i < ids.length; i++) {
+                        try (NDManager batchManager = ids[i].getManager()) {
+                            out.store(wave.get(i), head.head(hidden[i]).toDevice(batchManager.getDevice(), false));
+                        }
+                    }
+                }
+            }
+            next = end;
+        }
+        return out;
+    }
+
+    /** Outputs for every pool sequence, still to be filled in ({@link #store}); fails when they would exceed maxBytes. */
+    private static TeacherOutputs empty(int vocab, int[][] pool, int topK, long maxBytes) {
         int k = topK <= 0 ? 0 : Math.min(topK, vocab);
         long bytes = bytesFor(pool, vocab, k);
         if (bytes > maxBytes) {
@@ -76,38 +129,44 @@ public final class TeacherOutputs {
                 }
             }
         }
-        for (List<Integer> batch : batches(pool, batchSize)) {
-            int t = pool[batch.get(0)].length;
-            int[] flat = new int[batch.size() * t];
-            for (int b = 0; b < batch.size(); b++) {
-                System.arraycopy(pool[batch.get(b)], 0, flat, b * t, t);
-            }
-            try (NDManager scope = dense.manager().newSubManager()) {
-                NDArray logits = dense.logits(scope.create(flat, new Shape(batch.size(), t)))
-                    .get(":, :" + (t - 1) + ", :").toType(DataType.FLOAT32, false);      // (B, T-1, V)
-                int width = k == 0 ? vocab : k;
-                float[] values;
-                int[] top = null;
-                if (k == 0) {
-                    values = logits.logSoftmax(-1).toFloatArray();
-                } else {
-                    // the K largest logits are the K most likely tokens; renormalise over them
-                    NDList largest = logits.topK(k, -1, true, true);
-                    NDArray idx = largest.get(0).getDataType() == DataType.INT64 ? largest.get(0) : largest.get(1);
-                    values = logits.gather(idx, 2).logSoftmax(-1).toFloatArray();         // (B, T-1, K)
-                    top = idx.toType(DataType.INT32, false).toIntArray();
-                }
-                int per = (t - 1) * width;
-                for (int b = 0; b < batch.size(); b++) {
-                    int seq = batch.get(b);
-                    logProbs[seq] = java.util.Arrays.copyOfRange(values, b * per, (b + 1) * per);
-                    if (top != null) {
-                        indices[seq] = java.util.Arrays.copyOfRange(top, b * per, (b + 1) * per);
-                    }
-                }
+        return new TeacherOutputs(vocab, k, lengths, logProbs, indices);
+    }
+
+    /** Token ids (B, T) of one batch of pool sequences (equal lengths), in manager. */
+    private static NDArray ids(NDManager manager, int[][] pool, List<Integer> batch) {
+        int t = pool[batch.get(0)].length;
+        int[] flat = new int[batch.size() * t];
+        for (int b = 0; b < batch.size(); b++) {
+            System.arraycopy(pool[batch.get(b)], 0, flat, b * t, t);
+        }
+        return manager.create(flat, new Shape(batch.size(), t));
+    }
+
+    /** Keeps one batch's log-probabilities (or top K) from its logits (B, T, V); temporaries stay in the logits' manager. */
+    private void store(List<Integer> batch, NDArray fullLogits) {
+        int t = Math.toIntExact(fullLogits.getShape().get(1));
+        int k = topK;
+        NDArray logits = fullLogits.get(":, :" + (t - 1) + ", :").toType(DataType.FLOAT32, false);      // (B, T-1, V)
+        int width = k == 0 ? vocab : k;
+        float[] values;
+        int[] top = null;
+        if (k == 0) {
+            values = logits.logSoftmax(-1).toFloatArray();
+        } else {
+            // the K largest logits are the K most likely tokens; renormalise over them
+            NDList largest = logits.topK(k, -1, true, true);
+            NDArray idx = largest.get(0).getDataType() == DataType.INT64 ? largest.get(0) : largest.get(1);
+            values = logits.gather(idx, 2).logSoftmax(-1).toFloatArray();         // (B, T-1, K)
+            top = idx.toType(DataType.INT32, false).toIntArray();
+        }
+        int per = (t - 1) * width;
+        for (int b = 0; b < batch.size(); b++) {
+            int seq = batch.get(b);
+            logProbs[seq] = java.util.Arrays.copyOfRange(values, b * per, (b + 1) * per);
+            if (top != null) {
+                indices[seq] = java.util.Arrays.copyOfRange(top, b * per, (b + 1) * per);
             }
         }
-        return new TeacherOutputs(vocab, k, lengths, logProbs, indices);
     }
 
     /**

@@ -36,9 +36,18 @@ public final class ModelLoader {
         ModelConfig config = config(checkpoint);
         List<BlockShape> shapes = LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json");
         TensorLayout layout = TensorLayout.of(config, shapes);
+        return load(config, shapes, layout.unitReader(checked(layout::shape, checkpointTensors(checkpoint, layout))),
+            device, dtype);
+    }
+
+    /**
+     * Reads a checkpoint's tensors by checkpoint name in float32 (packed weights dequantized), after
+     * checking every tensor's presence and shape against {@code layout}.
+     */
+    static java.util.function.Function<String, float[]> checkpointTensors(CheckpointReader checkpoint, TensorLayout layout) {
         PackedWeights packed = PackedWeights.of(checkpoint);
         layout.check(checkpoint, packed == null ? n -> false : packed::covers);
-        java.util.function.Function<String, float[]> checkpointTensors = name -> {
+        return name -> {
             if (packed != null && packed.covers(name)) {
                 long[] shape = layout.shape(name);
                 return packed.dequantize(name, Math.toIntExact(shape[0]), Math.toIntExact(shape[1]));
@@ -46,7 +55,6 @@ public final class ModelLoader {
             SafetensorsFile file = checkpoint.file(name);
             return file.readFloat(file.info(name));
         };
-        return load(config, shapes, layout.unitReader(checked(layout::shape, checkpointTensors)), device, dtype);
     }
 
     /**
@@ -63,7 +71,7 @@ public final class ModelLoader {
     }
 
     /** The source with every tensor's size checked against its shape in the layout. */
-    private static java.util.function.Function<String, float[]> checked(java.util.function.Function<String, long[]> shapes,
+    static java.util.function.Function<String, float[]> checked(java.util.function.Function<String, long[]> shapes,
                                                                          java.util.function.Function<String, float[]> source) {
         return name -> {
             float[] values = source.apply(name);
@@ -97,17 +105,7 @@ public final class ModelLoader {
                 f.embedNorm() ? l.norm(arch.embedNormStem(), f, eps) : null);
             List<DecoderBlock> blocks = new ArrayList<>();
             for (int layer = 0; layer < config.numLayers(); layer++) {
-                String p = arch.blockPrefix(layer);
-                Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
-                for (LinearName name : arch.linears(config)) {
-                    String base = p + arch.linearPath(name);
-                    NDArray w = l.tensor(base + ".weight");
-                    NDArray b = name.hasBias(config) ? l.tensor(base + ".bias") : null;
-                    linears.put(name, new LinearLayer(w, b));
-                }
-                NormLayer attnNorm = l.norm(p + arch.attentionNorm(), f, eps);
-                NormLayer mlpNorm = l.norm(p + arch.mlpNorm(), f, eps);
-                blocks.add(new DecoderBlock(config, shapes.get(layer), attnNorm, mlpNorm, linears));
+                blocks.add(block(l, arch, config, shapes.get(layer), layer));
             }
             NormLayer norm = f.finalNorm() ? l.norm(arch.finalNormStem(), f, eps) : null;
             NDArray head = config.tieWordEmbeddings() ? embed : l.tensor(arch.lmHead());
@@ -118,8 +116,25 @@ public final class ModelLoader {
         }
     }
 
+    /** Block {@code layer}'s weights read through {@code l}, in checkpoint order. */
+    static DecoderBlock block(Loader l, Architecture arch, ModelConfig config, BlockShape shape, int layer) {
+        ForwardSpec f = config.forward();
+        double eps = config.rmsNormEps();
+        String p = arch.blockPrefix(layer);
+        Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
+        for (LinearName name : arch.linears(config)) {
+            String base = p + arch.linearPath(name);
+            NDArray w = l.tensor(base + ".weight");
+            NDArray b = name.hasBias(config) ? l.tensor(base + ".bias") : null;
+            linears.put(name, new LinearLayer(w, b));
+        }
+        NormLayer attnNorm = l.norm(p + arch.attentionNorm(), f, eps);
+        NormLayer mlpNorm = l.norm(p + arch.mlpNorm(), f, eps);
+        return new DecoderBlock(config, shape, attnNorm, mlpNorm, linears);
+    }
+
     /** Reads (already checked) tensors onto one manager in the compute dtype. */
-    private record Loader(java.util.function.Function<String, float[]> source, java.util.function.Function<String, long[]> shapes,
+    record Loader(java.util.function.Function<String, float[]> source, java.util.function.Function<String, long[]> shapes,
                           NDManager manager, DataType dtype) {
         NDArray tensor(String name) {
             NDArray array = manager.create(source.apply(name), new Shape(shapes.apply(name)));

@@ -1,0 +1,59 @@
+package io.evocompress.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.evocompress.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * {@code evaluation.residency: streamed} in search: every task scores its candidates together on the dense
+ * model streamed block by block, shared prefixes once; the search finds the resident search's result with
+ * the same KL and perplexity, bit for bit (sparsity with a database, and depth with dropped halves).
+ */
+class SearchResidencyTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path tmp;
+
+    private static JsonNode search(String config, String output, String residency, String... extra) throws Exception {
+        List<String> a = new ArrayList<>(List.of("search", "--config", SearchCommandTest.conf(config).toString(),
+            "--set", "model=" + Fixtures.stories260k(), "--set", "output=" + tmp.resolve(output),
+            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
+            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128", "--set", "calibration.shards=2",
+            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
+            "--set", "heldout.max-tokens=2048", "--set", "final.tokens=2048", "--set", "search.stages=1@512,1@2048",
+            "--set", "search.offspring=8", "--set", "search.generations=4", "--set", "evaluation.residency=" + residency,
+            "--json"));
+        a.addAll(List.of(extra));
+        MainTest.Run r = MainTest.run(a.toArray(new String[0]));
+        assertEquals(0, r.status(), r.err());
+        return JSON.readTree(tmp.resolve(output).resolve("result.json").toFile());
+    }
+
+    @Test
+    void aStreamedSparsitySearchFindsTheResidentResult() throws Exception {
+        String[] db = {"--set", "database.path=" + tmp.resolve("db"), "--set", "database.max-level=2",
+            "--set", "baselines=[uniform]"};
+        JsonNode resident = search("evopress-sparsity-70.yaml", "sparsity-resident", "resident", db);
+        JsonNode streamed = search("evopress-sparsity-70.yaml", "sparsity-streamed", "streamed", db);
+        assertEquals(resident.get("result"), streamed.get("result"));
+        assertEquals(resident.get("baselines"), streamed.get("baselines"));
+        assertEquals(resident.get("dense").get("perplexity").asDouble(), streamed.get("dense").get("perplexity").asDouble(), 0);
+    }
+
+    @Test
+    void aStreamedDepthSearchFindsTheResidentResult() throws Exception {
+        JsonNode resident = search("evopress-depth-25.yaml", "depth-resident", "resident", "--set", "search.initial-tokens=512");
+        JsonNode streamed = search("evopress-depth-25.yaml", "depth-streamed", "streamed", "--set", "search.initial-tokens=512");
+        assertEquals(resident.get("result"), streamed.get("result"));
+        assertEquals(resident.get("baselines"), streamed.get("baselines"));
+    }
+}

@@ -1,0 +1,197 @@
+package io.evocompress.fitness;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.evocompress.EvocompressException;
+import io.evocompress.metrics.TokenMetrics;
+import io.evocompress.model.Architecture;
+import io.evocompress.model.CausalLm;
+import io.evocompress.model.DecoderBlock;
+import io.evocompress.model.LinearName;
+import io.evocompress.model.StreamedLm;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scores several candidates together on one minibatch with the dense weights streamed block by block
+ * ({@link StreamedLm}), computing each distinct prefix once: candidates whose levels (and dropped halves)
+ * agree on blocks 0..b share their hidden states after block b (a prefix tree over the genomes in block
+ * order, the dense model at its root). At block b the dense block is on the device, and each child group
+ * swaps its variants in ({@link DecoderBlock#replaceLinear}), runs, and swaps the dense weights back.
+ * Each candidate's sums equal {@link CandidateScorer}'s on the resident model bit for bit: the same
+ * batches, the same weights, the same order.
+ *
+ * <p>Device memory: one block with one group's variants, plus the hidden states of every live group (one
+ * per distinct prefix at the current block, all batches of the minibatch) and one batch's logits. Not yet
+ * used by the search (its tasks still evaluate one resident candidate at a time).
+ */
+public final class SharedPrefixScorer {
+    private final FitnessKind kind;
+    private final int batchSize;
+
+    /**
+     * The scores, in the order of the specs, and the work: {@code blockTokens} counts every block run times
+     * the tokens it ran on (a half block counting one half), {@code naiveBlockTokens} the same without sharing.
+     */
+    public record Result(List<CandidateScore> scores, double blockTokens, double naiveBlockTokens) {
+    }
+
+    /** A set of candidates sharing their prefix so far, and its hidden states per batch. */
+    private record Group(List<Integer> members, NDArray[] hidden) {
+    }
+
+    public SharedPrefixScorer(FitnessKind kind, int batchSize) {
+        this.kind = kind;
+        this.batchSize = batchSize;
+    }
+
+    public Result score(StreamedLm dense, List<CandidateSpec> specs, String sourceId, VariantSource source,
+                        VariantArrayCache cache, TeacherOutputs teacher, int[][] pool, int[] sequences, int[] lengths) {
+        CandidateScorer reference = new CandidateScorer(kind, batchSize);
+        List<int[]> batches = reference.batches(pool, sequences, lengths);
+        int n = dense.numBlocks();
+        Architecture arch = io.evocompress.model.ArchitectureRegistry.forType(dense.config().modelType(), "config");
+        List<LinearName> linears = arch.linears(dense.config());
+        long tokens = 0;
+        for (int[] batch : batches) {
+            tokens += (long) batch.length * lengths[batch[0]];
+        }
+        double work = 0;
+        try (NDManager wave = NDManager.newBaseManager(dense.device())) {
+            NDArray[] ids = new NDArray[batches.size()];
+            int[][] seqs = new int[batches.size()][];
+            for (int i = 0; i < ids.length; i++) {
+                int[] batch = batches.get(i);
+                int t = lengths[batch[0]];
+                seqs[i] = new int[batch.length];
+                int[] flat = new int[batch.length * t];
+                for (int b = 0; b < batch.length; b++) {
+                    seqs[i][b] = sequences[batch[b]];
+                    System.arraycopy(pool[seqs[i][b]], 0, flat, b * t, t);
+                }
+                ids[i] = wave.create(flat, new Shape(batch.length, t));
+            }
+            List<Integer> everyone = new ArrayList<>();
+            for (int c = 0; c < specs.size(); c++) {
+                everyone.add(c);
+            }
+            NDArray[] embedded = new NDArray[ids.length];
+            try (CausalLm stage = dense.embedding()) {
+                for (int i = 0; i < ids.length; i++) {
+                    NDManager own = wave.newSubManager();
+                    try (NDManager scope = own.newSubManager()) {
+                        ids[i].tempAttach(scope);
+                        NDArray h = stage.embed(ids[i]);
+                        h.attach(own);
+                        embedded[i] = h;
+                    }
+                }
+            }
+            List<Group> groups = List.of(new Group(everyone, embedded));
+            for (int block = 0; block < n; block++) {
+                List<Group> next = new ArrayList<>();
+                try (CausalLm stage = dense.block(block)) {
+                    DecoderBlock blk = stage.block(0);
+                    for (Group g : groups) {
+                        int firstChild = next.size();
+                        Map<String, List<Integer>> children = new LinkedHashMap<>();
+                        for (int c : g.members()) {
+                            children.computeIfAbsent(key(specs.get(c), arch, linears, block), k -> new ArrayList<>()).add(c);
+                        }
+                        for (List<Integer> members : children.values()) {
+                            CandidateSpec spec = specs.get(members.get(0));
+                            boolean[] skipA = {spec.skipAttention() != null && spec.skipAttention()[block]};
+                            boolean[] skipM = {spec.skipMlp() != null && spec.skipMlp()[block]};
+                            Map<LinearName, NDArray> displaced = new LinkedHashMap<>();
+                            try (NDManager held = NDManager.newBaseManager(dense.device())) {
+                                for (LinearName name : linears) {
+                                    Integer level = spec.level(arch.unitName(block, name));
+                                    boolean runs = !(name.isAttention() ? skipA[0] : skipM[0]);
+                                    if (level != null && runs) {
+                                        NDArray variant = cache.copy(sourceId, source, arch.unitName(block, name), level,
+                                            dense.dtype(), held);
+                                        NDArray old = blk.replaceLinear(name, variant);
+                                        old.attach(held);
+                                        displaced.put(name, old);
+                                    }
+                                }
+                                NDArray[] out = new NDArray[g.hidden().length];
+                                for (int i = 0; i < out.length; i++) {
+                                    out[i] = stage.runBlocks(g.hidden()[i], 0, 1, skipA, skipM);
+                                }
+                                next.add(new Group(members, out));
+                                work += (skipA[0] ? 0 : 0.5) * tokens + (skipM[0] ? 0 : 0.5) * tokens;
+                                displaced.forEach((name, weight) -> blk.replaceLinear(name, weight).close());
+                            }
+                        }
+                        // a child that drops the whole block passes its parent's states through: keep those
+                        java.util.Set<NDArray> passed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                        for (Group child : next.subList(firstChild, next.size())) {
+                            passed.addAll(Arrays.asList(child.hidden()));
+                        }
+                        for (NDArray h : g.hidden()) {
+                            if (!passed.contains(h)) {
+                                h.close();
+                            }
+                        }
+                    }
+                }
+                groups = next;
+            }
+            CandidateScore[] scores = new CandidateScore[specs.size()];
+            try (CausalLm head = dense.head()) {
+                for (Group g : groups) {
+                    double sum = 0;
+                    long positions = 0;
+                    for (int i = 0; i < ids.length; i++) {
+                        long t = ids[i].getShape().get(1);
+                        try (NDManager scope = g.hidden()[i].getManager().newSubManager()) {
+                            g.hidden()[i].tempAttach(scope);
+                            ids[i].tempAttach(scope);
+                            NDArray logits = head.head(g.hidden()[i]);
+                            sum += switch (kind) {
+                                case KL -> TokenMetrics.klSumFromLogProbs(teacher.logProbs(scope, seqs[i], (int) t), logits);
+                                case TOPK_KL -> TokenMetrics.topKKlSum(teacher.topIndices(scope, seqs[i], (int) t),
+                                    teacher.topLogProbs(scope, seqs[i], (int) t), logits);
+                                case PPL -> TokenMetrics.nllSum(logits, ids[i]);
+                            };
+                            positions += seqs[i].length * (t - 1);
+                        }
+                    }
+                    if (positions == 0) {
+                        throw new EvocompressException("The minibatch has no position to score (every entry is shorter than 2 tokens)");
+                    }
+                    double mean = sum / positions;
+                    CandidateScore s = new CandidateScore(kind == FitnessKind.PPL ? Math.exp(mean) : mean, sum, positions,
+                        FitnessTiming.ZERO);
+                    for (int c : g.members()) {
+                        scores[c] = s;
+                    }
+                }
+            }
+            double naive = (double) n * tokens * specs.size();
+            return new Result(List.of(scores), work, naive);
+        }
+    }
+
+    /**
+     * What block {@code block} of a candidate computes: its dropped halves and the levels of the layers in the
+     * halves it runs (a dropped half's levels change nothing, so candidates differing only there share).
+     */
+    private static String key(CandidateSpec spec, Architecture arch, List<LinearName> linears, int block) {
+        boolean skipA = spec.skipAttention() != null && spec.skipAttention()[block];
+        boolean skipM = spec.skipMlp() != null && spec.skipMlp()[block];
+        StringBuilder k = new StringBuilder().append(skipA).append(',').append(skipM);
+        for (LinearName name : linears) {
+            if (!(name.isAttention() ? skipA : skipM)) {
+                k.append(',').append(spec.level(arch.unitName(block, name)));
+            }
+        }
+        return k.toString();
+    }
+}

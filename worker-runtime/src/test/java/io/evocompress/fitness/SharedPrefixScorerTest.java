@@ -1,0 +1,96 @@
+package io.evocompress.fitness;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import io.evocompress.Fixtures;
+import io.evocompress.calibration.CalibrationFixtures;
+import io.evocompress.fs.HadoopFiles;
+import io.evocompress.model.CausalLm;
+import io.evocompress.model.HostWeightCache;
+import io.evocompress.model.StreamedLm;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Candidates scored together with the dense weights streamed and shared prefixes computed once give each
+ * candidate the resident one-at-a-time score bit for bit (KL and perplexity, sparsity levels and dropped
+ * halves), and run fewer block-tokens than one forward per candidate.
+ */
+class SharedPrefixScorerTest {
+    private static final int BATCH = 4;
+    private static final int[] SEQS = {3, 7, 0, 9, 5, 1};
+    private static final int[] LENS = {128, 96, 60, 60, 17, 128};
+
+    @Test
+    void sharedPrefixScoresAreTheResidentOnes() {
+        int[][] pool = FitnessFixtures.pool();
+        TeacherOutputs teacher;
+        try (CausalLm dense = CalibrationFixtures.load(Fixtures.stories260k())) {
+            teacher = TeacherOutputs.compute(dense, pool, 0, BATCH, Long.MAX_VALUE);
+        }
+        CandidateSpec a = CandidateModelTest.randomSpec(7);
+        // b: a's levels except in the last block (shares a's prefix up to there)
+        Map<String, Integer> levels = new HashMap<>(a.levels());
+        int last = 4;
+        for (String layer : FitnessFixtures.layers()) {
+            if (layer.startsWith("model.layers." + last + ".")) {
+                levels.put(layer, 1);
+            }
+        }
+        CandidateSpec b = CandidateSpec.ofLevels(levels);
+        boolean[] skipMlp = new boolean[5];
+        skipMlp[2] = true;
+        CandidateSpec depth = new CandidateSpec(a.levels(), null, skipMlp);
+        boolean[] whole = new boolean[5];
+        whole[3] = true;
+        CandidateSpec dropped = new CandidateSpec(a.levels(), whole, whole);   // block 3 dropped whole
+        // dropped's twin: other levels in the dropped block 3 only, so the same model (it shares all of dropped's work)
+        Map<String, Integer> twinLevels = new HashMap<>(a.levels());
+        for (String layer : FitnessFixtures.layers()) {
+            if (layer.startsWith("model.layers.3.")) {
+                twinLevels.put(layer, -1);
+            }
+        }
+        CandidateSpec twin = new CandidateSpec(twinLevels, whole, whole);
+        List<CandidateSpec> specs = List.of(CandidateSpec.dense(), a, b, a, CandidateModelTest.randomSpec(8), depth, dropped,
+            twin);
+        try (VariantArrayCache cache = new VariantArrayCache(1L << 30)) {
+            for (FitnessKind kind : List.of(FitnessKind.KL, FitnessKind.PPL)) {
+                List<CandidateScore> resident = new ArrayList<>();
+                for (CandidateSpec spec : specs) {
+                    try (CandidateModel m = new CandidateModel(CalibrationFixtures.load(Fixtures.stories260k()), true, "memory",
+                            new FitnessFixtures.MapSource(), cache)) {
+                        m.apply(spec);
+                        resident.add(new CandidateScorer(kind, BATCH).score(m, teacher, pool, SEQS, LENS));
+                    }
+                }
+                SharedPrefixScorer.Result shared;
+                try (StreamedLm dense = StreamedLm.open(Fixtures.stories260k().toString(), HadoopFiles.defaultConf(),
+                        Device.cpu(), DataType.FLOAT32, new HostWeightCache(1L << 30))) {
+                    shared = new SharedPrefixScorer(kind, BATCH).score(dense, specs, "memory", new FitnessFixtures.MapSource(),
+                        cache, teacher, pool, SEQS, LENS);
+                }
+                for (int c = 0; c < specs.size(); c++) {
+                    assertEquals(resident.get(c).positions(), shared.scores().get(c).positions());
+                    assertEquals(Double.doubleToLongBits(resident.get(c).sum()), Double.doubleToLongBits(shared.scores().get(c).sum()),
+                        kind + " candidate " + c + ": shared " + shared.scores().get(c).sum() + " vs resident " + resident.get(c).sum());
+                }
+                assertTrue(resident.get(1).fitness() > resident.get(0).fitness(), "a compressed candidate scores worse than dense");
+                long tokens = Arrays.stream(LENS).sum();
+                // 7 candidates x 5 blocks naive; a and its copy share everything, b shares blocks 0-3 with a,
+                // depth shares blocks 0-1 with a and skips one half, dropped shares blocks 0-2 with a and skips
+                // block 3, its twin shares everything with it: 5 (dense) + 5 (a) + 1 (b) + 5 (random) + 2.5 (depth) + 1 (dropped: block 4)
+                assertEquals(8.0 * 5 * tokens, shared.naiveBlockTokens());
+                assertEquals(19.5 * tokens, shared.blockTokens(), 1e-9);
+            }
+        }
+    }
+}
