@@ -6,9 +6,9 @@ import io.evocompress.Fixtures;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.File;
 import java.io.IOException;
@@ -21,31 +21,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * eval through deploy/spark-submit on a real standalone Spark cluster (deploy/local-cluster: a master
  * and two workers, separate JVMs) reading the model from a real HDFS (MiniDFSCluster) gives the same
- * numbers as the embedded default on local files.
+ * numbers as the embedded default on local files. HDFS folder /eval of {@link ClusterFixture.Shared}.
  */
+@ExtendWith(ClusterFixture.Shared.class)
 class ClusterEvalIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final File ROOT = ClusterFixture.ROOT;
-    private static MiniDFSCluster hdfs;
+    private static String hdfsRoot;
     private static String master;
 
     @BeforeAll
     static void start() throws Exception {
-        hdfs = ClusterFixture.startHdfs("it-hdfs");
+        MiniDFSCluster hdfs = ClusterFixture.hdfs();
         FileSystem fs = hdfs.getFileSystem();
-        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/sample.txt"));
-        master = ClusterFixture.startSpark();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        ClusterFixture.stop(hdfs);
+        hdfsRoot = ClusterFixture.hdfsDir("eval");
+        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path(hdfsRoot + "/models/stories260K"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path(hdfsRoot + "/data/sample.txt"));
+        master = ClusterFixture.master();
     }
 
     @Test
     void evalOnTheClusterFromHdfsEqualsTheLocalRunOnLocalFiles() throws Exception {
-        String hdfsRoot = hdfs.getFileSystem().getUri().toString();
         List<String> cluster = new ArrayList<>(List.of(new File(ROOT, "deploy/spark-submit").getPath(),
             "--master", master, "--conf", "spark.executor.memory=1g", "--",
             "eval", "--model", hdfsRoot + "/models/stories260K", "--data", hdfsRoot + "/data/sample.txt",
