@@ -65,9 +65,16 @@ class BuildDbClusterIT {
         Files.writeString(localConfig.toPath(), config(Fixtures.stories260k().toString(),
             Fixtures.text("tinystories_train_head.txt").toString(), local.getPath()));
 
-        exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
-            "--conf", "spark.executor.memory=1g", "--", "build-db", "--config", clusterConfig.getPath(), "--json"));
-        exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "build-db", "--config", localConfig.getPath(), "--json"));
+        // the local build goes on beside the cluster build (ClusterFixture.start)
+        ClusterFixture.Background localBuild = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(),
+            "build-db", "--config", localConfig.getPath(), "--json"));
+        try {
+            exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
+                "--conf", "spark.executor.memory=1g", "--", "build-db", "--config", clusterConfig.getPath(), "--json"));
+            localBuild.await();
+        } finally {
+            localBuild.process().destroyForcibly();
+        }
 
         Map<String, byte[]> onHdfs = hdfsFiles(hdfs.getFileSystem(), new Path(hdfsRoot + "/db"));
         Map<String, byte[]> onDisk = localFiles(local.toPath());

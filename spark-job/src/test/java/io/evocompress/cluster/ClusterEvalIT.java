@@ -46,10 +46,18 @@ class ClusterEvalIT {
             "--master", master, "--conf", "spark.executor.memory=1g", "--",
             "eval", "--model", hdfsRoot + "/models/stories260K", "--data", hdfsRoot + "/data/sample.txt",
             "--seq-len", "64", "--partitions", "2", "--json"));
-        JsonNode onCluster = lastJson(exec(cluster));
-        JsonNode local = lastJson(exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "eval",
+        // the local run goes on beside the cluster run (ClusterFixture.start)
+        ClusterFixture.Background localRun = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(), "eval",
             "--model", Fixtures.stories260k().toString(), "--data", Fixtures.text("tinystories_sample.txt").toString(),
-            "--seq-len", "64", "--json")));
+            "--seq-len", "64", "--json"));
+        JsonNode onCluster;
+        JsonNode local;
+        try {
+            onCluster = lastJson(exec(cluster));
+            local = lastJson(localRun.await().out());
+        } finally {
+            localRun.process().destroyForcibly();
+        }
         assertEquals(local.get("tokens").asLong(), onCluster.get("tokens").asLong());
         assertEquals(local.get("nll_per_token").asDouble(), onCluster.get("nll_per_token").asDouble(), 1e-9);
         assertTrue(onCluster.get("perplexity").asDouble() < 20, onCluster.toString());

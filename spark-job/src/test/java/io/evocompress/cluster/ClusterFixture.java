@@ -133,14 +133,36 @@ final class ClusterFixture {
 
     /** Runs a command from the project root; fails with its output unless it exits 0 within 5 minutes. */
     static Result run(List<String> command) throws Exception {
-        File log = Files.createTempFile("evocompress-it", ".err").toFile();
-        Process p = new ProcessBuilder(command).directory(ROOT).redirectError(log).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        boolean done = p.waitFor(5, TimeUnit.MINUTES);
-        String err = Files.readString(log.toPath());
-        log.delete();
-        assertTrue(done && p.exitValue() == 0, command + " failed:\n" + out + "\n" + err);
-        return new Result(out, err);
+        return start(command).await();
+    }
+
+    /**
+     * Starts a command from the project root and returns at once: a test runs its local reference run
+     * beside its cluster run this way, so that the second core is not idle while the cluster's
+     * driver and executors start or wait on each other (on the 2-core CI machine).
+     */
+    static Background start(List<String> command) throws Exception {
+        File out = Files.createTempFile("evocompress-it", ".out").toFile();
+        File err = Files.createTempFile("evocompress-it", ".err").toFile();
+        Process p = new ProcessBuilder(command).directory(ROOT).redirectOutput(out).redirectError(err).start();
+        return new Background(command, p, out, err);
+    }
+
+    /** A command {@link #start}ed in the background. */
+    record Background(List<String> command, Process process, File out, File err) {
+        /** Waits for it; fails with its output unless it exits 0 within 5 minutes of this call. */
+        Result await() throws Exception {
+            boolean done = process.waitFor(5, TimeUnit.MINUTES);
+            if (!done) {
+                process.destroyForcibly().waitFor();
+            }
+            String stdout = Files.readString(out.toPath());
+            String stderr = Files.readString(err.toPath());
+            out.delete();
+            err.delete();
+            assertTrue(done && process.exitValue() == 0, command + " failed:\n" + stdout + "\n" + stderr);
+            return new Result(stdout, stderr);
+        }
     }
 
     /** What a command returned: exit status, standard output, standard error, seconds it took. */

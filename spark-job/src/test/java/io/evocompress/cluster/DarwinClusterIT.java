@@ -65,14 +65,20 @@ class DarwinClusterIT {
         File localConfig = write("local.yaml", config(Fixtures.model("babyllama105").toString(),
             Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
             localOut.getPath()));
-        ClusterFixture.exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "darwin", "--config", localConfig.getPath(),
-            "--json"));
-        JsonNode local = JSON.readTree(new File(localOut, "result.json"));
+        // the local run goes on beside the cluster run (ClusterFixture.start)
+        ClusterFixture.Background localRun = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(),
+            "darwin", "--config", localConfig.getPath(), "--json"));
 
         File clusterConfig = write("cluster.yaml", config(hdfsRoot + "/models/babyllama105", hdfsRoot + "/data/train.txt",
             hdfsRoot + "/data/heldout.txt", hdfsRoot + "/runs/darwin"));
-        ClusterFixture.exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
-            "--conf", "spark.executor.memory=1g", "--", "darwin", "--config", clusterConfig.getPath(), "--json"));
+        try {
+            ClusterFixture.exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
+                "--conf", "spark.executor.memory=1g", "--", "darwin", "--config", clusterConfig.getPath(), "--json"));
+            localRun.await();
+        } finally {
+            localRun.process().destroyForcibly();
+        }
+        JsonNode local = JSON.readTree(new File(localOut, "result.json"));
         FileSystem fs = hdfs.getFileSystem();
         JsonNode cluster;
         try (FSDataInputStream in = fs.open(new Path(hdfsRoot + "/runs/darwin/result.json"))) {

@@ -47,14 +47,21 @@ class FamilySearchClusterIT {
         File localConfig = write("local.yaml", SearchClusterIT.config(model.toString(),
             Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
             new File(dir, "local-db").getPath(), local.getPath()));
-        ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/evocompress").getPath(), "search", "--config",
-            localConfig.getPath(), "--json"));
-        JsonNode reference = JSON.readTree(new File(local, "result.json"));
+        // the local run goes on beside the cluster run (ClusterFixture.start)
+        ClusterFixture.Background localRun = ClusterFixture.start(List.of(new File(ClusterFixture.ROOT, "deploy/evocompress")
+            .getPath(), "search", "--config", localConfig.getPath(), "--json"));
 
         File clusterConfig = write("cluster.yaml", SearchClusterIT.config(root + "/models/" + FIXTURE, root + "/data/train.txt",
             root + "/data/heldout.txt", root + "/db", root + "/runs/cluster"));
-        ClusterFixture.Result r = ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/spark-submit").getPath(),
-            "--master", master, "--conf", "spark.executor.memory=1g", "--", "search", "--config", clusterConfig.getPath(), "--json"));
+        ClusterFixture.Result r;
+        try {
+            r = ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/spark-submit").getPath(), "--master", master,
+                "--conf", "spark.executor.memory=1g", "--", "search", "--config", clusterConfig.getPath(), "--json"));
+            localRun.await();
+        } finally {
+            localRun.process().destroyForcibly();
+        }
+        JsonNode reference = JSON.readTree(new File(local, "result.json"));
         assertTrue(r.err().contains("28 layers built, 0 reused"), "the cluster run builds the Phi-3 database on HDFS\n" + r.err());
         JsonNode got;
         try (FSDataInputStream in = fs.open(new Path(root + "/runs/cluster/result.json"))) {

@@ -7,6 +7,7 @@ import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -61,6 +62,7 @@ class SearchClusterIT {
     private static String hdfsRoot;
     private static String master;
     private static File dir;
+    private static ClusterFixture.Background referenceRun;
     private static JsonNode reference;
     private static Map<String, String> referenceProfiles;
 
@@ -74,20 +76,34 @@ class SearchClusterIT {
         fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path(hdfsRoot + "/data/heldout.txt"));
         dir = Files.createTempDirectory("search-cluster-it").toFile();
 
-        // the reference: the embedded default (local[1]) on local files
-        File local = new File(dir, "local");
+        // the reference: the embedded default (local[1]) on local files, running beside the first cluster run
         File localConfig = write("local.yaml", config(Fixtures.stories260k().toString(),
             Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
-            new File(dir, "local-db").getPath(), local.getPath()));
-        run(List.of(new File(ROOT, "deploy/evocompress").getPath(), "search", "--config", localConfig.getPath(), "--json"));
-        reference = JSON.readTree(new File(local, "result.json"));
+            new File(dir, "local-db").getPath(), new File(dir, "local").getPath()));
+        referenceRun = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(), "search", "--config",
+            localConfig.getPath(), "--json"));
+        master = ClusterFixture.master();
+    }
+
+    @AfterAll
+    static void stop() {
+        referenceRun.process().destroyForcibly();
+    }
+
+    /** Waits for the reference run (once) and reads its result.json and profile files. */
+    private static void awaitReference() throws Exception {
+        if (reference != null) {
+            return;
+        }
+        referenceRun.await();
+        File local = new File(dir, "local");
+        JsonNode result = JSON.readTree(new File(local, "result.json"));
         referenceProfiles = new TreeMap<>();
         for (String name : PROFILE_FILES) {
             referenceProfiles.put(name, Files.readString(new File(local, name).toPath()));
         }
-        assertEquals(GENERATIONS + 1, reference.get("generations").size());
-
-        master = ClusterFixture.master();
+        assertEquals(GENERATIONS + 1, result.get("generations").size());
+        reference = result;
     }
 
     /** Small settings: 8 x 64 calibration tokens, levels -2..2, 16 generations of 4 offspring. */
@@ -179,6 +195,7 @@ class SearchClusterIT {
     }
 
     private static void assertSameResult(String name) throws Exception {
+        awaitReference();
         FileSystem fs = hdfs.getFileSystem();
         JsonNode got;
         try (FSDataInputStream in = fs.open(new Path(hdfsRoot + "/runs/" + name + "/result.json"))) {
