@@ -3,6 +3,8 @@ package io.evocompress.cluster;
 import io.evocompress.BadFiles;
 import io.evocompress.Fixtures;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -23,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * stack trace, leave no result that looks complete (no manifest.json or result.json in a fresh output),
  * and, unless marked as failing inside a task, fail before any Spark job (no "Spark master" progress
  * line, no Spark scratch directory under the output). The table is printed; docs/reliability.md lists its kinds.
+ * It needs no cluster, so it runs beside the cluster ITs (the failsafe configuration in pom.xml).
  */
+@Execution(ExecutionMode.CONCURRENT)
 class BadInputIT {
     private static final File ROOT = ClusterFixture.ROOT;
     /**

@@ -9,9 +9,9 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -27,26 +27,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * build-db through deploy/spark-submit on a real standalone cluster (deploy/local-cluster: master and
  * two workers, separate JVMs), model, data and database on a real HDFS (MiniDFSCluster), writes a
  * database whose every file is byte-identical to the one the embedded default writes into local
- * files (the manifest too, but for the model and data locations it records as given).
+ * files (the manifest too, but for the model and data locations it records as given). HDFS folder
+ * /build-db of {@link ClusterFixture.Shared}.
  */
+@ExtendWith(ClusterFixture.Shared.class)
 class BuildDbClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final File ROOT = ClusterFixture.ROOT;
     private static MiniDFSCluster hdfs;
     private static String master;
+    private static String hdfsRoot;
 
     @BeforeAll
     static void start() throws Exception {
-        hdfs = ClusterFixture.startHdfs("it-hdfs-db");
+        hdfs = ClusterFixture.hdfs();
         FileSystem fs = hdfs.getFileSystem();
-        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
-        master = ClusterFixture.startSpark();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        ClusterFixture.stop(hdfs);
+        hdfsRoot = ClusterFixture.hdfsDir("build-db");
+        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path(hdfsRoot + "/models/stories260K"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path(hdfsRoot + "/data/train.txt"));
+        master = ClusterFixture.master();
     }
 
     static String config(String model, String data, String output) {
@@ -56,7 +55,6 @@ class BuildDbClusterIT {
 
     @Test
     void clusterBuildIntoHdfsIsByteIdenticalToTheLocalBuild() throws Exception {
-        String hdfsRoot = hdfs.getFileSystem().getUri().toString();
         File dir = Files.createTempDirectory("build-db-it").toFile();
         File clusterConfig = new File(dir, "cluster.yaml");
         Files.writeString(clusterConfig.toPath(), config(hdfsRoot + "/models/stories260K", hdfsRoot + "/data/train.txt",
@@ -66,11 +64,18 @@ class BuildDbClusterIT {
         Files.writeString(localConfig.toPath(), config(Fixtures.stories260k().toString(),
             Fixtures.text("tinystories_train_head.txt").toString(), local.getPath()));
 
-        exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
-            "--conf", "spark.executor.memory=1g", "--", "build-db", "--config", clusterConfig.getPath(), "--json"));
-        exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "build-db", "--config", localConfig.getPath(), "--json"));
+        // the local build goes on beside the cluster build (ClusterFixture.start)
+        ClusterFixture.Background localBuild = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(),
+            "build-db", "--config", localConfig.getPath(), "--json"));
+        try {
+            exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
+                "--conf", "spark.executor.memory=1g", "--", "build-db", "--config", clusterConfig.getPath(), "--json"));
+            localBuild.await();
+        } finally {
+            localBuild.process().destroyForcibly();
+        }
 
-        Map<String, byte[]> onHdfs = hdfsFiles(hdfs.getFileSystem(), new Path("/db"));
+        Map<String, byte[]> onHdfs = hdfsFiles(hdfs.getFileSystem(), new Path(hdfsRoot + "/db"));
         Map<String, byte[]> onDisk = localFiles(local.toPath());
         assertEquals(onDisk.keySet(), onHdfs.keySet());
         // 35 layers x (record + levels) + 20 Hessians + their index + the manifest

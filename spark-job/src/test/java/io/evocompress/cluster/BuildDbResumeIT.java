@@ -2,6 +2,8 @@ package io.evocompress.cluster;
 
 import io.evocompress.Fixtures;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -18,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A real kill: deploy/evocompress build-db is killed with SIGKILL once some but not all layer
  * records exist; the rerun resumes, and every file of the result has the bytes of an uninterrupted
- * build.
+ * build. It needs no cluster, so it runs beside the cluster ITs (the failsafe configuration in pom.xml).
  */
+@Execution(ExecutionMode.CONCURRENT)
 class BuildDbResumeIT {
     private static final File ROOT = ClusterFixture.ROOT;
 

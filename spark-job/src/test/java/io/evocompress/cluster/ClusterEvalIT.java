@@ -6,9 +6,9 @@ import io.evocompress.Fixtures;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.File;
 import java.io.IOException;
@@ -22,39 +22,43 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * eval through deploy/spark-submit on a real standalone Spark cluster (deploy/local-cluster: a master
  * and two workers, separate JVMs) reading the model from a real HDFS (MiniDFSCluster) gives the same
  * numbers as the embedded default on local files, with the executors holding the model resident or
- * streaming it block by block.
+ * streaming it block by block. HDFS folder /eval of {@link ClusterFixture.Shared}.
  */
+@ExtendWith(ClusterFixture.Shared.class)
 class ClusterEvalIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final File ROOT = ClusterFixture.ROOT;
-    private static MiniDFSCluster hdfs;
+    private static String hdfsRoot;
     private static String master;
 
     @BeforeAll
     static void start() throws Exception {
-        hdfs = ClusterFixture.startHdfs("it-hdfs");
+        MiniDFSCluster hdfs = ClusterFixture.hdfs();
         FileSystem fs = hdfs.getFileSystem();
-        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/sample.txt"));
-        master = ClusterFixture.startSpark();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        ClusterFixture.stop(hdfs);
+        hdfsRoot = ClusterFixture.hdfsDir("eval");
+        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path(hdfsRoot + "/models/stories260K"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path(hdfsRoot + "/data/sample.txt"));
+        master = ClusterFixture.master();
     }
 
     @Test
     void evalOnTheClusterFromHdfsEqualsTheLocalRunOnLocalFiles() throws Exception {
-        String hdfsRoot = hdfs.getFileSystem().getUri().toString();
         List<String> cluster = new ArrayList<>(List.of(new File(ROOT, "deploy/spark-submit").getPath(),
             "--master", master, "--conf", "spark.executor.memory=1g", "--",
             "eval", "--model", hdfsRoot + "/models/stories260K", "--data", hdfsRoot + "/data/sample.txt",
             "--seq-len", "64", "--partitions", "2", "--json"));
-        JsonNode onCluster = lastJson(exec(cluster));
-        JsonNode local = lastJson(exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "eval",
+        // the local run goes on beside the cluster run (ClusterFixture.start)
+        ClusterFixture.Background localRun = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(), "eval",
             "--model", Fixtures.stories260k().toString(), "--data", Fixtures.text("tinystories_sample.txt").toString(),
-            "--seq-len", "64", "--json")));
+            "--seq-len", "64", "--json"));
+        JsonNode onCluster;
+        JsonNode local;
+        try {
+            onCluster = lastJson(exec(cluster));
+            local = lastJson(localRun.await().out());
+        } finally {
+            localRun.process().destroyForcibly();
+        }
         assertEquals(local.get("tokens").asLong(), onCluster.get("tokens").asLong());
         assertEquals(local.get("nll_per_token").asDouble(), onCluster.get("nll_per_token").asDouble(), 1e-9);
         assertTrue(onCluster.get("perplexity").asDouble() < 20, onCluster.toString());

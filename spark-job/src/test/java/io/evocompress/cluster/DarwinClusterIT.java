@@ -7,9 +7,9 @@ import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.File;
 import java.io.IOException;
@@ -25,8 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * output on a real HDFS (MiniDFSCluster): every candidate of a stage fine-tunes in its own executor
  * task. Search, fine-tuning and post-training are deterministic, so the result, the uniform baseline
  * and the generations must equal one local-master run on local files exactly; the smaller model
- * written to HDFS must score the reported perplexity in {@code eval} on the cluster.
+ * written to HDFS must score the reported perplexity in {@code eval} on the cluster. HDFS folder /darwin
+ * of {@link ClusterFixture.Shared}.
  */
+@ExtendWith(ClusterFixture.Shared.class)
 class DarwinClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final File ROOT = ClusterFixture.ROOT;
@@ -37,19 +39,14 @@ class DarwinClusterIT {
 
     @BeforeAll
     static void start() throws Exception {
-        hdfs = ClusterFixture.startHdfs("it-hdfs-darwin");
+        hdfs = ClusterFixture.hdfs();
         FileSystem fs = hdfs.getFileSystem();
-        hdfsRoot = fs.getUri().toString();
-        fs.copyFromLocalFile(new Path(Fixtures.model("babyllama105").toUri()), new Path("/models/babyllama105"));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/heldout.txt"));
+        hdfsRoot = ClusterFixture.hdfsDir("darwin");
+        fs.copyFromLocalFile(new Path(Fixtures.model("babyllama105").toUri()), new Path(hdfsRoot + "/models/babyllama105"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path(hdfsRoot + "/data/train.txt"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path(hdfsRoot + "/data/heldout.txt"));
         dir = Files.createTempDirectory("darwin-cluster-it").toFile();
-        master = ClusterFixture.startSpark();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        ClusterFixture.stop(hdfs);
+        master = ClusterFixture.master();
     }
 
     /** conf/darwin-50.yaml at a test budget: 16 x 128 calibration tokens, 3 generations of 4, 25 post-training steps. */
@@ -68,21 +65,27 @@ class DarwinClusterIT {
         File localConfig = write("local.yaml", config(Fixtures.model("babyllama105").toString(),
             Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
             localOut.getPath()));
-        ClusterFixture.exec(List.of(new File(ROOT, "deploy/evocompress").getPath(), "darwin", "--config", localConfig.getPath(),
-            "--json"));
-        JsonNode local = JSON.readTree(new File(localOut, "result.json"));
+        // the local run goes on beside the cluster run (ClusterFixture.start)
+        ClusterFixture.Background localRun = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(),
+            "darwin", "--config", localConfig.getPath(), "--json"));
 
         File clusterConfig = write("cluster.yaml", config(hdfsRoot + "/models/babyllama105", hdfsRoot + "/data/train.txt",
             hdfsRoot + "/data/heldout.txt", hdfsRoot + "/runs/darwin"));
-        ClusterFixture.exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
-            "--conf", "spark.executor.memory=1g", "--", "darwin", "--config", clusterConfig.getPath(), "--json"));
+        try {
+            ClusterFixture.exec(List.of(new File(ROOT, "deploy/spark-submit").getPath(), "--master", master,
+                "--conf", "spark.executor.memory=1g", "--", "darwin", "--config", clusterConfig.getPath(), "--json"));
+            localRun.await();
+        } finally {
+            localRun.process().destroyForcibly();
+        }
+        JsonNode local = JSON.readTree(new File(localOut, "result.json"));
         FileSystem fs = hdfs.getFileSystem();
         JsonNode cluster;
-        try (FSDataInputStream in = fs.open(new Path("/runs/darwin/result.json"))) {
+        try (FSDataInputStream in = fs.open(new Path(hdfsRoot + "/runs/darwin/result.json"))) {
             cluster = JSON.readTree(in);
         }
-        assertTrue(fs.exists(new Path("/runs/darwin/database/manifest.json")), "the structured database is on HDFS");
-        assertTrue(fs.exists(new Path("/runs/darwin/model-padded/model.safetensors")));
+        assertTrue(fs.exists(new Path(hdfsRoot + "/runs/darwin/database/manifest.json")), "the structured database is on HDFS");
+        assertTrue(fs.exists(new Path(hdfsRoot + "/runs/darwin/model-padded/model.safetensors")));
 
         for (String part : List.of("result", "baselines", "dense", "generations")) {
             assertEquals(local.get(part), cluster.get(part), part + ": cluster vs local");

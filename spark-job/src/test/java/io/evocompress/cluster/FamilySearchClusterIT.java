@@ -7,9 +7,8 @@ import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -23,51 +22,49 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * whose parts are the search's units, an untied head), through deploy/spark-submit on the two-worker
  * standalone cluster with model, data, database and output on MiniDFSCluster HDFS: its result.json
  * (result, baselines, dense, generations) and database id must equal one local-master run on local
- * files, exactly. Same small settings as {@link SearchClusterIT}.
+ * files, exactly. Same small settings as {@link SearchClusterIT}. HDFS folder /family-search of
+ * {@link ClusterFixture.Shared}.
  */
+@ExtendWith(ClusterFixture.Shared.class)
 class FamilySearchClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String FIXTURE = "tiny-phi3";
-    private static MiniDFSCluster hdfs;
-    private static String master;
     private static File dir;
-
-    @BeforeAll
-    static void start() throws Exception {
-        hdfs = ClusterFixture.startHdfs("it-hdfs-family-search");
-        master = ClusterFixture.startSpark();
-        dir = Files.createTempDirectory("family-search-cluster-it").toFile();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        ClusterFixture.stop(hdfs);
-    }
 
     @Test
     void phi3SearchOnTheClusterWithHdfsEqualsTheLocalRun() throws Exception {
         java.nio.file.Path model = Fixtures.model(FIXTURE);
+        MiniDFSCluster hdfs = ClusterFixture.hdfs();
+        String master = ClusterFixture.master();
+        dir = Files.createTempDirectory("family-search-cluster-it").toFile();
         FileSystem fs = hdfs.getFileSystem();
-        String root = fs.getUri().toString();
-        fs.copyFromLocalFile(new Path(model.toUri()), new Path("/models/" + FIXTURE));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/heldout.txt"));
+        String root = ClusterFixture.hdfsDir("family-search");
+        fs.copyFromLocalFile(new Path(model.toUri()), new Path(root + "/models/" + FIXTURE));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path(root + "/data/train.txt"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path(root + "/data/heldout.txt"));
 
         File local = new File(dir, "local");
         File localConfig = write("local.yaml", SearchClusterIT.config(model.toString(),
             Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
             new File(dir, "local-db").getPath(), local.getPath()));
-        ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/evocompress").getPath(), "search", "--config",
-            localConfig.getPath(), "--json"));
-        JsonNode reference = JSON.readTree(new File(local, "result.json"));
+        // the local run goes on beside the cluster run (ClusterFixture.start)
+        ClusterFixture.Background localRun = ClusterFixture.start(List.of(new File(ClusterFixture.ROOT, "deploy/evocompress")
+            .getPath(), "search", "--config", localConfig.getPath(), "--json"));
 
         File clusterConfig = write("cluster.yaml", SearchClusterIT.config(root + "/models/" + FIXTURE, root + "/data/train.txt",
             root + "/data/heldout.txt", root + "/db", root + "/runs/cluster"));
-        ClusterFixture.Result r = ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/spark-submit").getPath(),
-            "--master", master, "--conf", "spark.executor.memory=1g", "--", "search", "--config", clusterConfig.getPath(), "--json"));
+        ClusterFixture.Result r;
+        try {
+            r = ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/spark-submit").getPath(), "--master", master,
+                "--conf", "spark.executor.memory=1g", "--", "search", "--config", clusterConfig.getPath(), "--json"));
+            localRun.await();
+        } finally {
+            localRun.process().destroyForcibly();
+        }
+        JsonNode reference = JSON.readTree(new File(local, "result.json"));
         assertTrue(r.err().contains("28 layers built, 0 reused"), "the cluster run builds the Phi-3 database on HDFS\n" + r.err());
         JsonNode got;
-        try (FSDataInputStream in = fs.open(new Path("/runs/cluster/result.json"))) {
+        try (FSDataInputStream in = fs.open(new Path(root + "/runs/cluster/result.json"))) {
             got = JSON.readTree(in);
         }
         assertTrue(reference.at("/result/profile").has("model.layers.0.self_attn.qkv_proj.q"),

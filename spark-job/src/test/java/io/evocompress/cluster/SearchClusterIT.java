@@ -13,6 +13,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.File;
 import java.io.IOException;
@@ -47,8 +48,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       generations are checkpointed, then rerun with --resume: it reuses the database and the
  *       checkpoint and ends with the uninterrupted result; no result file exists before that.</li>
  * </ol>
- * The three share one HDFS and one cluster start.
+ * The three share the IT classes' HDFS and cluster ({@link ClusterFixture.Shared}), in folder /search.
  */
+@ExtendWith(ClusterFixture.Shared.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SearchClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -60,38 +62,48 @@ class SearchClusterIT {
     private static String hdfsRoot;
     private static String master;
     private static File dir;
+    private static ClusterFixture.Background referenceRun;
     private static JsonNode reference;
     private static Map<String, String> referenceProfiles;
 
     @BeforeAll
     static void start() throws Exception {
-        hdfs = ClusterFixture.startHdfs("it-hdfs-search");
+        hdfs = ClusterFixture.hdfs();
         FileSystem fs = hdfs.getFileSystem();
-        hdfsRoot = fs.getUri().toString();
-        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path("/models/stories260K"));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path("/data/train.txt"));
-        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path("/data/heldout.txt"));
+        hdfsRoot = ClusterFixture.hdfsDir("search");
+        fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path(hdfsRoot + "/models/stories260K"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path(hdfsRoot + "/data/train.txt"));
+        fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path(hdfsRoot + "/data/heldout.txt"));
         dir = Files.createTempDirectory("search-cluster-it").toFile();
 
-        // the reference: the embedded default (local[1]) on local files
-        File local = new File(dir, "local");
+        // the reference: the embedded default (local[1]) on local files, running beside the first cluster run
         File localConfig = write("local.yaml", config(Fixtures.stories260k().toString(),
             Fixtures.text("tinystories_train_head.txt").toString(), Fixtures.text("tinystories_sample.txt").toString(),
-            new File(dir, "local-db").getPath(), local.getPath()));
-        run(List.of(new File(ROOT, "deploy/evocompress").getPath(), "search", "--config", localConfig.getPath(), "--json"));
-        reference = JSON.readTree(new File(local, "result.json"));
+            new File(dir, "local-db").getPath(), new File(dir, "local").getPath()));
+        referenceRun = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(), "search", "--config",
+            localConfig.getPath(), "--json"));
+        master = ClusterFixture.master();
+    }
+
+    @AfterAll
+    static void stop() {
+        referenceRun.process().destroyForcibly();
+    }
+
+    /** Waits for the reference run (once) and reads its result.json and profile files. */
+    private static void awaitReference() throws Exception {
+        if (reference != null) {
+            return;
+        }
+        referenceRun.await();
+        File local = new File(dir, "local");
+        JsonNode result = JSON.readTree(new File(local, "result.json"));
         referenceProfiles = new TreeMap<>();
         for (String name : PROFILE_FILES) {
             referenceProfiles.put(name, Files.readString(new File(local, name).toPath()));
         }
-        assertEquals(GENERATIONS + 1, reference.get("generations").size());
-
-        master = ClusterFixture.startSpark();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        ClusterFixture.stop(hdfs);
+        assertEquals(GENERATIONS + 1, result.get("generations").size());
+        reference = result;
     }
 
     /** Small settings: 8 x 64 calibration tokens, levels -2..2, 16 generations of 4 offspring. */
@@ -172,8 +184,8 @@ class SearchClusterIT {
         int atKill = generation("driver-kill").orElseThrow();
         assertTrue(atKill >= 3 && atKill < GENERATIONS, "checkpoint at generation " + atKill);
         FileSystem fs = hdfs.getFileSystem();
-        assertFalse(fs.exists(new Path("/runs/driver-kill/result.json")), "result.json written before the search ended");
-        assertFalse(fs.exists(new Path("/runs/driver-kill/profile.txt")), "profile.txt written before the search ended");
+        assertFalse(fs.exists(new Path(hdfsRoot + "/runs/driver-kill/result.json")), "result.json written before the search ended");
+        assertFalse(fs.exists(new Path(hdfsRoot + "/runs/driver-kill/profile.txt")), "profile.txt written before the search ended");
 
         ClusterFixture.Result resumed = run(submit(config, "--resume"));
         assertTrue(resumed.err().contains("database is complete and verifies: reusing it"), resumed.err());
@@ -183,9 +195,10 @@ class SearchClusterIT {
     }
 
     private static void assertSameResult(String name) throws Exception {
+        awaitReference();
         FileSystem fs = hdfs.getFileSystem();
         JsonNode got;
-        try (FSDataInputStream in = fs.open(new Path("/runs/" + name + "/result.json"))) {
+        try (FSDataInputStream in = fs.open(new Path(hdfsRoot + "/runs/" + name + "/result.json"))) {
             got = JSON.readTree(in);
         }
         for (String field : List.of("result", "baselines", "dense", "generations", "measured_on", "seed")) {
@@ -198,7 +211,7 @@ class SearchClusterIT {
         }
         assertEquals(reference.get("database").get("id"), got.get("database").get("id"));
         for (String file : PROFILE_FILES) {
-            try (FSDataInputStream in = fs.open(new Path("/runs/" + name + "/" + file))) {
+            try (FSDataInputStream in = fs.open(new Path(hdfsRoot + "/runs/" + name + "/" + file))) {
                 assertEquals(referenceProfiles.get(file), new String(in.readAllBytes(), StandardCharsets.UTF_8), name + ": " + file);
             }
         }
@@ -223,7 +236,7 @@ class SearchClusterIT {
     /** The generation of the run's checkpoint (output/state/search-state.json), if one is readable now. */
     private static Optional<Integer> generation(String name) {
         for (String file : List.of("search-state.json", "search-state.json.prev")) {
-            try (FSDataInputStream in = hdfs.getFileSystem().open(new Path("/runs/" + name + "/state/" + file))) {
+            try (FSDataInputStream in = hdfs.getFileSystem().open(new Path(hdfsRoot + "/runs/" + name + "/state/" + file))) {
                 return Optional.of(JSON.readTree(in).get("generation").asInt());
             } catch (IOException | RuntimeException e) {
                 // not written yet, or between the checkpoint's renames: try the previous one
