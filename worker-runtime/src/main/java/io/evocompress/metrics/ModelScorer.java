@@ -35,6 +35,23 @@ public final class ModelScorer {
      * @param progress called with the number of sequences done after each batch (may be null)
      */
     public SequenceScores score(List<int[]> sequences, IntConsumer progress) {
+        SequenceScores total = SequenceScores.EMPTY;
+        int done = 0;
+        for (List<int[]> batch : batches(sequences, batchSize)) {
+            total = total.plus(scoreBatch(batch));
+            done += batch.size();
+            if (progress != null) {
+                progress.accept(done);
+            }
+        }
+        return total;
+    }
+
+    /**
+     * The order both scorers sum in: sequences grouped by length (in order of first appearance), each
+     * group cut into batches of at most {@code batchSize}; sequences shorter than 2 tokens left out.
+     */
+    static List<List<int[]>> batches(List<int[]> sequences, int batchSize) {
         Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
         for (int[] s : sequences) {
             if (s.length < 2) {
@@ -42,19 +59,13 @@ public final class ModelScorer {
             }
             byLength.computeIfAbsent(s.length, k -> new ArrayList<>()).add(s);
         }
-        SequenceScores total = SequenceScores.EMPTY;
-        int done = 0;
+        List<List<int[]>> batches = new ArrayList<>();
         for (List<int[]> same : byLength.values()) {
             for (int start = 0; start < same.size(); start += batchSize) {
-                List<int[]> batch = same.subList(start, Math.min(same.size(), start + batchSize));
-                total = total.plus(scoreBatch(batch));
-                done += batch.size();
-                if (progress != null) {
-                    progress.accept(done);
-                }
+                batches.add(same.subList(start, Math.min(same.size(), start + batchSize)));
             }
         }
-        return total;
+        return batches;
     }
 
     private SequenceScores scoreBatch(List<int[]> batch) {

@@ -7,9 +7,7 @@ import io.evocompress.model.CausalLm;
 import io.evocompress.model.StreamedLm;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
@@ -43,19 +41,7 @@ public final class StreamedScorer {
 
     /** As {@link ModelScorer#score}. */
     public SequenceScores score(List<int[]> sequences, IntConsumer progress) {
-        Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
-        for (int[] s : sequences) {
-            if (s.length < 2) {
-                continue; // nothing to predict
-            }
-            byLength.computeIfAbsent(s.length, k -> new ArrayList<>()).add(s);
-        }
-        List<List<int[]>> batches = new ArrayList<>();
-        for (List<int[]> same : byLength.values()) {
-            for (int start = 0; start < same.size(); start += batchSize) {
-                batches.add(same.subList(start, Math.min(same.size(), start + batchSize)));
-            }
-        }
+        List<List<int[]>> batches = ModelScorer.batches(sequences, batchSize);
         long perToken = (long) model.config().hiddenSize() * model.dtype().getNumOfBytes()
             * (reference == null ? 1 : 2);
         SequenceScores total = SequenceScores.EMPTY;
