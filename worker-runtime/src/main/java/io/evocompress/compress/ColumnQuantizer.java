@@ -47,7 +47,12 @@ final class ColumnQuantizer {
      * Fits each row's grid of {@code group} to x (rows, stride) row-major, over its columns [from, to).
      */
     void fit(int group, double[] x, int stride, int from, int to) {
-        for (int r = 0; r < rows; r++) {
+        fit(group, x, stride, from, to, 0, rows);
+    }
+
+    /** As {@link #fit(int, double[], int, int, int)} for rows [r0, r1) only. */
+    void fit(int group, double[] x, int stride, int from, int to, int r0, int r1) {
+        for (int r = r0; r < r1; r++) {
             MinMaxGrid.fit(x, r * stride + from, r * stride + to, spec, scales, zeros, r * groups + group);
         }
     }

@@ -3,7 +3,6 @@ package io.evocompress.compress;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -20,8 +19,12 @@ import ai.djl.ndarray.types.Shape;
  *   M22 = (chol(A22 - X X^T))^-1   (recursion on the Schur complement)
  *   M21 = -M22 X M11
  * </pre>
- * Every product is an engine matmul on the task's device, so the O(n^3) work (4n^3/3 flops) runs in
- * the engine's BLAS (or on the GPU); below {@code leaf} columns a block is factored and inverted in
+ * Every product is an engine matmul on the task's device, so the O(n^3) work runs in the engine's BLAS
+ * (or on the GPU). The products with a triangular factor (X = A21 M11^T, X M11, M22 (X M11)) and the
+ * Schur complement's lower triangle (A22 - X X^T) are {@link TriangularProducts}: recursions whose
+ * matmuls skip the zero triangles, so the whole factor costs about 2n^3/3 flops (one Cholesky and one
+ * triangular inverse), half of the 4n^3/3 of the full products and of the reference's chol,
+ * cholesky_inverse, chol chain. Below {@code leaf} columns a block is factored and inverted in
  * Java double ({@link Cholesky}), O(n leaf^2) in all. Layers of at most {@code leaf} inputs are factored
  * wholly in Java double (the code before the engine path, kept as the reference), so small layers get
  * exactly the float64 factor they always had.
@@ -123,13 +126,16 @@ public final class InverseFactor {
         int n1 = split(n, leaf);
         int n2 = n - n1;
         try (NDManager scope = out.newSubManager()) {
-            NDArray a11 = a.get(scope, new NDIndex(":" + n1 + ", :" + n1));
-            NDArray m11 = inverseCholesky(a11, offset, n1, leaf, diag, scope);
-            NDArray x = a.get(scope, new NDIndex(n1 + ":, :" + n1)).matMul(m11.transpose());   // L21 (n2, n1)
-            NDArray schur = a.get(scope, new NDIndex(n1 + ":, " + n1 + ":")).sub(x.matMul(x.transpose()));
+            NDArray m11 = inverseCholesky(TriangularProducts.block(a, 0, n1, 0, n1, scope), offset, n1, leaf, diag, scope);
+            NDArray a21 = TriangularProducts.block(a, n1, n, 0, n1, scope);
+            NDArray x = TriangularProducts.timesLowerTransposed(a21, m11, leaf, scope);          // L21 (n2, n1)
+            NDArray schur = TriangularProducts.lowerMinusGram(TriangularProducts.block(a, n1, n, n1, n, scope), x, leaf,
+                scope);                                                                           // A22 - L21 L21^T
             NDArray m22 = inverseCholesky(schur, offset + n1, n2, leaf, diag, scope);
             schur.close();
-            NDArray m21 = m22.matMul(x.matMul(m11)).neg();                                    // (n2, n1)
+            NDArray m21 = TriangularProducts.lowerTimes(m22, TriangularProducts.timesLower(x, m11, leaf, scope), leaf,
+                scope).neg();                                                                     // (n2, n1)
+            x.close();
             NDArray top = m11.concat(scope.zeros(new Shape(n1, n2), DataType.FLOAT32), 1);
             NDArray bottom = m21.concat(m22, 1);
             NDArray result = top.concat(bottom, 0);

@@ -28,6 +28,9 @@ final class ObsSweep {
     /** Columns per span of blocks whose lazy updates are gathered into one product. */
     private static final int SPAN = 1024;
 
+    /** Rows per chunk of the in-block column loop (chunks run in parallel; fixed, so results never depend on threads). */
+    private static final int ROW_CHUNK = 64;
+
     private ObsSweep() {
     }
 
@@ -77,43 +80,21 @@ final class ObsSweep {
                 double[] scores = new double[rows * bw];                       // w^2 / U_ii^2   (rows, bw)
                 if (pattern != null && !pattern.isNOfM()) {
                     // unstructured: mask the lowest w^2 / U_ii^2 of the whole block, on the updated weights
-                    scores(w1, rows, bw, 0, bw, factor, i1, scores);
+                    scores(w1, 0, rows, bw, 0, bw, factor, i1, scores);
                     MaskSelection.markLowest(scores, 0, rows * bw, pattern.exactTotal()
                         ? pattern.zerosInColumns(rows, i1, i2) : pattern.zerosIn(rows * bw), mask);
                 }
-                for (int j = 0; j < bw; j++) {
-                    int c = i1 + j;
-                    double d = factor.diagonal(c);                             // U_cc
-                    if (pattern != null && pattern.isNOfM() && j % pattern.m() == 0) {
-                        // N:M: per row, mask the N lowest w^2 / U_ii^2 of the next M columns
-                        scores(w1, rows, bw, j, j + pattern.m(), factor, i1, scores);
-                        for (int r = 0; r < rows; r++) {
-                            MaskSelection.markLowest(scores, r * bw + j, r * bw + j + pattern.m(), pattern.n(), mask);
-                        }
-                    }
-                    if (quantizer != null && quantizer.startsGroup(c)) {
-                        // a new group's grid, fitted on the current (updated) weights of its columns
-                        quantizer.fit(quantizer.group(c), w1, bw, j, j + quantizer.groupEnd(c) - c);
-                    }
-                    for (int r = 0; r < rows; r++) {
-                        int at = r * bw + j;
-                        double wv = w1[at];
-                        // q: pruned to 0, then quantized (0 stays exactly 0 on a min-max grid)
-                        double q = mask[at] ? 0 : wv;
-                        if (quantizer != null) {
-                            q = quantizer.quantize(r, c, q);
-                        }
-                        double e = (wv - q) / d;                               // err = (w - q) / U_cc
-                        lossSum += e * e;                                      // (w - q)^2 / U_cc^2
-                        err[at] = e;
-                        out[r * cols + c] = (float) q;
-                        // W1[r, j+1:] -= err * U[c, c+1:i2]
-                        int uRow = c * cols + i1;
-                        int wRow = r * bw;
-                        for (int k = j + 1; k < bw; k++) {
-                            w1[wRow + k] -= e * u[uRow + k];
-                        }
-                    }
+                // the block's columns, one after the other; rows are independent here (masks, grids and
+                // updates are per row), so chunks of rows run in parallel, and the loss is summed per chunk
+                // then over chunks in order: the same result on any number of threads
+                int chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
+                double[] chunkLoss = new double[chunks];
+                int from = i1;
+                java.util.stream.IntStream.range(0, chunks).parallel().forEach(k -> chunkLoss[k] = sweepBlock(w1, err,
+                    mask, scores, out, u, k * ROW_CHUNK, Math.min(rows, (k + 1) * ROW_CHUNK), cols, from, bw, factor,
+                    pattern, quantizer));
+                for (double l : chunkLoss) {
+                    lossSum += l;
                 }
                 float[] errFloat = toFloat(err);
                 int spanWidth = s2 - s1;
@@ -132,6 +113,51 @@ final class ObsSweep {
         return new Result(out, lossSum);
     }
 
+    /**
+     * Rows [r0, r1) of one block's columns: fixes each column to q, records err = (w - q) / U_cc, and
+     * spreads it over the block's later columns through U. Returns the rows' sum of (w - q)^2 / U_cc^2.
+     */
+    private static double sweepBlock(double[] w1, double[] err, boolean[] mask, double[] scores, float[] out, float[] u,
+                                     int r0, int r1, int cols, int i1, int bw, InverseFactor factor,
+                                     SparsityPattern pattern, ColumnQuantizer quantizer) {
+        double lossSum = 0;
+        for (int j = 0; j < bw; j++) {
+            int c = i1 + j;
+            double d = factor.diagonal(c);                                     // U_cc
+            if (pattern != null && pattern.isNOfM() && j % pattern.m() == 0) {
+                // N:M: per row, mask the N lowest w^2 / U_ii^2 of the next M columns
+                scores(w1, r0, r1, bw, j, j + pattern.m(), factor, i1, scores);
+                for (int r = r0; r < r1; r++) {
+                    MaskSelection.markLowest(scores, r * bw + j, r * bw + j + pattern.m(), pattern.n(), mask);
+                }
+            }
+            if (quantizer != null && quantizer.startsGroup(c)) {
+                // a new group's grid, fitted on the current (updated) weights of its columns
+                quantizer.fit(quantizer.group(c), w1, bw, j, j + quantizer.groupEnd(c) - c, r0, r1);
+            }
+            int uRow = c * cols + i1;
+            for (int r = r0; r < r1; r++) {
+                int at = r * bw + j;
+                double wv = w1[at];
+                // q: pruned to 0, then quantized (0 stays exactly 0 on a min-max grid)
+                double q = mask[at] ? 0 : wv;
+                if (quantizer != null) {
+                    q = quantizer.quantize(r, c, q);
+                }
+                double e = (wv - q) / d;                                       // err = (w - q) / U_cc
+                lossSum += e * e;                                              // (w - q)^2 / U_cc^2
+                err[at] = e;
+                out[r * cols + c] = (float) q;
+                // W1[r, j+1:] -= err * U[c, c+1:i2]
+                int wRow = r * bw;
+                for (int k = j + 1; k < bw; k++) {
+                    w1[wRow + k] -= e * u[uRow + k];
+                }
+            }
+        }
+        return lossSum;
+    }
+
     /** W[:, to:end] -= E (rows, to - from) @ U[from:to, to:end], in place. */
     private static void lazyUpdate(NDManager scope, NDArray weight, NDArray u, float[] err, int rows, int from, int to,
                                    int end) {
@@ -144,12 +170,12 @@ final class ObsSweep {
     }
 
     /** Writes w^2 / U_cc^2 for the block's columns [from, to) into s, laid out as the block (rows, bw). */
-    private static void scores(double[] w1, int rows, int bw, int from, int to, InverseFactor factor, int i1,
+    private static void scores(double[] w1, int r0, int r1, int bw, int from, int to, InverseFactor factor, int i1,
                                double[] s) {
         for (int j = from; j < to; j++) {
             double d = factor.diagonal(i1 + j);
             double d2 = d * d;
-            for (int r = 0; r < rows; r++) {
+            for (int r = r0; r < r1; r++) {
                 double wv = w1[r * bw + j];
                 s[r * bw + j] = wv * wv / d2;
             }

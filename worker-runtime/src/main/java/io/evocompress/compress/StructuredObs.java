@@ -1,5 +1,6 @@
 package io.evocompress.compress;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import io.evocompress.calibration.Hessian;
 
@@ -22,9 +23,10 @@ import java.util.List;
  *   <li>adds the score / 2 to the error estimate.</li>
  * </ol>
  * Dead inputs and dampening as section 1 ({@code DampedHessian}, lambda = 0.01 mean(diag H)). A snapshot
- * is kept at each requested level (number of structures removed). Everything in Java double: each
- * step is O(n^2 width + rows n width) for n input columns, so a layer costs O(n^3 + rows n^2) in all
- * (fine for small models; a 11008-wide down_proj wants the GPU).
+ * is kept at each requested level (number of structures removed). Each step is O(n^2 width + rows n
+ * width) for n input columns, O(n^3 + rows n^2) a layer: {@link StructuredObsSweep} runs it in the
+ * engine (float64 matmuls on the weight's device, the downdates stacked and applied in products of
+ * inner dimension 256); {@link #reference} is the step-by-step Java double loop it replaced.
  */
 public final class StructuredObs {
     /** lambda / mean(diag H). */
@@ -37,7 +39,7 @@ public final class StructuredObs {
     public static List<StructuredSnapshot> prune(NDArray weight, Hessian hessian, int width, int[] levels) {
         DenseWeight w = DenseWeight.of(weight);
         w.checkInputs(hessian);
-        return prune(w.values(), w.rows(), hessian, width, levels, DAMP_RATIO);
+        return prune(w.values(), w.rows(), hessian, width, levels, DAMP_RATIO, w.device());
     }
 
     /**
@@ -50,6 +52,15 @@ public final class StructuredObs {
      */
     public static List<StructuredSnapshot> prune(float[] weight, int rows, Hessian hessian, int width, int[] levels,
                                                  double dampRatio) {
+        return prune(weight, rows, hessian, width, levels, dampRatio, Device.cpu());
+    }
+
+    /**
+     * As {@link #prune(float[], int, Hessian, int, int[], double)}, the O(n^3 + rows n^2) work as float64
+     * engine matmuls on {@code device} ({@link StructuredObsSweep}).
+     */
+    public static List<StructuredSnapshot> prune(float[] weight, int rows, Hessian hessian, int width, int[] levels,
+                                                 double dampRatio, Device device) {
         int n = hessian.dim();
         if (weight.length != (long) rows * n) {
             throw new IllegalArgumentException("The weight holds " + weight.length + " values, not rows * in = "
@@ -58,6 +69,25 @@ public final class StructuredObs {
         if (width < 1 || n % width != 0) {
             throw new IllegalArgumentException("Structure width " + width + " must divide the " + n + " input columns");
         }
+        int structures = n / width;
+        checkLevels(levels, structures);
+        // 1. dead inputs zeroed, dampened H; the greedy loop in the engine
+        float[] dense = weight.clone();
+        DampedHessian.zeroDeadColumns(hessian, dense, rows);
+        double[] w = new double[dense.length];  // (rows, n)
+        for (int i = 0; i < w.length; i++) {
+            w[i] = dense[i];
+        }
+        return StructuredObsSweep.run(w, rows, DampedHessian.damped(hessian, dampRatio), n, width, levels, device);
+    }
+
+    /**
+     * As {@link #prune(float[], int, Hessian, int, int[], double, Device)} wholly in Java double, one
+     * step at a time with eager downdates: the float64 reference the engine loop is tested against.
+     */
+    static List<StructuredSnapshot> reference(float[] weight, int rows, Hessian hessian, int width, int[] levels,
+                                              double dampRatio) {
+        int n = hessian.dim();
         int structures = n / width;
         checkLevels(levels, structures);
         // 1. dead inputs zeroed, dampened H, its inverse
