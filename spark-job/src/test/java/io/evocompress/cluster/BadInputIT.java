@@ -230,8 +230,9 @@ class BadInputIT {
             List.of("calibration.seq-len=100000"), "calibration.seq-len"));
         t.add(buildDb("config", "calibration.shards > sequences", buildDb, dir.resolve("db5"),
             List.of("calibration.sequences=2", "calibration.shards=3"), "calibration.shards"));
-        t.add(buildDb("config", "calibration.data is a safetensors file", buildDb, dir.resolve("db6"),
-            List.of("calibration.data=" + stories.resolve("reference_logits.safetensors")), "is a safetensors file"));
+        // a .safetensors file of token_ids is calibration data now; one without that tensor is refused
+        t.add(buildDb("config", "calibration.data: safetensors without token_ids", buildDb, dir.resolve("db6"),
+            List.of("calibration.data=" + stories.resolve("model.safetensors")), "holds no integer tensor 'token_ids'"));
         Path aFile = Files.writeString(dir.resolve("a-file"), "x");
         t.add(buildDb("output", "build-db output is a regular file", buildDb, aFile, List.of(), "Setting 'output'", "regular file"));
         t.add(buildDb("output", "build-db output below a regular file", buildDb, aFile.resolve("db"), List.of(),
