@@ -246,7 +246,8 @@ public final class StructuredObs {
         }
     }
 
-    private static StructuredSnapshot snapshot(double[] w, int rows, int n, int width, boolean[] removed, int[] order,
+    /** The weight with the removed structures' columns dropped, in float32, and the removal order so far. */
+    static StructuredSnapshot snapshot(double[] w, int rows, int n, int width, boolean[] removed, int[] order,
                                                double error) {
         int keptCols = n - order.length * width;
         float[] compact = new float[rows * keptCols];

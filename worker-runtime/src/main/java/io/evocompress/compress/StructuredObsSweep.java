@@ -81,7 +81,7 @@ final class StructuredObsSweep {
                         flush(hinv, weight, p, q, c, stacked * width, keep);
                         stacked = 0;
                     }
-                    snapshots.add(snapshot(weight.toDoubleArray(), rows, n, width, removed, Arrays.copyOf(order, step),
+                    snapshots.add(StructuredObs.snapshot(weight.toDoubleArray(), rows, n, width, removed, Arrays.copyOf(order, step),
                         error));
                     if (++next == levels.length) {
                         return snapshots;
@@ -165,20 +165,5 @@ final class StructuredObsSweep {
     private static NDArray in(NDManager manager, NDArray array) {
         array.attach(manager);
         return array;
-    }
-
-    private static StructuredSnapshot snapshot(double[] w, int rows, int n, int width, boolean[] removed, int[] order,
-                                               double error) {
-        int keptCols = n - order.length * width;
-        float[] compact = new float[rows * keptCols];
-        for (int r = 0; r < rows; r++) {
-            int k = 0;
-            for (int col = 0; col < n; col++) {
-                if (!removed[col / width]) {
-                    compact[r * keptCols + k++] = (float) w[r * n + col];
-                }
-            }
-        }
-        return new StructuredSnapshot(rows, n, width, order, compact, error);
     }
 }
