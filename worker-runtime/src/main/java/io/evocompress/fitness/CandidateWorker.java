@@ -33,22 +33,14 @@ public final class CandidateWorker {
                                    Integer assignedGpu) {
         Device device = DeviceChoice.resolve(setup.device(), assignedGpu);
         DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
-        String database = setup.database() == null ? "(no database)" : setup.database();
-        VariantSource source = setup.database() == null || opener == null ? new NoDatabase()
-            : VariantSources.get(setup.database(), opener);
         VariantArrayCache cache = VariantArrayCache.shared(setup.variantCacheBytes());
-        try (CandidateModelPool.Lease lease = CandidateModelPool.borrow(setup.model(), device, dtype, database, source, cache)) {
+        try (CandidateModelPool.Lease lease = CandidateModelPool.borrow(setup.model(), device, dtype, databaseName(), source(),
+                cache)) {
             CandidateModel candidate = lease.model();
-            TeacherOutputs teacher = null;
-            if (setup.fitness().needsTeacher()) {
-                int k = setup.teacherTopK();
-                String key = TeacherOutputs.key(setup.model(), device.toString(), dtype.toString(), poolHash, k,
-                    setup.batchSize());
-                teacher = TeacherOutputs.cached(key, () -> {
-                    candidate.restoreDense();
-                    return TeacherOutputs.compute(candidate.model(), pool, k, setup.batchSize(), setup.maxTeacherBytes());
-                });
-            }
+            TeacherOutputs teacher = teacher(device, dtype, poolHash, k -> {
+                candidate.restoreDense();
+                return TeacherOutputs.compute(candidate.model(), pool, k, setup.batchSize(), setup.maxTeacherBytes());
+            });
             long t0 = System.nanoTime();
             candidate.apply(spec);
             long stitch = System.nanoTime() - t0;
@@ -74,23 +66,14 @@ public final class CandidateWorker {
                                                           int[] sequences, int[] lengths, Integer assignedGpu) {
         Device device = DeviceChoice.resolve(setup.device(), assignedGpu);
         DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
-        String database = setup.database() == null ? "(no database)" : setup.database();
-        VariantSource source = setup.database() == null || opener == null ? new NoDatabase()
-            : VariantSources.get(setup.database(), opener);
         VariantArrayCache cache = VariantArrayCache.shared(setup.variantCacheBytes());
         try (io.evocompress.model.StreamedLm dense = io.evocompress.model.StreamedLm.open(setup.model(),
                 io.evocompress.fs.HadoopFiles.defaultConf(), device, dtype, io.evocompress.model.HostWeightCache.shared())) {
-            TeacherOutputs teacher = null;
-            if (setup.fitness().needsTeacher()) {
-                int k = setup.teacherTopK();
-                String key = TeacherOutputs.key(setup.model(), device.toString(), dtype.toString(), poolHash, k,
-                    setup.batchSize());
-                teacher = TeacherOutputs.cached(key, () -> TeacherOutputs.compute(dense, pool, k, setup.batchSize(),
-                    setup.maxTeacherBytes(), io.evocompress.metrics.StreamedScorer.DEFAULT_ACTIVATION_BYTES));
-            }
+            TeacherOutputs teacher = teacher(device, dtype, poolHash, k -> TeacherOutputs.compute(dense, pool, k,
+                setup.batchSize(), setup.maxTeacherBytes(), io.evocompress.metrics.StreamedScorer.DEFAULT_ACTIVATION_BYTES));
             long t0 = System.nanoTime();
             SharedPrefixScorer.Result r = new SharedPrefixScorer(setup.fitness(), setup.batchSize())
-                .score(dense, specs, database, source, cache, teacher, pool, sequences, lengths);
+                .score(dense, specs, databaseName(), source(), cache, teacher, pool, sequences, lengths);
             long each = (System.nanoTime() - t0) / Math.max(1, specs.size());
             java.util.List<CandidateScore> out = new java.util.ArrayList<>();
             for (CandidateScore s : r.scores()) {
@@ -98,6 +81,30 @@ public final class CandidateWorker {
             }
             return out;
         }
+    }
+
+    /** The database's location as the variant cache names it. */
+    private String databaseName() {
+        return setup.database() == null ? "(no database)" : setup.database();
+    }
+
+    /** The JVM's opened variant database, or one that refuses every variant when none was given. */
+    private VariantSource source() {
+        return setup.database() == null || opener == null ? new NoDatabase() : VariantSources.get(setup.database(), opener);
+    }
+
+    /**
+     * The dense model's outputs on the pool for the fitness (null when it needs none), computed by
+     * {@code compute} (given K) the first time and then cached per model, device, dtype, pool and batching.
+     */
+    private TeacherOutputs teacher(Device device, DataType dtype, String poolHash,
+                                   java.util.function.IntFunction<TeacherOutputs> compute) {
+        if (!setup.fitness().needsTeacher()) {
+            return null;
+        }
+        int k = setup.teacherTopK();
+        String key = TeacherOutputs.key(setup.model(), device.toString(), dtype.toString(), poolHash, k, setup.batchSize());
+        return TeacherOutputs.cached(key, () -> compute.apply(k));
     }
 
     private static final class NoDatabase implements VariantSource {
