@@ -35,15 +35,9 @@ class FamilyCommandsTest {
     @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
     void sparsitySearchThenExportAndEvalReproduceThePerplexity(String fixture) throws Exception {
         String out = fixture + "-sparsity";
-        MainTest.Run r = MainTest.run("search", "--config", SearchCommandTest.conf("evopress-sparsity-70.yaml").toString(),
-            "--set", "model=" + Fixtures.model(fixture), "--set", "output=" + tmp.resolve(out),
-            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
-            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128", "--set", "calibration.shards=1",
-            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
-            "--set", "final.tokens=2048", "--set", "database.path=" + tmp.resolve(fixture + "-db"),
-            "--set", "search.stages=1@512,1@2048", "--set", "search.offspring=8", "--set", "search.generations=15", "--json");
-        assertEquals(0, r.status(), r.err());
-        JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+        JsonNode res = job("search", "evopress-sparsity-70.yaml", fixture, out, "calibration.shards=1", "final.tokens=2048",
+            "database.path=" + tmp.resolve(fixture + "-db"), "search.stages=1@512,1@2048", "search.offspring=8",
+            "search.generations=15");
         double kl = res.get("result").get("kl_divergence").asDouble();
         double ppl = res.get("result").get("perplexity").asDouble();
         double uniform = res.at("/baselines/uniform/kl_divergence").asDouble();
@@ -53,9 +47,7 @@ class FamilyCommandsTest {
         assertTrue(kl < owl, fixture + ": EvoPress KL " + kl + " vs OWL " + owl);
 
         Path exported = tmp.resolve(fixture + "-model");
-        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve(out).toString(), "--out",
-            exported.toString(), "--dtype", "f32", "--json");
-        assertEquals(0, e.status(), e.err());
+        export(out, exported, "--dtype", "f32");
         assertEquals(header(Fixtures.model(fixture).resolve("model.safetensors")), header(exported.resolve("model.safetensors")),
             fixture + ": the exported checkpoint has the input's tensor names, shapes and dtypes");
         MainTest.Run ev = MainTest.run("eval", "--model", exported.toString(), "--data",
@@ -128,41 +120,25 @@ class FamilyCommandsTest {
     @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
     void scheduleAt70PercentThenExportAndEval(String fixture) throws Exception {
         String out = fixture + "-schedule";
-        MainTest.Run r = MainTest.run("schedule", "--config", SearchCommandTest.conf("schedule-70.yaml").toString(),
-            "--set", "model=" + Fixtures.model(fixture), "--set", "output=" + tmp.resolve(out),
-            "--set", "database.path=" + tmp.resolve(fixture + "-schedule-db"), "--set", "database.max-level=0",
-            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
-            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128",
-            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
-            "--set", "evaluation.tokens=2048", "--json");
-        assertEquals(0, r.status(), r.err());
-        JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+        JsonNode res = job("schedule", "schedule-70.yaml", fixture, out,
+            "database.path=" + tmp.resolve(fixture + "-schedule-db"), "database.max-level=0", "evaluation.tokens=2048");
         assertTrue(res.at("/result/kl_divergence").asDouble() > 0, res.toString());
         Path exported = tmp.resolve(fixture + "-schedule-model");
-        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve(out).toString(), "--out", exported.toString(),
-            "--dtype", "f32", "--json");
-        assertEquals(0, e.status(), e.err());
+        export(out, exported, "--dtype", "f32");
         assertEquals(header(Fixtures.model(fixture).resolve("model.safetensors")), header(exported.resolve("model.safetensors")));
-        assertTrue(Double.isFinite(perplexity(exported)));
+        double ppl = res.at("/result/perplexity").asDouble();
+        assertEquals(ppl, perplexity(exported), ppl * 1e-4, fixture + ": the exported schedule scores the run's perplexity");
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
     void scheduleAt70PercentWithInt4ExportsPackedFusedLayersThatEvalLoads(String fixture) throws Exception {
         String out = fixture + "-schedule-int4";
-        MainTest.Run r = MainTest.run("schedule", "--config", SearchCommandTest.conf("schedule-70-int4.yaml").toString(),
-            "--set", "model=" + Fixtures.model(fixture), "--set", "output=" + tmp.resolve(out),
-            "--set", "database.path=" + tmp.resolve(fixture + "-schedule-int4-db"), "--set", "database.max-level=0",
-            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
-            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128",
-            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
-            "--set", "evaluation.tokens=2048", "--json");
-        assertEquals(0, r.status(), r.err());
-        JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+        JsonNode res = job("schedule", "schedule-70-int4.yaml", fixture, out,
+            "database.path=" + tmp.resolve(fixture + "-schedule-int4-db"), "database.max-level=0",
+            "evaluation.tokens=2048");
         Path exported = tmp.resolve(fixture + "-schedule-int4-model");
-        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve(out).toString(), "--out", exported.toString(),
-            "--format", "evocompress-int4", "--json");
-        assertEquals(0, e.status(), e.err());
+        export(out, exported, "--format", "evocompress-int4");
         JsonNode config = JSON.readTree(exported.resolve("config.json").toFile());
         assertEquals("evocompress-int4", config.at("/quantization_config/quant_method").asText());
         // packed layers carry the family's own (fused) module names, e.g. qkv_proj.qweight
@@ -179,16 +155,9 @@ class FamilyCommandsTest {
     @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
     void threeBitSearchBeatsUniformThreeBits(String fixture) throws Exception {
         String out = fixture + "-bits";
-        MainTest.Run r = MainTest.run("search", "--config", SearchCommandTest.conf("evopress-bits-3.yaml").toString(),
-            "--set", "model=" + Fixtures.model(fixture), "--set", "output=" + tmp.resolve(out),
-            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
-            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128", "--set", "calibration.shards=1",
-            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
-            "--set", "final.tokens=2048", "--set", "database.path=" + tmp.resolve(fixture + "-bits-db"),
-            "--set", "search.stages=2@512,1@2048", "--set", "search.offspring=8", "--set", "search.generations=20",
-            "--set", "baselines=[uniform]", "--json");
-        assertEquals(0, r.status(), r.err());
-        JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+        JsonNode res = job("search", "evopress-bits-3.yaml", fixture, out, "calibration.shards=1", "final.tokens=2048",
+            "database.path=" + tmp.resolve(fixture + "-bits-db"), "search.stages=2@512,1@2048", "search.offspring=8",
+            "search.generations=20", "baselines=[uniform]");
         double kl = res.at("/result/kl_divergence").asDouble();
         double uniform = res.at("/baselines/uniform/kl_divergence").asDouble();
         System.out.printf("family %s 3 bits: EvoPress KL %.5f, uniform %.5f%n", fixture, kl, uniform);
@@ -199,23 +168,14 @@ class FamilyCommandsTest {
     @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
     void depthSearchAt25PercentThenExportAndEval(String fixture) throws Exception {
         String out = fixture + "-depth";
-        MainTest.Run r = MainTest.run("search", "--config", SearchCommandTest.conf("evopress-depth-25.yaml").toString(),
-            "--set", "model=" + Fixtures.model(fixture), "--set", "output=" + tmp.resolve(out),
-            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
-            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128",
-            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
-            "--set", "final.tokens=2048", "--set", "search.stages=2@512,1@2048", "--set", "search.offspring=8",
-            "--set", "search.generations=8", "--set", "search.initial-tokens=512", "--json");
-        assertEquals(0, r.status(), r.err());
-        JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+        JsonNode res = job("search", "evopress-depth-25.yaml", fixture, out, "final.tokens=2048",
+            "search.stages=2@512,1@2048", "search.offspring=8", "search.generations=8", "search.initial-tokens=512");
         String stem = Map.of("tiny-opt", "model.decoder.layers.", "tiny-bloom", "transformer.h.", "tiny-phi3", "model.layers.")
             .get(fixture);
         res.at("/result/profile").fieldNames().forEachRemaining(unit ->
             assertTrue(unit.startsWith(stem), fixture + ": depth unit " + unit + " is named after the family's blocks"));
         Path exported = tmp.resolve(fixture + "-depth-model");
-        MainTest.Run e = MainTest.run("export", "--result", tmp.resolve(out).toString(), "--out", exported.toString(),
-            "--dtype", "f32", "--json");
-        assertEquals(0, e.status(), e.err());
+        export(out, exported, "--dtype", "f32");
         double ppl = res.at("/result/perplexity").asDouble();
         assertEquals(ppl, perplexity(exported), ppl * 1e-4, fixture + ": exported depth model");
     }
@@ -224,16 +184,9 @@ class FamilyCommandsTest {
     @ValueSource(strings = {"tiny-opt", "tiny-phi3"})
     void darwinAt50PercentWritesTheFamilyLayoutAndItsModelsLoad(String fixture) throws Exception {
         String out = fixture + "-darwin";
-        MainTest.Run r = MainTest.run("darwin", "--config", SearchCommandTest.conf("darwin-50.yaml").toString(),
-            "--set", "model=" + Fixtures.model(fixture), "--set", "output=" + tmp.resolve(out),
-            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
-            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128",
-            "--set", "search.generations=4", "--set", "search.offspring=4", "--set", "search.stages=2@512:1024,1@1024:2048",
-            "--set", "post-training.tokens=6400", "--set", "post-training.checkpoint-every=10",
-            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
-            "--set", "final.tokens=2048", "--json");
-        assertEquals(0, r.status(), r.err());
-        JsonNode res = JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+        JsonNode res = job("darwin", "darwin-50.yaml", fixture, out, "search.generations=4", "search.offspring=4",
+            "search.stages=2@512:1024,1@1024:2048", "post-training.tokens=6400", "post-training.checkpoint-every=10",
+            "final.tokens=2048");
         double kl = res.at("/result/kl_divergence").asDouble();
         double uniform = res.at("/baselines/uniform/kl_divergence").asDouble();
         System.out.printf("family %s darwin 50%%: DarwinLM KL %.5f, uniform structured %.5f%n", fixture, kl, uniform);
@@ -255,6 +208,39 @@ class FamilyCommandsTest {
         assertEquals(1, r.status(), r.err());
         assertTrue(r.err().contains("model_type bloom stores q, k and v fused per head"), r.err());
         assertTrue(!java.nio.file.Files.exists(tmp.resolve("bloom-darwin")));
+    }
+
+    /**
+     * Runs {@code command} with conf/{@code config} on the fixture (16 x 128 calibration tokens of the
+     * TinyStories head, the sample as held-out text at 128 tokens), output tmp/{@code out}, plus
+     * {@code sets}; fails unless it exits 0; returns the run's result.json.
+     */
+    private static JsonNode job(String command, String config, String fixture, String out, String... sets) throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of(command, "--config", SearchCommandTest.conf(config).toString()));
+        for (String set : List.of("model=" + Fixtures.model(fixture), "output=" + tmp.resolve(out),
+                "calibration.data=" + Fixtures.text("tinystories_train_head.txt"), "calibration.sequences=16",
+                "calibration.seq-len=128", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "heldout.seq-len=128")) {
+            args.add("--set");
+            args.add(set);
+        }
+        for (String set : sets) {
+            args.add("--set");
+            args.add(set);
+        }
+        args.add("--json");
+        MainTest.Run r = MainTest.run(args.toArray(new String[0]));
+        assertEquals(0, r.status(), r.err());
+        return JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+    }
+
+    /** {@code export} of tmp/{@code out}'s result to {@code exported} with {@code options}; fails unless it exits 0. */
+    private static void export(String out, Path exported, String... options) {
+        List<String> args = new java.util.ArrayList<>(List.of("export", "--result", tmp.resolve(out).toString(), "--out",
+            exported.toString()));
+        args.addAll(List.of(options));
+        args.add("--json");
+        MainTest.Run e = MainTest.run(args.toArray(new String[0]));
+        assertEquals(0, e.status(), e.err());
     }
 
     private static double perplexity(Path model) throws Exception {
