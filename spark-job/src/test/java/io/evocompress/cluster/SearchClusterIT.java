@@ -56,7 +56,7 @@ class SearchClusterIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final File ROOT = ClusterFixture.ROOT;
     private static final File CLUSTER_HOME = new File(ROOT, "spark-job/target/local-cluster");
-    private static final int GENERATIONS = 16;
+    private static final int GENERATIONS = 10;
     private static final List<String> PROFILE_FILES = List.of("profile.txt", "profiles/uniform.txt", "profiles/owl.txt");
     private static MiniDFSCluster hdfs;
     private static String hdfsRoot;
@@ -106,7 +106,7 @@ class SearchClusterIT {
         reference = result;
     }
 
-    /** Small settings: 8 x 64 calibration tokens, levels -2..2, 16 generations of 4 offspring. */
+    /** Small settings: 8 x 64 calibration tokens, levels -2..2, 10 generations of 4 offspring. */
     static String config(String model, String train, String heldout, String db, String output) {
         return "model: " + model + "\noutput: " + output
             + "\ndomain:\n  kind: sparsity\n  target: 0.7"
