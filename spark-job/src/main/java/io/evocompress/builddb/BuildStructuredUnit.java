@@ -5,9 +5,11 @@ import io.evocompress.calibrate.HessianJob;
 import io.evocompress.calibration.Hessian;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.database.VariantStore;
+import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.ModelConfig;
 import io.evocompress.model.ModelLoader;
+import io.evocompress.spark.TaskResources;
 import io.evocompress.structured.StructureGroup;
 import io.evocompress.structured.StructuredDatabase;
 import io.evocompress.structured.StructuredGrid;
@@ -32,14 +34,18 @@ public final class BuildStructuredUnit implements Function<String, String> {
     private final int steps;
     private final String databaseId;
     private final HashMap<String, String> hessianChecksums;
+    private final String device;
 
-    public BuildStructuredUnit(String model, String root, StructuredGrid grid, String databaseId, HashMap<String, String> hessianChecksums) {
+    /** @param device the run's {@code device} setting, resolved in the task against the GPU Spark assigned it */
+    public BuildStructuredUnit(String model, String root, StructuredGrid grid, String databaseId, HashMap<String, String> hessianChecksums,
+                               String device) {
         this.model = model;
         this.root = root;
         this.target = grid.target();
         this.steps = grid.steps();
         this.databaseId = databaseId;
         this.hessianChecksums = hessianChecksums;
+        this.device = device;
     }
 
     @Override
@@ -55,7 +61,8 @@ public final class BuildStructuredUnit implements Function<String, String> {
             ModelConfig c = ModelLoader.config(checkpoint);
             float[] weight = checkpoint.readFloat(StructuredDatabase.unitName(c, block, group) + ".weight");
             StructuredDatabase.Unit u = StructuredDatabase.buildUnit(store, c, block, group, weight,
-                hessian, new StructuredGrid(target, steps), databaseId);
+                hessian, new StructuredGrid(target, steps), databaseId,
+                DeviceChoice.resolve(device, TaskResources.assignedGpu()));
             return JSON.writeValueAsString(u);
         }
     }

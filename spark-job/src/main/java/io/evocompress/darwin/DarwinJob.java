@@ -299,7 +299,8 @@ public final class DarwinJob {
             HessianJob.Index hessians = HessianJob.ensure(sc, s.hessianSettings(), config.numLayers(), pool, configSha, tokenSha,
                 progress);
             List<String> built = sc.parallelize(todo, todo.size())
-                .map(new BuildStructuredUnit(s.model(), s.databasePath(), s.grid(), dbId, new HashMap<>(hessians.checksums())))
+                .map(new BuildStructuredUnit(s.model(), s.databasePath(), s.grid(), dbId, new HashMap<>(hessians.checksums()),
+                    s.device()))
                 .collect();
             try {
                 for (int i = 0; i < todo.size(); i++) {

@@ -30,7 +30,7 @@ public final class StructuredBuild {
             for (StructureGroup g : StructureGroup.values()) {
                 String tensor = StructuredDatabase.unitName(c, stats.block(), g) + ".weight";
                 units.add(StructuredDatabase.buildUnit(store, c, stats.block(), g, checkpoint.readFloat(tensor),
-                    stats.inputs().get(g.input()).hessian(), grid, databaseId));
+                    stats.inputs().get(g.input()).hessian(), grid, databaseId, dense.device()));
                 if (progress != null) {
                     progress.accept("built block " + stats.block() + " " + g.key());
                 }

@@ -1,5 +1,6 @@
 package io.evocompress.structured;
 
+import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.EvocompressException;
 import io.evocompress.calibration.Hessian;
@@ -84,14 +85,15 @@ public final class StructuredDatabase {
      * Builds one unit: every level of {@code grid} from one greedy run, files then the record.
      *
      * @param weight the dense pruned layer's weight [hidden, in], row-major
+     * @param device where the greedy run's engine matmuls go (the task's GPU, else the CPU)
      */
     public static Unit buildUnit(VariantStore store, ModelConfig c, int block, StructureGroup g, float[] weight,
-                                 Hessian hessian, StructuredGrid grid, String databaseId) {
+                                 Hessian hessian, StructuredGrid grid, String databaseId, Device device) {
         String name = unitName(c, block, g);
         List<Integer> levels = grid.levels(g, c);
         int[] counts = grid.removedCounts(g, c);
         List<StructuredSnapshot> snaps = StructuredObs.prune(weight, c.hiddenSize(), hessian, g.width(c), counts,
-            StructuredObs.DAMP_RATIO);
+            StructuredObs.DAMP_RATIO, device);
         List<Level> out = new ArrayList<>();
         for (int i = 0; i < counts.length; i++) {
             byte[] bytes = StructuredCodec.encode(snaps.get(i));
