@@ -52,7 +52,9 @@ public record DarwinSettings(String model, String output, String device, String 
         c.requireOnly(KEYS);
         String model = c.string("model");
         ModelConfig config = models.read(model).config();
-        if (io.evocompress.model.ArchitectureRegistry.forType(config.modelType(), model).fused().stream()
+        // a per-head fused q/k/v (BLOOM) holds a pruned block only when its k and v heads go with the query heads
+        io.evocompress.model.Architecture arch = io.evocompress.model.ArchitectureRegistry.forType(config.modelType(), model);
+        if (!arch.prunesKeyValueWithHeads() && arch.fused().stream()
                 .anyMatch(f -> f.perHead() && f.parts().contains(io.evocompress.model.LinearName.Q_PROJ))) {
             throw new io.evocompress.EvocompressException(model + "/config.json: model_type " + config.modelType()
                 + " stores q, k and v fused per head, which cannot hold a block with query heads removed: darwin "

@@ -181,7 +181,7 @@ class FamilyCommandsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-opt", "tiny-phi3"})
+    @ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
     void darwinAt50PercentWritesTheFamilyLayoutAndItsModelsLoad(String fixture) throws Exception {
         String out = fixture + "-darwin";
         JsonNode res = job("darwin", "darwin-50.yaml", fixture, out, "search.generations=4", "search.offspring=4",
@@ -189,25 +189,30 @@ class FamilyCommandsTest {
             "final.tokens=2048");
         double kl = res.at("/result/kl_divergence").asDouble();
         double uniform = res.at("/baselines/uniform/kl_divergence").asDouble();
-        System.out.printf("family %s darwin 50%%: DarwinLM KL %.5f, uniform structured %.5f%n", fixture, kl, uniform);
+        System.out.printf("family %s darwin 50%%: DarwinLM KL %.5f, uniform structured %.5f (%.1f s)%n", fixture, kl, uniform,
+            res.get("seconds").asDouble());
         assertTrue(kl < uniform, fixture + ": DarwinLM KL " + kl + " vs uniform structured " + uniform);
         assertEquals(header(Fixtures.model(fixture).resolve("model.safetensors")).keySet(),
             header(tmp.resolve(out).resolve("model-padded").resolve("model.safetensors")).keySet());
         assertEquals(header(Fixtures.model(fixture).resolve("model.safetensors")).keySet(),
             header(tmp.resolve(out).resolve("model").resolve("model.safetensors")).keySet());
-        assertTrue(Double.isFinite(perplexity(tmp.resolve(out).resolve("model"))));
-        assertTrue(Double.isFinite(perplexity(tmp.resolve(out).resolve("model-padded"))));
-    }
-
-    @org.junit.jupiter.api.Test
-    void darwinRefusesBloomBeforeAnyWork() {
-        MainTest.Run r = MainTest.run("darwin", "--config", SearchCommandTest.conf("darwin-50.yaml").toString(),
-            "--set", "model=" + Fixtures.model("tiny-bloom"), "--set", "output=" + tmp.resolve("bloom-darwin"),
-            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
-            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--json");
-        assertEquals(1, r.status(), r.err());
-        assertTrue(r.err().contains("model_type bloom stores q, k and v fused per head"), r.err());
-        assertTrue(!java.nio.file.Files.exists(tmp.resolve("bloom-darwin")));
+        // exactly half of the prunable parameters (weights and biases; BLOOM's heads take their k and v rows)
+        assertEquals(0.5, res.at("/result/removed_fraction_of_prunable").asDouble(), 1e-12, fixture);
+        assertEquals(0.5, res.at("/baselines/uniform/removed_fraction_of_prunable").asDouble(), 1e-12, fixture);
+        // the smaller model and its zero-padded standard layout compute the same function
+        double small = perplexity(tmp.resolve(out).resolve("model"));
+        double padded = perplexity(tmp.resolve(out).resolve("model-padded"));
+        assertTrue(Double.isFinite(small), fixture);
+        assertEquals(small, padded, small * 1e-4, fixture + ": model/ vs model-padded/");
+        if (fixture.equals("tiny-bloom")) {
+            // query_key_value holds the kept heads' [q; k; v] rows: 3 x heads x head_dim 16
+            Map<String, String> h = header(tmp.resolve(out).resolve("model").resolve("model.safetensors"));
+            JsonNode heads = res.at("/result/profile/heads_per_layer");
+            for (int b = 0; b < heads.size(); b++) {
+                assertEquals("F32 [" + 48 * heads.get(b).asInt() + ",64]", h.get("transformer.h." + b
+                    + ".self_attention.query_key_value.weight"), "block " + b);
+            }
+        }
     }
 
     /**

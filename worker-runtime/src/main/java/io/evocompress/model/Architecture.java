@@ -114,6 +114,16 @@ public interface Architecture {
         return null;
     }
 
+    /**
+     * Whether a block with query heads removed (DarwinLM) also drops the key/value heads no kept query
+     * head reads: true where q, k and v are stored per head and must keep one head count (BLOOM's
+     * {@code query_key_value}, multi-head attention: a removed head takes its q, k and v rows and its o
+     * columns). False (the default): k and v stay whole, as grouped-query attention needs.
+     */
+    default boolean prunesKeyValueWithHeads() {
+        return false;
+    }
+
     /** The config.json key holding the number of blocks (written back when depth pruning removes blocks). */
     default String layerCountKey() {
         return "num_hidden_layers";

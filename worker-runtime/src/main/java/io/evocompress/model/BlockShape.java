@@ -7,10 +7,12 @@ import java.util.Arrays;
 /**
  * The size of one decoder block after structured pruning (DarwinLM): which query heads it keeps and
  * how many MLP neurons. Heads are named by their index in the dense model, so that each kept query
- * head still reads the key/value head it read before ({@code keptHeads[i] / groupSize}): with
- * grouped-query attention the key/value projections are kept whole, only query rows and o_proj input
- * columns go. A block keeps at least one head and one neuron (removing a whole half is depth
- * pruning, EvoPress's depth domain).
+ * head still reads the key/value head it read before ({@code keptHeads[i] / groupSize}) and keeps its
+ * ALiBi slope: with grouped-query attention the key/value projections are kept whole, only query rows
+ * and o_proj input columns go. A family that stores q, k and v per head
+ * ({@link Architecture#prunesKeyValueWithHeads}, BLOOM) keeps only the key/value heads its kept query
+ * heads read ({@link #keptKvHeads}), in dense order. A block keeps at least one head and one neuron
+ * (removing a whole half is depth pruning, EvoPress's depth domain).
  *
  * @param keptHeads    kept query heads, ascending dense indices
  * @param intermediate kept MLP neurons (rows of gate/up, columns of down)
@@ -66,24 +68,35 @@ public record BlockShape(int[] keptHeads, int intermediate) {
         }
     }
 
+    /**
+     * The dense indices of the key/value heads this block stores, ascending: every one, or, where the
+     * family prunes them with their query heads, those a kept query head reads.
+     */
+    public int[] keptKvHeads(ModelConfig c) {
+        if (!ArchitectureRegistry.forType(c.modelType(), "config").prunesKeyValueWithHeads()) {
+            return java.util.stream.IntStream.range(0, c.numKvHeads()).toArray();
+        }
+        return Arrays.stream(keptHeads).map(h -> h / c.groupSize()).distinct().toArray();
+    }
+
     /** [out, in] of a linear layer of this block. */
     public long[] shape(LinearName name, ModelConfig c) {
         long q = (long) keptHeads.length * c.headDim();
         return switch (name) {
             case Q_PROJ -> new long[] {q, c.hiddenSize()};
-            case K_PROJ, V_PROJ -> new long[] {c.kvDim(), c.hiddenSize()};
+            case K_PROJ, V_PROJ -> new long[] {(long) keptKvHeads(c).length * c.headDim(), c.hiddenSize()};
             case O_PROJ -> new long[] {c.hiddenSize(), q};
             case GATE_PROJ, UP_PROJ -> new long[] {intermediate, c.hiddenSize()};
             case DOWN_PROJ -> new long[] {c.hiddenSize(), intermediate};
         };
     }
 
-    /** Parameters of this block's linear layers (no norms, no biases). */
+    /** Parameters of this block's linear layers, the family's ({@link Architecture#linears}), weights and biases. */
     public long linearParams(ModelConfig c) {
         long total = 0;
-        for (LinearName n : LinearName.values()) {
+        for (LinearName n : ArchitectureRegistry.forType(c.modelType(), "config").linears(c)) {
             long[] s = shape(n, c);
-            total += s[0] * s[1];
+            total += s[0] * s[1] + (n.hasBias(c) ? s[0] : 0);
         }
         return total;
     }

@@ -20,7 +20,8 @@ import java.util.Map;
 public final class DecoderBlock {
     private final ModelConfig config;
     private final BlockShape shape;
-    private final int[] kvRepeats;         // per key/value head, kept query heads reading it (pruned heads only)
+    private final int[] kvRepeats;         // per stored key/value head, kept query heads reading it (pruned heads only)
+    private final boolean kvOnePerHead;    // every stored key/value head read by exactly one kept query head
     private final NormLayer attentionNorm; // input_layernorm (OPT: self_attn_layer_norm)
     private final NormLayer mlpNorm;       // post_attention_layernorm (OPT: final_layer_norm)
     private final Map<LinearName, LinearLayer> linears = new EnumMap<>(LinearName.class);
@@ -29,10 +30,12 @@ public final class DecoderBlock {
                  Map<LinearName, LinearLayer> linears) {
         this.config = config;
         this.shape = shape;
-        this.kvRepeats = new int[config.numKvHeads()];
+        int[] stored = shape.keptKvHeads(config);   // dense indices, ascending: the k/v rows this block has
+        this.kvRepeats = new int[stored.length];
         for (int h : shape.keptHeads()) {
-            kvRepeats[h / config.groupSize()]++;
+            kvRepeats[java.util.Arrays.binarySearch(stored, h / config.groupSize())]++;
         }
+        this.kvOnePerHead = java.util.Arrays.stream(kvRepeats).allMatch(r -> r == 1);
         this.attentionNorm = attentionNorm;
         this.mlpNorm = mlpNorm;
         this.linears.putAll(linears);
@@ -154,15 +157,17 @@ public final class DecoderBlock {
 
     /**
      * Attention of a block with query heads removed: the kept query heads (B, hq, T, d) each attend with
-     * the key/value head they read in the dense model; the key/value heads, kept whole, are repeated
-     * to one per kept query head (heads ascending, so kept heads of one group are adjacent).
+     * the key/value head they read in the dense model; the stored key/value heads (all of them, or
+     * where the family prunes them with their query heads only those read) are repeated to one per
+     * kept query head (heads ascending, so kept heads of one group are adjacent). Each kept head adds
+     * the ALiBi slope of its dense index.
      */
     private NDArray prunedAttention(NDArray h, AttentionInputs inputs, LinearInputObserver observer) {
         Shape s = h.getShape();
         long b = s.get(0);
         long t = s.get(1);
         int d = config.headDim();
-        int kv = config.numKvHeads();
+        int kv = kvRepeats.length;
         int hq = shape.numHeads();
         observe(observer, LinearName.Q_PROJ, h);
         NDArray q = linears.get(LinearName.Q_PROJ).apply(h).reshape(b, t, hq, d).transpose(0, 2, 1, 3);
@@ -170,17 +175,21 @@ public final class DecoderBlock {
         NDArray v = linears.get(LinearName.V_PROJ).apply(h).reshape(b, t, kv, d).transpose(0, 2, 1, 3);
         q = rope(q, inputs);
         k = rope(k, inputs);
-        NDList ks = new NDList();
-        NDList vs = new NDList();
-        for (int j = 0; j < kv; j++) {
-            if (kvRepeats[j] > 0) {
-                String slice = ":, " + j + ":" + (j + 1);
-                ks.add(k.get(slice).repeat(1, kvRepeats[j]));
-                vs.add(v.get(slice).repeat(1, kvRepeats[j]));
+        NDArray kq = k;                                                    // (B, hq, T, d)
+        NDArray vq = v;
+        if (!kvOnePerHead) {   // else every stored key/value head is read by exactly one kept query head, in order (BLOOM)
+            NDList ks = new NDList();
+            NDList vs = new NDList();
+            for (int j = 0; j < kv; j++) {
+                if (kvRepeats[j] > 0) {
+                    String slice = ":, " + j + ":" + (j + 1);
+                    ks.add(k.get(slice).repeat(1, kvRepeats[j]));
+                    vs.add(v.get(slice).repeat(1, kvRepeats[j]));
+                }
             }
+            kq = ks.size() == 1 ? ks.get(0) : NDArrays.concat(ks, 1);
+            vq = vs.size() == 1 ? vs.get(0) : NDArrays.concat(vs, 1);
         }
-        NDArray kq = ks.size() == 1 ? ks.get(0) : NDArrays.concat(ks, 1);  // (B, hq, T, d)
-        NDArray vq = vs.size() == 1 ? vs.get(0) : NDArrays.concat(vs, 1);
         NDArray scores = scaled(q.matMul(kq.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(d)); // (B, hq, T, T)
         DataType dtype = scores.getDataType();
         NDArray bias = inputs.mask;

@@ -15,7 +15,9 @@ import java.util.List;
  * fields (which keep the dense model's values: {@code num_attention_heads} still defines head_dim
  * and the key/value grouping, {@code intermediate_size} the widest MLP):
  * <ul>
- *   <li>{@code evocompress_kept_heads_per_layer}: per layer, the dense indices of the kept query heads;</li>
+ *   <li>{@code evocompress_kept_heads_per_layer}: per layer, the dense indices of the kept query heads
+ *       (a family that prunes key/value heads with them, BLOOM, keeps the same key/value heads:
+ *       {@link BlockShape#keptKvHeads});</li>
  *   <li>{@code evocompress_heads_per_layer}: per layer, their number (redundant, for readers);</li>
  *   <li>{@code evocompress_intermediate_per_layer}: per layer, the kept MLP neurons.</li>
  * </ul>
@@ -96,12 +98,14 @@ public final class LayerShapes {
         }
     }
 
-    /** Parameters of a model with these block shapes (embeddings, norms, linears; biases ignored). */
+    /**
+     * Every parameter of a model with these block shapes: the dense model's ({@link ModelConfig#parameterCount})
+     * less what each block's shape removes from its linear layers (weights and biases).
+     */
     public static long parameterCount(ModelConfig c, List<BlockShape> shapes) {
-        long embed = (long) c.vocabSize() * c.hiddenSize();
-        long total = embed * (c.tieWordEmbeddings() ? 1 : 2) + c.hiddenSize();
+        long total = c.parameterCount() - (long) c.numLayers() * BlockShape.dense(c).linearParams(c);
         for (BlockShape s : shapes) {
-            total += s.linearParams(c) + 2L * c.hiddenSize();
+            total += s.linearParams(c);
         }
         return total;
     }

@@ -1,6 +1,7 @@
 package io.evocompress.structured;
 
 import io.evocompress.calibration.InputGroup;
+import io.evocompress.model.ArchitectureRegistry;
 import io.evocompress.model.LinearName;
 import io.evocompress.model.ModelConfig;
 
@@ -12,9 +13,11 @@ import io.evocompress.model.ModelConfig;
  * <ul>
  *   <li>{@link #ATTENTION}: a query head = head_dim input columns of o_proj and head_dim rows of
  *       q_proj. With grouped-query attention (and without) k_proj and v_proj are kept whole, so a
- *       removed head frees 2 * hidden * head_dim parameters.</li>
+ *       removed head frees 2 * hidden * head_dim parameters; in a family that stores q, k and v per
+ *       head (BLOOM, {@link io.evocompress.model.Architecture#prunesKeyValueWithHeads}) the head's k and
+ *       v rows go too: 4 * hidden * head_dim (plus the rows' biases).</li>
  *   <li>{@link #MLP}: a neuron = one input column of down_proj and one row each of gate_proj and
- *       up_proj: 3 * hidden parameters.</li>
+ *       up_proj: 3 * hidden parameters (2 * hidden without a gate; plus the rows' biases).</li>
  * </ul>
  */
 public enum StructureGroup {
@@ -49,9 +52,20 @@ public enum StructureGroup {
         return this == ATTENTION ? c.numHeads() : c.intermediateSize();
     }
 
-    /** Parameters one removed structure frees (biases ignored). */
+    /**
+     * Parameters one removed structure frees, biases included: a head's q rows (and, where the family
+     * prunes them with it, BLOOM's multi-head attention, its k and v rows) and o columns; a neuron's
+     * gate/up rows and down column.
+     */
     public long paramsPerStructure(ModelConfig c) {
-        return this == ATTENTION ? 2L * c.hiddenSize() * c.headDim() : (c.forward().mlp().gated() ? 3L : 2L) * c.hiddenSize();
+        int h = c.hiddenSize();
+        int d = c.headDim();
+        if (this == ATTENTION) {
+            int rows = ArchitectureRegistry.forType(c.modelType(), "config").prunesKeyValueWithHeads() ? 3 : 1;
+            return (long) rows * d * (h + (c.qkvBias() ? 1 : 0)) + (long) h * d;
+        }
+        int rows = c.forward().mlp().gated() ? 2 : 1;
+        return (long) rows * (h + (c.mlpBias() ? 1 : 0)) + h;
     }
 
     /** Prunable parameters of one block in this group. */

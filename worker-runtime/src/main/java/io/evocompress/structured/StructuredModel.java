@@ -31,7 +31,9 @@ import java.util.function.Function;
  * per block, as plain float32 tensors by Hugging Face name. Per block:
  * <ul>
  *   <li>o_proj is the attention snapshot's compact weight (OBS-updated kept columns); q_proj (and its
- *       bias) keeps the rows of the kept heads; k_proj and v_proj are the dense ones, whole;</li>
+ *       bias) keeps the rows of the kept heads; k_proj and v_proj are the dense ones, whole, except in a
+ *       family that prunes them with their query heads ({@code Architecture.prunesKeyValueWithHeads},
+ *       BLOOM), where they keep the rows of the kept heads too;</li>
  *   <li>down_proj is the MLP snapshot's compact weight; gate_proj and up_proj (and their biases) keep
  *       the rows of the kept neurons;</li>
  *   <li>everything else (embeddings, norms, LM head) is dense.</li>
@@ -138,6 +140,12 @@ public final class StructuredModel {
             int[] neurons = m.keptStructures();
             // rows of q (d per kept head), gate and up (one per kept neuron)
             rows(out, p + arch.linearPath(LinearName.Q_PROJ), units(heads, d), config.qDim(), h, pad, config.qkvBias());
+            if (arch.prunesKeyValueWithHeads()) {
+                // BLOOM: k and v keep the rows of the key/value heads the kept query heads read
+                int[] kv = units(new BlockShape(heads, neurons.length).keptKvHeads(config), d);
+                rows(out, p + arch.linearPath(LinearName.K_PROJ), kv, config.kvDim(), h, pad, config.qkvBias());
+                rows(out, p + arch.linearPath(LinearName.V_PROJ), kv, config.kvDim(), h, pad, config.qkvBias());
+            }
             for (LinearName n : arch.linears(config)) {
                 if (n == LinearName.GATE_PROJ || n == LinearName.UP_PROJ) {
                     rows(out, p + arch.linearPath(n), units(neurons, 1), config.intermediateSize(), h, pad, config.mlpBias());

@@ -14,9 +14,11 @@ import java.util.function.Function;
 
 /**
  * A structurally pruned model's tensors in the dense (standard) layout, for tools that need uniform
- * layer sizes: kept query rows, o_proj columns, gate/up rows and down_proj columns go back to their
- * dense positions, removed ones are zero. The padded model computes the same function (a zero query
- * head's output meets zero o_proj columns; silu(0) * up = 0 meets zero down_proj columns). Heads are
+ * layer sizes: kept query rows, o_proj columns, gate/up rows and down_proj columns (and, where the
+ * family prunes them with their heads, BLOOM, key/value rows) go back to their dense positions,
+ * removed ones are zero. The padded model computes the same function (a zero query head's output
+ * meets zero o_proj columns, and a removed BLOOM head's zero v rows and biases give a zero value;
+ * silu(0) * up = 0 meets zero down_proj columns). Heads are
  * named by dense index in {@link BlockShape}; neurons are not, so the caller passes each block's kept
  * neurons (ascending dense indices, as {@link StructuredModel#keptNeurons} gives them).
  */
@@ -62,6 +64,23 @@ public final class ZeroPadding {
                 out.put(q + ".bias", rows(smaller.apply(q + ".bias"), qRows, c.qDim(), 1));
             }
             out.put(o + ".weight", cols(smaller.apply(o + ".weight"), qRows, h, c.qDim()));
+            if (arch.prunesKeyValueWithHeads()) {
+                // BLOOM: k and v rows of the kept heads back to their dense positions, the others zero
+                int[] kvHeads = s.keptKvHeads(c);
+                int[] kvRows = new int[kvHeads.length * d];
+                for (int i = 0; i < kvHeads.length; i++) {
+                    for (int k = 0; k < d; k++) {
+                        kvRows[i * d + k] = kvHeads[i] * d + k;
+                    }
+                }
+                for (LinearName n : List.of(LinearName.K_PROJ, LinearName.V_PROJ)) {
+                    String base = p + arch.linearPath(n);
+                    out.put(base + ".weight", rows(smaller.apply(base + ".weight"), kvRows, c.kvDim(), h));
+                    if (c.qkvBias()) {
+                        out.put(base + ".bias", rows(smaller.apply(base + ".bias"), kvRows, c.kvDim(), 1));
+                    }
+                }
+            }
             for (LinearName n : arch.linears(c)) {
                 if (n != LinearName.GATE_PROJ && n != LinearName.UP_PROJ) {
                     continue;

@@ -83,6 +83,62 @@ class FamilyForwardTest {
         assertMatchesNaive(tmp, bloom(36, 6, true), 20);
     }
 
+    /**
+     * DarwinLM's BLOOM blocks: layer 0 keeps heads 1, 4, 5 of 6 and 100 of 144 neurons, layer 1 heads 0,
+     * 2, 3, 5 and 37 neurons. query_key_value holds only the kept heads' [q; k; v] rows, each head keeps
+     * the ALiBi slope of its dense index (6 heads: the extra slopes), and the naive forward reads the
+     * kept heads from config.json itself. Zero-padded back to the dense layout (what darwin's
+     * model-padded/ holds) the model computes the same logits.
+     */
+    @Test
+    void bloomBlocksWithHeadsRemovedKeepTheirSlopesAndDropTheirKeysAndValues(@TempDir java.nio.file.Path tmp) {
+        ObjectNode c = bloom(36, 6, true);
+        ArrayNode kept = c.putArray(LayerShapes.KEPT_HEADS);
+        kept.addArray().add(1).add(4).add(5);
+        kept.addArray().add(0).add(2).add(3).add(5);
+        c.putArray(LayerShapes.INTERMEDIATE).add(100).add(37);
+        ModelConfig parsed = ArchitectureRegistry.parseConfig(c.toString(), "bloom test config");
+        List<BlockShape> shapes = LayerShapes.parse(c.toString(), parsed, "bloom test config");
+        TensorLayout layout = TensorLayout.of(parsed, shapes);
+        assertEquals(List.of(54L, 36L), java.util.Arrays.stream(layout.shape("transformer.h.0.self_attention.query_key_value.weight"))
+            .boxed().toList(), "3 kept heads x [q; k; v] x head_dim 6 rows");
+        assertEquals(List.of(36L, 24L), java.util.Arrays.stream(layout.shape("transformer.h.1.self_attention.dense.weight"))
+            .boxed().toList());
+        float[] naive = assertMatchesNaive(tmp, c, 20);
+
+        Path dir = HadoopFiles.path(tmp.resolve("bloom").toString());
+        try (CheckpointReader ckpt = CheckpointReader.open(dir, HadoopFiles.defaultConf());
+             CausalLm model = ModelLoader.load(ckpt, Device.cpu(), DataType.FLOAT32);
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            assertEquals(shapes, model.blockShapes());
+            long stored = 0;
+            for (String name : ckpt.tensorFiles().keySet()) {
+                stored += java.util.Arrays.stream(ckpt.info(name).shape()).reduce(1, (a, b) -> a * b);
+            }
+            assertEquals(stored, model.parameterCount(), "parameterCount counts exactly the stored tensors");
+            List<int[]> neurons = List.of(spread(100, 144), spread(37, 144));
+            java.util.Map<String, float[]> units = TensorLayout.readUnits(ckpt);
+            java.util.Map<String, float[]> padded = io.evocompress.structured.ZeroPadding.pad(parsed, shapes, neurons, units::get);
+            ObjectNode dense = c.deepCopy();
+            dense.remove(LayerShapes.KEPT_HEADS);
+            dense.remove(LayerShapes.INTERMEDIATE);
+            try (CausalLm p = ModelLoader.load(dense.toString(), "padded", padded::get, Device.cpu(), DataType.FLOAT32)) {
+                int[] ids = ids(20);
+                float[] actual = p.logits(m.create(ids, new Shape(1, ids.length))).toFloatArray();
+                double max = 0;
+                for (int i = 0; i < actual.length; i++) {
+                    max = Math.max(max, Math.abs(actual[i] - naive[i]));
+                }
+                assertTrue(max < 1e-4, "zero-padded vs naive pruned: " + max);
+            }
+        }
+    }
+
+    /** n ascending indices spread over [0, total). */
+    private static int[] spread(int n, int total) {
+        return java.util.stream.IntStream.range(0, n).map(i -> (int) ((long) i * total / n)).toArray();
+    }
+
     @Test
     void bloomWithUntiedHead(@TempDir java.nio.file.Path tmp) {
         assertMatchesNaive(tmp, bloom(32, 4, false), 20);
@@ -181,13 +237,17 @@ class FamilyForwardTest {
         return c;
     }
 
-    /** Writes a tiny random checkpoint of the config, runs both forwards on {@code length} tokens, compares logits. */
-    private static void assertMatchesNaive(java.nio.file.Path tmp, ObjectNode config, int length) {
+    /**
+     * Writes a tiny random checkpoint of the config (per-layer shapes included, {@link LayerShapes}) to
+     * tmp/model_type, runs both forwards on {@code length} tokens ({@link #ids}), compares logits and
+     * returns the naive ones, row-major.
+     */
+    private static float[] assertMatchesNaive(java.nio.file.Path tmp, ObjectNode config, int length) {
         String type = config.get("model_type").asText();
         ModelConfig parsed = ArchitectureRegistry.parseConfig(config.toString(), type + " test config");
         List<CheckpointWriter.Tensor> tensors = new ArrayList<>();
         SplittableRandom random = new SplittableRandom(11);
-        TensorLayout.of(parsed).shapes().forEach((name, shape) -> {
+        TensorLayout.of(parsed, LayerShapes.parse(config.toString(), parsed, type + " test config")).shapes().forEach((name, shape) -> {
             long n = 1;
             for (long s : shape) {
                 n *= s;
@@ -204,10 +264,8 @@ class FamilyForwardTest {
         FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
         new CheckpointWriter(DType.F32, 1, false).write(fs, out, config.toString(), tensors, null, null);
 
-        int[] ids = new int[length];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = random.nextInt(VOCAB);
-        }
+        int[] ids = ids(length);
+        float[] naiveLogits = new float[length * VOCAB];
         try (CheckpointReader ckpt = CheckpointReader.open(out, HadoopFiles.defaultConf());
              CausalLm model = ModelLoader.load(ckpt, Device.cpu(), DataType.FLOAT32);
              NDManager m = NDManager.newBaseManager(Device.cpu())) {
@@ -219,10 +277,22 @@ class FamilyForwardTest {
                 for (int v = 0; v < VOCAB; v++) {
                     max = Math.max(max, Math.abs(actual[t * VOCAB + v] - naive[t][v]));
                     spread = Math.max(spread, Math.abs(naive[t][v]));
+                    naiveLogits[t * VOCAB + v] = (float) naive[t][v];
                 }
             }
             assertTrue(spread > 0.5, "test model too weak to discriminate: max |logit| " + spread);
             assertTrue(max < 1e-4, config + ": max |DJL - naive| = " + max);
         }
+        return naiveLogits;
+    }
+
+    /** {@code length} token ids, the same for every call of one length. */
+    private static int[] ids(int length) {
+        SplittableRandom random = new SplittableRandom(12);
+        int[] ids = new int[length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = random.nextInt(VOCAB);
+        }
+        return ids;
     }
 }

@@ -13,7 +13,8 @@ import java.io.IOException;
  * (fused tensors sliced here), and loops over tokens, heads and positions. It is checked against the
  * family fixtures' float64 reference logits and then serves as the reference for what those
  * fixtures do not exercise (OPT post-LN with project_in/out, ALiBi with a head count that is not a
- * power of two, Phi-3 longrope, tied and untied heads).
+ * power of two, Phi-3 longrope, tied and untied heads, BLOOM blocks with heads removed as DarwinLM
+ * writes them: {@code evocompress_kept_heads_per_layer} read here on its own).
  */
 final class NaiveFamilyForward {
     private final JsonNode cfg;
@@ -125,15 +126,25 @@ final class NaiveFamilyForward {
         for (int k = 0; k < heads; k++) {
             slopes[k] = k < n ? Math.pow(2, -8.0 * (k + 1) / n) : Math.pow(2, -8.0 * (2 * (k - n) + 1) / (2 * n));
         }
+        // a structurally pruned model lists each layer's kept heads (dense indices): the fused tensor then
+        // holds those heads' [q; k; v] blocks in order, and each keeps the slope of its dense index
+        JsonNode keptPerLayer = cfg.get("evocompress_kept_heads_per_layer");
         for (int layer = 0; layer < cfg.get("n_layer").asInt(); layer++) {
             String p = "transformer.h." + layer + ".";
+            int[] kept = new int[keptPerLayer == null ? heads : keptPerLayer.get(layer).size()];
+            double[] keptSlopes = new double[kept.length];
+            for (int j = 0; j < kept.length; j++) {
+                kept[j] = keptPerLayer == null ? j : keptPerLayer.get(layer).get(j).asInt();
+                keptSlopes[j] = slopes[kept[j]];
+            }
+            int kh = kept.length;
             double[][] q = new double[t][], k = new double[t][], v = new double[t][];
             for (int i = 0; i < t; i++) {
                 double[] fused = linear(p + "self_attention.query_key_value", layerNorm(x[i], p + "input_layernorm", eps));
-                q[i] = new double[h];
-                k[i] = new double[h];
-                v[i] = new double[h];
-                for (int head = 0; head < heads; head++) {
+                q[i] = new double[kh * hd];
+                k[i] = new double[kh * hd];
+                v[i] = new double[kh * hd];
+                for (int head = 0; head < kh; head++) {
                     for (int e = 0; e < hd; e++) {
                         q[i][head * hd + e] = fused[head * 3 * hd + e];
                         k[i][head * hd + e] = fused[head * 3 * hd + hd + e];
@@ -141,7 +152,7 @@ final class NaiveFamilyForward {
                     }
                 }
             }
-            double[][] att = attention(q, k, v, heads, slopes);
+            double[][] att = attention(q, k, v, kh, keptSlopes);
             for (int i = 0; i < t; i++) {
                 x[i] = add(x[i], linear(p + "self_attention.dense", att[i]));
                 double[] u = linear(p + "mlp.dense_h_to_4h", layerNorm(x[i], p + "post_attention_layernorm", eps));

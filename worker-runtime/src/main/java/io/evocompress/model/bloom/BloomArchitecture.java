@@ -14,7 +14,9 @@ import java.util.List;
  * {@code word_embeddings_layernorm}), ALiBi instead of positions, multi-head attention with q/k/v
  * fused as {@code self_attention.query_key_value} (rows per head: [q_h; k_h; v_h]), a GELU-tanh MLP
  * of 4 x hidden, biases everywhere, pre-LN, tied LM head. The search's units are q, k and v
- * ({@code self_attention.query_key_value.q}, ...); export interleaves them back.
+ * ({@code self_attention.query_key_value.q}, ...); export interleaves them back. DarwinLM removes a
+ * head's q, k and v rows together ({@link #prunesKeyValueWithHeads}), so a pruned block is still one
+ * per-head fused tensor; ALiBi slopes stay those of the kept heads' dense indices.
  */
 public class BloomArchitecture implements Architecture {
     private static final FusedLinear QKV = new FusedLinear("self_attention.query_key_value",
@@ -94,5 +96,11 @@ public class BloomArchitecture implements Architecture {
     @Override
     public List<FusedLinear> fused() {
         return List.of(QKV);
+    }
+
+    /** A removed head takes its q, k and v rows (one per-head block of query_key_value) with it. */
+    @Override
+    public boolean prunesKeyValueWithHeads() {
+        return true;
     }
 }
