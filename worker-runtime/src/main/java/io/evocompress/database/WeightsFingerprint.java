@@ -36,7 +36,7 @@ public final class WeightsFingerprint {
         Map<String, SafetensorsFile> sorted = new TreeMap<>(checkpoint.tensorFiles());
         for (Map.Entry<String, SafetensorsFile> e : sorted.entrySet()) {
             SafetensorsFile file = e.getValue();
-            TensorInfo t = file.info(e.getKey());
+            TensorInfo t = checkpoint.info(e.getKey());
             md.update((t.name() + "\u0000" + t.dtype() + "\u0000" + t.shapeString() + "\u0000" + t.byteLength() + "\n")
                 .getBytes(StandardCharsets.UTF_8));
             long length = t.byteLength();
