@@ -204,7 +204,8 @@ final class CompressCommand implements Command {
                 console.progress("%d fused layers (%s) written dequantized: a fused tensor is packed only from one grid, "
                     + "and its parts were quantized separately", fusedDense.size(), String.join(", ", fusedDense));
             }
-            new CheckpointWriter(dtype, 1, request.overwrite()).write(HadoopFiles.fileSystem(out, HadoopFiles.defaultConf()),
+            new CheckpointWriter(dtype, 1, request.overwrite()).named(source.naming())
+                .write(HadoopFiles.fileSystem(out, HadoopFiles.defaultConf()),
                 out, configJson, tensors, source.fileSystem(), source.dir());
         }
         double seconds = console.elapsedSeconds();

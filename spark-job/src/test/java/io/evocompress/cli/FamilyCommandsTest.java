@@ -3,6 +3,7 @@ package io.evocompress.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.Fixtures;
+import io.evocompress.PrefixlessCheckpoints;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The commands on the OPT, BLOOM and Phi-3 fixtures: a 70% sparsity search (building its database),
  * then export and eval of the searched profile, which scores the searched perplexity, in a
- * checkpoint with the input's own tensor names, shapes and dtypes (fused tensors fused again).
+ * checkpoint with the input's own tensor names, shapes and dtypes (fused tensors fused again); the
+ * same for copies saved without the base model's prefix (build-db in the bits domain on one).
  */
 class FamilyCommandsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -213,6 +215,79 @@ class FamilyCommandsTest {
                     + ".self_attention.query_key_value.weight"), "block " + b);
             }
         }
+    }
+
+    /**
+     * A checkpoint saved from the base model class (tensors without {@code model.} / {@code transformer.}):
+     * eval on the fixture's reference token ids gives reference.json's NLL, and compress writes the
+     * input's naming back.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-opt", "tiny-bloom"})
+    void aPrefixlessCheckpointEvalsToTheReferenceAndCompressKeepsItsNaming(String fixture) throws Exception {
+        Path copy = PrefixlessCheckpoints.copy(Fixtures.model(fixture), tmp.resolve(fixture + "-prefixless"));
+        MainTest.Run ev = MainTest.run("eval", "--model", copy.toString(), "--data",
+            copy.resolve("reference_logits.safetensors").toString(), "--json");
+        assertEquals(0, ev.status(), ev.err());
+        double nll = JSON.readTree(copy.resolve("reference.json").toFile()).get("nll_per_token").asDouble();
+        assertEquals(nll, ev.json().get("nll_per_token").asDouble(), 1e-4, fixture + ": NLL of the prefix-less copy");
+        Path pruned = tmp.resolve(fixture + "-prefixless-magnitude");
+        MainTest.Run c = MainTest.run("compress", "--model", copy.toString(), "--out", pruned.toString(),
+            "--method", "magnitude", "--sparsity", "0.5", "--json");
+        assertEquals(0, c.status(), c.err());
+        assertEquals(header(copy.resolve("model.safetensors")), header(pruned.resolve("model.safetensors")),
+            fixture + ": compress keeps the input's naming");
+    }
+
+    /**
+     * build-db (the command, bits domain) on a prefix-less BLOOM (fused per-head query_key_value, no
+     * lm_head) names its units in full, GPTQ's error falling with every bit; a 3-bit search on that
+     * database exports a checkpoint in the input's own naming that reproduces the searched perplexity.
+     * The copy holds the fixture's weights under the same full names, so the database is the one
+     * {@link #threeBitSearchBeatsUniformThreeBits} uses (same id: built by whichever runs first).
+     */
+    @org.junit.jupiter.api.Test
+    void aPrefixlessBloomBuildsSearchesAndExportsInItsOwnNaming() throws Exception {
+        Path copy = PrefixlessCheckpoints.copy(Fixtures.model("tiny-bloom"), tmp.resolve("bloom-prefixless-searched"));
+        Path db = tmp.resolve("tiny-bloom-bits-db");
+        JsonNode manifest = buildDb("build-db-bits.yaml", copy, db, List.of(
+            "calibration.data=" + Fixtures.text("tinystories_train_head.txt"), "calibration.sequences=16",
+            "calibration.seq-len=128", "calibration.shards=1", "database.bits=[2, 3, 4, 5, 6]", "database.group-size=64"));
+        assertEquals(4 * 6, manifest.get("layers").size(), manifest.toString());
+        for (JsonNode layer : manifest.get("layers")) {
+            assertTrue(layer.get("name").asText().startsWith("transformer.h."), layer.get("name").asText());
+            Map<Integer, Double> error = new TreeMap<>();
+            layer.get("levels").forEach(l -> error.put(l.get("bits").asInt(), l.get("error").asDouble()));
+            assertEquals(java.util.Set.of(2, 3, 4, 5, 6), error.keySet(), layer.toString());
+            for (int bits = 2; bits < 6; bits++) {
+                assertTrue(error.get(bits) > error.get(bits + 1), layer.toString());
+            }
+        }
+        String out = "bloom-prefixless-bits";
+        double ppl = job("search", "evopress-bits-3.yaml", "tiny-bloom", out, "model=" + copy, "calibration.shards=1",
+            "database.path=" + db, "final.tokens=512", "search.stages=1@256,1@512", "search.initial-tokens=512",
+            "search.offspring=4", "search.generations=2", "baselines=[]").at("/result/perplexity").asDouble();
+        assertEquals(manifest.get("databaseId"), JSON.readTree(db.resolve("manifest.json").toFile()).get("databaseId"),
+            "the search ran on build-db's database");
+        Path exported = tmp.resolve("bloom-prefixless-model");
+        export(out, exported, "--format", "dense", "--dtype", "f32");
+        assertEquals(header(copy.resolve("model.safetensors")), header(exported.resolve("model.safetensors")),
+            "the export has the prefix-less input's tensor names, shapes and dtypes");
+        assertEquals(ppl, perplexity(exported), ppl * 1e-4, "exported prefix-less model");
+    }
+
+    /** {@code build-db} with conf/{@code config} on {@code model} into {@code output}, plus {@code sets}; its manifest. */
+    private static JsonNode buildDb(String config, Path model, Path output, List<String> sets) throws Exception {
+        List<String> args = new ArrayList<>(List.of("build-db", "--config", SearchCommandTest.conf(config).toString(),
+            "--set", "model=" + model, "--set", "output=" + output));
+        for (String set : sets) {
+            args.add("--set");
+            args.add(set);
+        }
+        args.add("--json");
+        MainTest.Run r = MainTest.run(args.toArray(new String[0]));
+        assertEquals(0, r.status(), r.err());
+        return JSON.readTree(output.resolve("manifest.json").toFile());
     }
 
     /**

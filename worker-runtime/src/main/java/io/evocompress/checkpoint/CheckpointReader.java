@@ -18,7 +18,10 @@ import java.util.Map;
 /**
  * A Hugging Face checkpoint directory on any Hadoop file system: {@code config.json} plus either
  * {@code model.safetensors} or a sharded {@code model.safetensors.index.json}. Hides which of the two
- * it is; tensors are read one at a time.
+ * it is; tensors are read one at a time. Hides too whether the tensors were saved from the causal-LM
+ * class or from its base model without the base model's prefix ({@link TensorNaming}, detected once
+ * from the tensor index by {@link io.evocompress.model.CheckpointNaming}): every tensor is named here by
+ * its full name ({@code model.layers.0.self_attn.q_proj.weight}) and read under its stored one.
  */
 public final class CheckpointReader implements AutoCloseable {
     public static final String CONFIG = "config.json";
@@ -34,15 +37,17 @@ public final class CheckpointReader implements AutoCloseable {
     private final Path dir;
     private final String configJson;
     private final List<SafetensorsFile> files;
-    private final Map<String, SafetensorsFile> owner;
+    private final Map<String, SafetensorsFile> owner;   // full name -> file
+    private final TensorNaming naming;
 
     private CheckpointReader(FileSystem fs, Path dir, String configJson, List<SafetensorsFile> files,
-                             Map<String, SafetensorsFile> owner) {
+                             Map<String, SafetensorsFile> owner, TensorNaming naming) {
         this.fs = fs;
         this.dir = dir;
         this.configJson = configJson;
         this.files = files;
         this.owner = owner;
+        this.naming = naming;
     }
 
     public static CheckpointReader open(String location) {
@@ -60,6 +65,7 @@ public final class CheckpointReader implements AutoCloseable {
         Path single = new Path(dir, SINGLE_FILE);
         List<SafetensorsFile> files = new ArrayList<>();
         Map<String, SafetensorsFile> owner = new LinkedHashMap<>();
+        TensorNaming naming;
         try {
             if (HadoopFiles.exists(fs, index)) {
                 Map<String, String> weightMap = readWeightMap(fs, index);
@@ -85,11 +91,19 @@ public final class CheckpointReader implements AutoCloseable {
                 throw new EvocompressException("Checkpoint " + dir + " has no weights: expected " + SINGLE_FILE
                     + " or " + INDEX_FILE + ".");
             }
+            naming = io.evocompress.model.CheckpointNaming.detect(config, owner);
         } catch (RuntimeException e) {
             files.forEach(SafetensorsFile::close);
             throw e;
         }
-        return new CheckpointReader(fs, dir, config, files, Collections.unmodifiableMap(owner));
+        Map<String, SafetensorsFile> byName = owner;
+        if (!naming.full()) {
+            byName = new LinkedHashMap<>();
+            for (Map.Entry<String, SafetensorsFile> e : owner.entrySet()) {
+                byName.put(naming.name(e.getKey()), e.getValue());
+            }
+        }
+        return new CheckpointReader(fs, dir, config, files, Collections.unmodifiableMap(byName), naming);
     }
 
     private static Map<String, String> readWeightMap(FileSystem fs, Path index) {
@@ -125,29 +139,35 @@ public final class CheckpointReader implements AutoCloseable {
         return files.size() > 1 || HadoopFiles.exists(fs, new Path(dir, INDEX_FILE));
     }
 
+    /** Full tensor name -> the file holding it. */
     public Map<String, SafetensorsFile> tensorFiles() {
         return owner;
+    }
+
+    /** How this checkpoint's stored names relate to the full ones (write a derived checkpoint the same way). */
+    public TensorNaming naming() {
+        return naming;
     }
 
     public boolean has(String name) {
         return owner.containsKey(name);
     }
 
+    /** The header entry of a tensor by full name (its {@link TensorInfo#name} is the stored name). */
     public TensorInfo info(String name) {
-        return file(name).info(name);
+        return file(name).info(naming.stored(name));
     }
 
     public SafetensorsFile file(String name) {
         SafetensorsFile f = owner.get(name);
         if (f == null) {
-            throw new EvocompressException("Checkpoint " + dir + " is missing tensor '" + name + "'.");
+            throw new EvocompressException("Checkpoint " + dir + " is missing tensor '" + naming.stored(name) + "'.");
         }
         return f;
     }
 
     public float[] readFloat(String name) {
-        SafetensorsFile f = file(name);
-        return f.readFloat(f.info(name));
+        return file(name).readFloat(info(name));
     }
 
     @Override

@@ -63,6 +63,7 @@ public final class CheckpointWriter {
     private final DType dtype;
     private final int shards;
     private final boolean overwrite;
+    private final TensorNaming naming;
 
     /**
      * @param dtype     element type of every tensor written (F32, F16 or BF16)
@@ -70,6 +71,10 @@ public final class CheckpointWriter {
      * @param overwrite whether an existing output directory may be replaced
      */
     public CheckpointWriter(DType dtype, int shards, boolean overwrite) {
+        this(dtype, shards, overwrite, TensorNaming.FULL);
+    }
+
+    private CheckpointWriter(DType dtype, int shards, boolean overwrite, TensorNaming naming) {
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
             throw new EvocompressException("Checkpoint dtype must be F32, F16 or BF16, but was " + dtype);
         }
@@ -79,6 +84,16 @@ public final class CheckpointWriter {
         this.dtype = dtype;
         this.shards = shards;
         this.overwrite = overwrite;
+        this.naming = naming;
+    }
+
+    /**
+     * This writer storing tensors (given by full name) under {@code naming}'s stored names: a checkpoint
+     * derived from one saved without the base model's prefix is written without it too
+     * ({@link CheckpointReader#naming}). config.json (and its quantization_config's module names) stays as given.
+     */
+    public CheckpointWriter named(TensorNaming naming) {
+        return new CheckpointWriter(dtype, shards, overwrite, naming);
     }
 
     /**
@@ -102,7 +117,7 @@ public final class CheckpointWriter {
                     : String.format("model-%05d-of-%05d.safetensors", s + 1, groups.size());
                 totalBytes += writeSafetensors(fs, dir.resolve(fileName), groups.get(s));
                 for (Tensor t : groups.get(s)) {
-                    weightMap.put(t.name(), fileName);
+                    weightMap.put(naming.stored(t.name()), fileName);
                 }
             }
             if (groups.size() > 1) {
@@ -145,7 +160,7 @@ public final class CheckpointWriter {
         long offset = 0;
         for (Tensor t : tensors) {
             long bytes = t.bytes(dtype);
-            ObjectNode entry = header.putObject(t.name());
+            ObjectNode entry = header.putObject(naming.stored(t.name()));
             entry.put("dtype", (t.rawType() != null ? t.rawType() : dtype).name());
             ArrayNode shape = entry.putArray("shape");
             for (long d : t.shape()) {

@@ -15,7 +15,9 @@ import java.util.TreeMap;
 /**
  * A SHA-256 over a checkpoint's weights, cheap enough to compute on the driver of every run for a
  * checkpoint of hundreds of GB, so that a variant database (and its Hessians) built from other weights
- * with the same config.json is never reused. Per tensor, in name order: its name, dtype, shape and
+ * with the same config.json is never reused. Per tensor, in name order: its full name (the same for a
+ * checkpoint saved without the base model's prefix, {@link io.evocompress.checkpoint.TensorNaming}, which
+ * holds the same weights and so shares its databases), dtype, shape and
  * byte length (what the safetensors headers say, offsets aside), then its bytes: all of them for
  * tensors up to {@link #WHOLE_BYTES}, otherwise {@link #WINDOWS} windows of {@link #WINDOW_BYTES}
  * spread evenly from its first byte to its last. A 352 GB checkpoint of a few thousand tensors costs
@@ -36,8 +38,8 @@ public final class WeightsFingerprint {
         Map<String, SafetensorsFile> sorted = new TreeMap<>(checkpoint.tensorFiles());
         for (Map.Entry<String, SafetensorsFile> e : sorted.entrySet()) {
             SafetensorsFile file = e.getValue();
-            TensorInfo t = file.info(e.getKey());
-            md.update((t.name() + "\u0000" + t.dtype() + "\u0000" + t.shapeString() + "\u0000" + t.byteLength() + "\n")
+            TensorInfo t = checkpoint.info(e.getKey());
+            md.update((e.getKey() + "\u0000" + t.dtype() + "\u0000" + t.shapeString() + "\u0000" + t.byteLength() + "\n")
                 .getBytes(StandardCharsets.UTF_8));
             long length = t.byteLength();
             if (length <= WHOLE_BYTES) {

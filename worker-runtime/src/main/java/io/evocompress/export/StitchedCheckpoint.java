@@ -252,7 +252,8 @@ public final class StitchedCheckpoint {
                 throw new EvocompressException("config.json is not a JSON object: " + e.getMessage());
             }
         }
-        new CheckpointWriter(dtype, 1, overwrite).write(fs, out, configJson, tensors, dense.fileSystem(), dense.dir());
+        new CheckpointWriter(dtype, 1, overwrite).named(dense.naming())
+            .write(fs, out, configJson, tensors, dense.fileSystem(), dense.dir());
         Format result = !packedSchemes.isEmpty() ? Format.COMPRESSED_TENSORS
             : !packedGroups.isEmpty() ? Format.EVOCOMPRESS_INT4 : Format.DENSE;
         return new Summary(result, packedSchemes, perChannel);

@@ -26,6 +26,16 @@ public interface Architecture {
 
     ModelConfig parse(ConfigFields fields);
 
+    /**
+     * The prefix of every tensor of the base model inside the causal-LM class (Hugging Face's
+     * {@code base_model_prefix} plus a dot: {@code model.}; BLOOM {@code transformer.}). A checkpoint
+     * saved from the base model stores its tensors without it ({@link CheckpointNaming}); the names
+     * below are the full ones.
+     */
+    default String basePrefix() {
+        return "model.";
+    }
+
     /** Tensor names, as in Hugging Face checkpoints of this family. */
     default String blockPrefix(int layer) {
         return "model.layers." + layer + ".";

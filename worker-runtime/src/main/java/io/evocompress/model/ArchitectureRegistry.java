@@ -34,6 +34,11 @@ public final class ArchitectureRegistry {
         return BY_TYPE.keySet();
     }
 
+    /** The family registered under {@code modelType}, or null. */
+    public static Architecture find(String modelType) {
+        return BY_TYPE.get(modelType);
+    }
+
     public static Architecture forType(String modelType, String where) {
         Architecture a = BY_TYPE.get(modelType);
         if (a == null) {

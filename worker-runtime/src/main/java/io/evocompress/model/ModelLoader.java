@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.PackedWeights;
-import io.evocompress.checkpoint.SafetensorsFile;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -52,8 +51,7 @@ public final class ModelLoader {
                 long[] shape = layout.shape(name);
                 return packed.dequantize(name, Math.toIntExact(shape[0]), Math.toIntExact(shape[1]));
             }
-            SafetensorsFile file = checkpoint.file(name);
-            return file.readFloat(file.info(name));
+            return checkpoint.readFloat(name);
         };
     }
 

@@ -319,16 +319,17 @@ public final class TensorLayout {
                 continue;
             }
             if (!checkpoint.has(name)) {
-                throw new EvocompressException("Checkpoint " + checkpoint.dir() + " is missing tensor '" + name
-                    + "' (expected shape " + Arrays.toString(e.getValue()) + " for its config.json).");
+                throw new EvocompressException("Checkpoint " + checkpoint.dir() + " is missing tensor '"
+                    + checkpoint.naming().stored(name) + "' (expected shape " + Arrays.toString(e.getValue())
+                    + " for its config.json).");
             }
             TensorInfo info = checkpoint.info(name);
             if (!Arrays.equals(info.shape(), e.getValue())) {
-                throw new EvocompressException(checkpoint.file(name).path() + ": tensor '" + name + "' has shape "
+                throw new EvocompressException(checkpoint.file(name).path() + ": tensor '" + info.name() + "' has shape "
                     + info.shapeString() + " but config.json implies " + Arrays.toString(e.getValue()) + ".");
             }
             if (!info.dtype().isFloating()) {
-                throw new EvocompressException(checkpoint.file(name).path() + ": tensor '" + name + "' has dtype "
+                throw new EvocompressException(checkpoint.file(name).path() + ": tensor '" + info.name() + "' has dtype "
                     + info.dtype() + "; weights must be F32, F16 or BF16.");
             }
         }

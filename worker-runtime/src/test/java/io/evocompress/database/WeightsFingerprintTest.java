@@ -2,6 +2,7 @@ package io.evocompress.database;
 
 import io.evocompress.BadFiles;
 import io.evocompress.Fixtures;
+import io.evocompress.PrefixlessCheckpoints;
 import io.evocompress.checkpoint.CheckpointReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,8 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 /**
  * The weights fingerprint on copies of stories260K: equal for equal weights wherever they live,
  * different after a change to a small tensor, to a sampled window of a large one (the 131072-byte
- * embedding, read as 16 windows of 4 KiB), to a tensor's dtype or name; and, as documented, blind to
- * a change between the windows of a large tensor.
+ * embedding, read as 16 windows of 4 KiB), to a tensor's dtype or name; equal for a copy saved without
+ * the base model's prefix; and, as documented, blind to a change between the windows of a large tensor.
  */
 class WeightsFingerprintTest {
     @TempDir
@@ -47,6 +48,8 @@ class WeightsFingerprintTest {
         Path renamed = copy("renamed");
         BadFiles.editHeader(renamed.resolve("model.safetensors"), h -> h.set("model.norm.weight.x", h.remove("model.norm.weight")));
         assertNotEquals(original, fingerprint(renamed), "a renamed tensor");
+        assertEquals(original, fingerprint(PrefixlessCheckpoints.copy(Fixtures.stories260k(), tmp.resolve("prefixless"))),
+            "the same weights saved without the base model's prefix (the same full names)");
 
         Path between = copy("between");
         // byte 6000 of the embedding lies between window 0 [0, 4096) and window 1 [8465, 12561)

@@ -61,6 +61,11 @@ public class BloomArchitecture implements Architecture {
     }
 
     @Override
+    public String basePrefix() {
+        return "transformer.";
+    }
+
+    @Override
     public String blockPrefix(int layer) {
         return "transformer.h." + layer + ".";
     }
