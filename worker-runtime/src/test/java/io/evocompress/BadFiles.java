@@ -99,6 +99,46 @@ public final class BadFiles {
         }
     }
 
+    /** A tensor's bytes as stored in a safetensors file, located by its header's data_offsets. */
+    public static byte[] tensorBytes(Path file, String tensor) {
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            int n = (int) ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            JsonNode offsets = JSON.readTree(new String(bytes, 8, n, StandardCharsets.UTF_8)).get(tensor).get("data_offsets");
+            return Arrays.copyOfRange(bytes, 8 + n + offsets.get(0).asInt(), 8 + n + offsets.get(1).asInt());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * An existing directory this process cannot create files in: {@code parent/read-only} with mode 555,
+     * or, where that does not stop a write (running as root), {@code /proc}, where not even root can
+     * create a file. Asserts that creating a file there fails, so a test using it cannot pass vacuously.
+     */
+    public static Path unwritableDirectory(Path parent) {
+        try {
+            Path ro = Files.createDirectories(parent.resolve("read-only"));
+            Files.setPosixFilePermissions(ro, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+            Path dir = canCreateFile(ro) ? Path.of("/proc") : ro;
+            if (!Files.isDirectory(dir) || canCreateFile(dir)) {
+                throw new IllegalStateException("no unwritable directory here: " + ro + " and /proc both take files");
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean canCreateFile(Path dir) {
+        try {
+            Files.delete(Files.createTempFile(dir, ".probe-", ".tmp"));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** A safetensors file holding one I64 tensor {@code token_ids} of the given shape and values. */
     public static Path tokenIds(Path file, long[] shape, long... ids) {
         if (Arrays.stream(shape).reduce(1, (x, y) -> x * y) != ids.length) {

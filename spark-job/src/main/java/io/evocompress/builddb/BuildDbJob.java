@@ -7,6 +7,7 @@ import io.evocompress.calibrate.HessianJob;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.data.TokenSequences;
 import io.evocompress.database.DatabaseManifest;
+import io.evocompress.database.TensorHashes;
 import io.evocompress.database.VariantDatabase;
 import io.evocompress.database.VariantStore;
 import io.evocompress.database.WeightsFingerprint;
@@ -44,8 +45,10 @@ import java.util.function.Consumer;
  *       input group)), skipped when already there for the same model and data;</li>
  *   <li>one task per (block, input group) with layers not yet built ({@link BuildLayer}): the layers
  *       reading one input (q, k, v; gate, up; o; down) share one factorisation of its H; each gets
- *       every level, its record last. Layers whose record carries this database id and whose files
- *       all verify are skipped, so a build that died part-way resumes where it stopped;</li>
+ *       every level, its record last (with the full SHA-256 of the tensor it read, {@link TensorHashes}).
+ *       Layers whose record carries this database id and whose files all verify are skipped, so a build
+ *       that died part-way resumes where it stopped; a layer rebuilt whose tensor a record of this
+ *       database hashed must read the same bytes;</li>
  *   <li>the manifest, written last and atomically.</li>
  * </ol>
  * A database whose manifest already carries the same id and verifies is reused as is.
@@ -112,12 +115,15 @@ public final class BuildDbJob {
         // which layers are done: a record with this id whose files all verify
         Map<String, VariantStore.LayerRecord> records = new HashMap<>();
         List<LayerTask> todo = new ArrayList<>();
+        HashMap<String, String> recordedTensors = new HashMap<>();  // what a layer rebuilt must read again
         for (LayerTask t : in.layers()) {
             VariantStore.LayerRecord r = store.verifiedRecord(t.unit(), in.databaseId(), progress);
             if (r != null) {
                 records.put(t.unit(), r);
+                TensorHashes.recorded(List.of(r)).forEach(recordedTensors::putIfAbsent);
             } else {
                 todo.add(t);
+                store.recordedTensorHashes(t.unit(), in.databaseId()).forEach(recordedTensors::putIfAbsent);
             }
         }
         if (existing != null && todo.isEmpty()) {
@@ -139,7 +145,7 @@ public final class BuildDbJob {
                 + " input-group tasks", 2000, progress);
             try (watch) {
                 built = sc.parallelize(groups, groups.size())
-                    .flatMap(new BuildLayer(s, in.databaseId(), new HashMap<>(hessians.checksums())))
+                    .flatMap(new BuildLayer(s, in.databaseId(), new HashMap<>(hessians.checksums()), recordedTensors))
                     .collect();
             }
             try {

@@ -11,6 +11,7 @@ import io.evocompress.calibration.PartialStatistics;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.compress.PreparedHessian;
 import io.evocompress.database.LayerLevels;
+import io.evocompress.database.TensorHashes;
 import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
@@ -29,7 +30,9 @@ import java.util.List;
  * ({@link InputGroupTask}: q, k, v; gate, up; o; down). Reads the Hessian of that input from
  * {@code hessians/} once (checked against the index's SHA-256) and prepares it once, so one
  * factorisation serves every level of every layer of the group; then per layer reads the dense weight
- * from the checkpoint and writes every level and then the layer record ({@link LayerLevels#build}).
+ * from the checkpoint and writes every level and then the layer record ({@link LayerLevels#build}),
+ * which holds the full SHA-256 of the tensor as read ({@link TensorHashes}); a tensor that an existing
+ * record of this database names (a layer rebuilt on resume) must have the recorded hash.
  * Returns the records as JSON, in the group's layer order.
  */
 final class BuildLayer implements FlatMapFunction<InputGroupTask, String> {
@@ -39,11 +42,22 @@ final class BuildLayer implements FlatMapFunction<InputGroupTask, String> {
     private final BuildDbSettings settings;
     private final String databaseId;
     private final HashMap<String, String> hessianChecksums;
+    private final HashMap<String, String> recordedTensors;
 
     BuildLayer(BuildDbSettings settings, String databaseId, HashMap<String, String> hessianChecksums) {
+        this(settings, databaseId, hessianChecksums, new HashMap<>());
+    }
+
+    /**
+     * @param recordedTensors checkpoint tensor name to the SHA-256 this database's existing layer records
+     *                        hold for it ({@link TensorHashes#recorded}): a tensor read again must match
+     */
+    BuildLayer(BuildDbSettings settings, String databaseId, HashMap<String, String> hessianChecksums,
+               HashMap<String, String> recordedTensors) {
         this.settings = settings;
         this.databaseId = databaseId;
         this.hessianChecksums = hessianChecksums;
+        this.recordedTensors = recordedTensors;
     }
 
     @Override
@@ -60,11 +74,13 @@ final class BuildLayer implements FlatMapFunction<InputGroupTask, String> {
                 BuildDbJob.deleteTemporaries(fs, store.layerDir(layer.unit()));
                 String tensor = layer.unit() + ".weight";
                 long[] shape = io.evocompress.model.TensorLayout.unitShape(checkpoint, tensor);   // a fused tensor's part too
-                float[] weight = io.evocompress.model.TensorLayout.readUnit(checkpoint, tensor);
+                TensorHashes.Read weight = TensorHashes.readUnit(checkpoint, tensor);   // hashed as it is read
+                TensorHashes.verify(weight.sha256(), recordedTensors, checkpoint, root.toString());
                 VariantStore.LayerRecord record;
                 try (NDManager manager = NDManager.newBaseManager(device)) {
-                    NDArray w = manager.create(weight, new Shape(shape));
-                    record = LayerLevels.build(store, layer.unit(), w, hessian, settings.compressor(), databaseId);
+                    NDArray w = manager.create(weight.values(), new Shape(shape));
+                    record = LayerLevels.build(store, layer.unit(), w, hessian, settings.compressor(), databaseId,
+                        weight.sha256());
                 }
                 records.add(JSON.writeValueAsString(record));
             }

@@ -162,7 +162,9 @@ final class EvalCommand implements Command {
 
         SequenceScores scores;
         String residencyUsed;
-        try (JavaSparkContext sc = SparkContexts.start("eval")) {
+        // eval has no output: Spark's local directories go into a scratch it owns and deletes (not /tmp/blockmgr-*)
+        try (io.evocompress.spark.RunScratch scratch = io.evocompress.spark.RunScratch.create("eval");
+             JavaSparkContext sc = SparkContexts.startIn("eval", scratch.dir())) {
             int partitions = args.intOr("partitions", sc.defaultParallelism());
             console.progress("scoring on Spark master %s in %d task(s), device %s, dtype %s, residency %s", sc.master(),
                 Math.min(partitions, sequences.size()), device, dtype, residency);

@@ -5,6 +5,8 @@ import io.evocompress.builddb.LayerTask;
 import io.evocompress.calibrate.DatabaseHessians;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.database.TensorHashes;
+import io.evocompress.database.VariantDatabase;
 import io.evocompress.model.ModelConfig;
 
 import java.util.ArrayList;
@@ -15,7 +17,8 @@ import java.util.Map;
 /**
  * The OWL baseline's per-layer zero counts: block sparsities from the dense weights and the
  * calibration input norms of a database build ({@link OwlAllocation}), each layer of block b getting
- * round(s_b * numel) zeros (kept within (0, numel)).
+ * round(s_b * numel) zeros (kept within (0, numel)). Each dense weight is hashed as it is read and
+ * must match the hash the database recorded for it ({@link TensorHashes}).
  */
 public final class OwlProfile {
     private OwlProfile() {
@@ -24,6 +27,8 @@ public final class OwlProfile {
     public static long[] zeros(String model, String database, List<LayerTask> layers, ModelConfig config, double target,
                                double lambda, double m) {
         DatabaseHessians hessians = new DatabaseHessians(database);
+        // the dense weights read here must be those the database was built from (TensorHashes)
+        Map<String, String> recorded = TensorHashes.recorded(VariantDatabase.open(database).manifest().layers());
         double[] ratios = new double[config.numLayers()];
         try (CheckpointReader reader = CheckpointReader.open(model)) {
             for (int b = 0; b < config.numLayers(); b++) {
@@ -35,7 +40,9 @@ public final class OwlProfile {
                     }
                     double[] n = norms.computeIfAbsent(InputGroup.of(t.linear()), g -> hessians.read(t.block(), g).columnNorms());
                     long[] shape = t.linear().shape(config);
-                    block.add(new OwlAllocation.Layer((int) shape[0], (int) shape[1], io.evocompress.model.TensorLayout.readUnit(reader, t.unit() + ".weight"), n));
+                    TensorHashes.Read weight = TensorHashes.readUnit(reader, t.unit() + ".weight");
+                    TensorHashes.verify(weight.sha256(), recorded, reader, database);
+                    block.add(new OwlAllocation.Layer((int) shape[0], (int) shape[1], weight.values(), n));
                 }
                 ratios[b] = OwlAllocation.outlierRatio(block, m);
             }

@@ -19,6 +19,7 @@ import io.evocompress.compress.SparseGpt;
 import io.evocompress.compress.SparsityPattern;
 import io.evocompress.database.LayerLevels;
 import io.evocompress.database.LayerVariant;
+import io.evocompress.database.TensorHashes;
 import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
@@ -37,7 +38,9 @@ import java.util.List;
  * for every profile level prunes the layer with SparseGPT to exactly its scheduled number of zeros
  * ({@link SparsityPattern#exactZeros}), jointly quantized to 4 bits when asked (one OBS pass: pruned
  * weights set to 0, kept weights quantized, the error of both compensated). Each variant is written
- * to the output's variant store, then the layer record; returns the record as JSON.
+ * to the output's variant store, then the layer record; returns the record as JSON. The dense weight
+ * is hashed as it is read and must match the hash the database recorded for it ({@link TensorHashes}):
+ * a database reused for other weights is refused.
  */
 final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
     private static final long serialVersionUID = 1L;
@@ -49,9 +52,12 @@ final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
     private final String storeId;
     private final int bits;
     private final int groupSize;
+    private final HashMap<String, String> recordedTensors;
 
+    /** @param recordedTensors the database's tensor hashes ({@link TensorHashes#recorded}): what each layer read must match */
     CompressScheduledLayer(BuildDbSettings db, HashMap<String, String> hessianChecksums, String store, String storeId,
-                           int bits, int groupSize) {
+                           int bits, int groupSize, HashMap<String, String> recordedTensors) {
+        this.recordedTensors = recordedTensors;
         this.db = db;
         this.hessianChecksums = hessianChecksums;
         this.store = store;
@@ -71,7 +77,9 @@ final class CompressScheduledLayer implements Function<ScheduledLayer, String> {
         long[] shape;
         try (CheckpointReader checkpoint = CheckpointReader.open(HadoopFiles.path(db.model()), HadoopFiles.defaultConf())) {
             shape = io.evocompress.model.TensorLayout.unitShape(checkpoint, task.unit() + ".weight");
-            weight = io.evocompress.model.TensorLayout.readUnit(checkpoint, task.unit() + ".weight");
+            TensorHashes.Read read = TensorHashes.readUnit(checkpoint, task.unit() + ".weight");  // hashed as it is read
+            TensorHashes.verify(read.sha256(), recordedTensors, checkpoint, dbRoot.toString());
+            weight = read.values();
         }
         int rows = Math.toIntExact(shape[0]);
         int cols = Math.toIntExact(shape[1]);

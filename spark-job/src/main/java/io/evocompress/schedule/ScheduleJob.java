@@ -182,7 +182,7 @@ public final class ScheduleJob {
         try (watch) {
             records = sc.parallelize(tasks, n)
                 .map(new CompressScheduledLayer(s.buildDb(), new HashMap<>(hessians.checksums()), store, storeId, s.bits(),
-                    s.groupSize()))
+                    s.groupSize(), io.evocompress.database.TensorHashes.recorded(manifest.layers())))
                 .collect();
         }
         List<VariantStore.LayerRecord> ordered = new ArrayList<>();

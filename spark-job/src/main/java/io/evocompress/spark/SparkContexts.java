@@ -28,10 +28,22 @@ public final class SparkContexts {
      * next run on that output deletes them before it starts, since it owns them.
      */
     public static JavaSparkContext start(String appName, String output) {
+        return startWith(appName, () -> scratch(output));
+    }
+
+    /**
+     * As {@link #start(String)}, Spark's local directories on the embedded local master going into
+     * {@code scratch}, a directory the command owns ({@link RunScratch}: {@code eval}, which has no output).
+     */
+    public static JavaSparkContext startIn(String appName, java.nio.file.Path scratch) {
+        return startWith(appName, () -> scratch);
+    }
+
+    private static JavaSparkContext startWith(String appName, java.util.function.Supplier<java.nio.file.Path> scratchDir) {
         SparkConf conf = new SparkConf(true).setAppName("evocompress " + appName);
         if (!conf.contains("spark.master")) {
             conf.setMaster(DEFAULT_MASTER);
-            java.nio.file.Path scratch = scratch(output);
+            java.nio.file.Path scratch = scratchDir.get();
             if (scratch != null && !conf.contains("spark.local.dir")) {
                 conf.set("spark.local.dir", scratch.toString());
                 // SparkConf warns that a cluster manager would override spark.local.dir: not on the local master

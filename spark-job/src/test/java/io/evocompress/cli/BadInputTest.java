@@ -282,4 +282,90 @@ class BadInputTest {
             + "io.evocompress.EvocompressException: /m/model.safetensors tensor 'w' holds NaN at element 3\n\tat a.b(C.java:1)\n");
         assertEquals("/m/model.safetensors tensor 'w' holds NaN at element 3", Main.remoteMessage(remote));
     }
+
+    /**
+     * A "fine-tune" the weights fingerprint cannot see: one value of babyllama105's
+     * model.layers.2.mlp.up_proj.weight (352 x 128 fp32, 180224 bytes, which the fingerprint samples as
+     * 16 windows of 4 KiB, 11741 bytes apart) changed at byte 8000, between windows 0 and 1. The
+     * database id stays the same, but the tensor's full SHA-256, recorded by the build task that read it,
+     * does not: schedule reusing the database (its OWL baseline reads every dense weight, before its layer
+     * tasks would), and a build-db resume that rebuilds that layer, both read the tensor again and fail
+     * naming the tensor, the checkpoint file and the database.
+     */
+    @Test
+    void aTensorChangedBetweenTheFingerprintsWindowsIsCaughtWhereItIsReadAgain() throws Exception {
+        Path model = BadFiles.copyCheckpoint(Fixtures.babyllama105(), tmp.resolve("baby"));
+        Path weights = model.resolve("model.safetensors");
+        Path db = tmp.resolve("db-baby");
+        String tensor = "model.layers.2.mlp.up_proj.weight";
+        List<String> build = new ArrayList<>(List.of("build-db", "--config", SearchCommandTest.conf("build-db-sparsity.yaml").toString(),
+            "--set", "model=" + model, "--set", "output=" + db, "--set", "calibration.data=" + Fixtures.text(TEXT),
+            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128", "--set", "calibration.shards=2",
+            "--set", "database.max-level=0"));
+        MainTest.Run built = MainTest.run(build.toArray(new String[0]));
+        assertEquals(0, built.status(), built.err());
+        // every layer's record holds the SHA-256 of its tensor's bytes as stored (computed here from the header's offsets)
+        com.fasterxml.jackson.databind.JsonNode manifest = new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(db.resolve("manifest.json").toFile());
+        assertEquals(35, manifest.get("layers").size());
+        for (com.fasterxml.jackson.databind.JsonNode layer : manifest.get("layers")) {
+            String name = layer.get("name").asText() + ".weight";
+            assertEquals(1, layer.get("tensorSha256").size(), name);
+            assertEquals(io.evocompress.database.VariantStore.sha256(BadFiles.tensorBytes(weights, name)),
+                layer.get("tensorSha256").get(name).asText(), name);
+        }
+        byte[] manifestBytes = Files.readAllBytes(db.resolve("manifest.json"));
+
+        String before = fingerprint(model);
+        float[] original;
+        try (io.evocompress.checkpoint.CheckpointReader r = io.evocompress.checkpoint.CheckpointReader.open(model.toString())) {
+            original = r.readFloat(tensor);
+        }
+        assertEquals(352 * 128, original.length);
+        BadFiles.setF32(weights, tensor, 2000, original[2000] + 0.25f);   // byte 8000: between windows [0, 4096) and [11741, ...)
+        assertEquals(before, fingerprint(model), "the fingerprint does not see the change (the premise)");
+
+        // schedule reuses the database whole (its id is unchanged), then reads every dense weight again
+        Path scheduled = tmp.resolve("schedule-baby");
+        List<String> schedule = List.of("schedule", "--config", SearchCommandTest.conf("schedule-70.yaml").toString(),
+            "--set", "model=" + model, "--set", "output=" + scheduled, "--set", "database.path=" + db,
+            "--set", "database.max-level=0", "--set", "calibration.data=" + Fixtures.text(TEXT),
+            "--set", "calibration.sequences=16", "--set", "calibration.seq-len=128", "--set", "calibration.shards=2",
+            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
+            "--set", "evaluation.tokens=2048");
+        MainTest.Run reused = fails(1, schedule, "Tensor '" + tensor + "'", weights.toString(), db.toString(),
+            "weights changed since the database was built", "Delete");
+        assertTrue(reused.err().contains("database is complete and verifies: reusing it"), reused.err());
+        assertFalse(Files.exists(scheduled.resolve("result.json")));
+
+        // build-db resume: the layer's variant damaged, so it is rebuilt, reading the changed tensor
+        Path variant = db.resolve("model.layers.2.mlp.up_proj").resolve(io.evocompress.database.VariantStore.fileName(0));
+        byte[] b = Files.readAllBytes(variant);
+        b[b.length / 2] ^= 0x40;
+        Files.write(variant, b);
+        MainTest.Run resumed = fails(1, build, "Tensor '" + tensor + "'", weights.toString(), db.toString(), "Delete");
+        assertTrue(resumed.err().contains("rebuilding layer model.layers.2.mlp.up_proj"), resumed.err());
+        assertArrayEquals(manifestBytes, Files.readAllBytes(db.resolve("manifest.json")), "the database's manifest is left as it was");
+    }
+
+    private static String fingerprint(Path model) {
+        try (io.evocompress.checkpoint.CheckpointReader r = io.evocompress.checkpoint.CheckpointReader.open(model.toString())) {
+            return io.evocompress.database.WeightsFingerprint.of(r);
+        }
+    }
+
+    /** A directory that takes no files as build-db's output, search's output and database.path: one line, before any work. */
+    @Test
+    void unwritableOutputsFailBeforeAnyWork() {
+        Path ro = BadFiles.unwritableDirectory(tmp);
+        MainTest.Run r = fails(1, buildDb(ro), "Setting 'output'", ro + " is not writable");
+        assertNoSparkJob(r, null);
+        Path out = tmp.resolve("search-ro");
+        r = fails(1, search("evopress-sparsity-70.yaml", out, "database.path=" + ro), "Setting 'database.path'",
+            ro + " is not writable");
+        assertNoSparkJob(r, out);
+        r = fails(1, search("evopress-sparsity-70.yaml", ro, "database.path=" + tmp.resolve("db-ro")), "Setting 'output'",
+            ro + " is not writable");
+        assertNoSparkJob(r, null);
+    }
 }

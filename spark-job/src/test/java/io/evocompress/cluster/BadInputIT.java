@@ -246,6 +246,19 @@ class BadInputIT {
             conf.resolve("evopress-sparsity-70.yaml").toString(), "--set", "model=" + stories, "--set", "output=" + search,
             "--set", "database.path=" + aFile, "--set", "calibration.data=" + train, "--set", "heldout.data=" + sample),
             List.of("Setting 'database.path'", "regular file"), false, search));
+        // a directory that takes no files (mode 555, or /proc where root writes through the mode bits)
+        Path readOnly = BadFiles.unwritableDirectory(dir);
+        t.add(buildDb("output", "build-db output not writable", buildDb, readOnly, List.of(), "Setting 'output'",
+            readOnly + " is not writable"));
+        Path search3 = dir.resolve("search3");
+        t.add(new Case("output", "search database.path not writable", 1, List.of("search", "--config",
+            conf.resolve("evopress-sparsity-70.yaml").toString(), "--set", "model=" + stories, "--set", "output=" + search3,
+            "--set", "database.path=" + readOnly, "--set", "calibration.data=" + train, "--set", "heldout.data=" + sample),
+            List.of("Setting 'database.path'", readOnly + " is not writable"), false, search3));
+        t.add(new Case("output", "search output not writable", 1, List.of("search", "--config",
+            conf.resolve("evopress-sparsity-70.yaml").toString(), "--set", "model=" + stories, "--set", "output=" + readOnly,
+            "--set", "database.path=" + dir.resolve("db-ro"), "--set", "calibration.data=" + train, "--set",
+            "heldout.data=" + sample), List.of("Setting 'output'", readOnly + " is not writable"), false, readOnly));
         Path search2 = dir.resolve("search2");
         t.add(new Case("config", "search domain.target 1.5", 1, List.of("search", "--config",
             conf.resolve("evopress-sparsity-70.yaml").toString(), "--set", "model=" + stories, "--set", "output=" + search2,

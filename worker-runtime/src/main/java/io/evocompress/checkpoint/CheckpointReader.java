@@ -170,6 +170,12 @@ public final class CheckpointReader implements AutoCloseable {
         return file(name).readFloat(info(name));
     }
 
+    /** {@link SafetensorsFile#readFloat(TensorInfo, java.security.MessageDigest)}: the values, the raw bytes hashed as read. */
+    public float[] readFloat(String name, java.security.MessageDigest digest) {
+        SafetensorsFile f = file(name);
+        return f.readFloat(f.info(name), digest);
+    }
+
     @Override
     public void close() {
         files.forEach(SafetensorsFile::close);

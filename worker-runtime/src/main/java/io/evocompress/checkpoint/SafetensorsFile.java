@@ -207,6 +207,14 @@ public final class SafetensorsFile implements AutoCloseable {
      * and converts them to float32.
      */
     public float[] readRowsAsFloat(TensorInfo info, long row0, int rows) {
+        return readRowsAsFloat(info, row0, rows, null);
+    }
+
+    /**
+     * As {@link #readRowsAsFloat(TensorInfo, long, int)}, feeding the raw bytes, as read, to {@code digest}
+     * (when not null): a tensor's SHA-256 without a second read.
+     */
+    private float[] readRowsAsFloat(TensorInfo info, long row0, int rows, java.security.MessageDigest digest) {
         if (!info.dtype().isFloating()) {
             throw new EvocompressException(path + " tensor '" + info.name() + "' has dtype " + info.dtype()
                 + ", expected a floating type (F32, F16, BF16).");
@@ -217,6 +225,9 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new IllegalArgumentException("Read fewer rows at a time: " + elements + " elements do not fit one array");
         }
         ByteBuffer raw = readRaw(info, row0 * rowElements * info.dtype().bytes(), (int) (elements * info.dtype().bytes()));
+        if (digest != null) {
+            digest.update(raw.duplicate());
+        }
         float[] out = new float[(int) elements];
         switch (info.dtype()) {
             case F32 -> raw.asFloatBuffer().get(out);
@@ -260,6 +271,15 @@ public final class SafetensorsFile implements AutoCloseable {
     public float[] readFloat(TensorInfo info) {
         long rows = info.shape().length == 0 ? 1 : info.shape()[0];
         return readRowsAsFloat(info, 0, Math.toIntExact(rows));
+    }
+
+    /**
+     * Reads a whole floating tensor as float32, feeding its raw bytes as stored (what the safetensors
+     * header's offsets delimit) to {@code digest} as they are read.
+     */
+    public float[] readFloat(TensorInfo info, java.security.MessageDigest digest) {
+        long rows = info.shape().length == 0 ? 1 : info.shape()[0];
+        return readRowsAsFloat(info, 0, Math.toIntExact(rows), digest);
     }
 
     /** Reads a whole integer tensor (I8 to I64, U8) as longs. */

@@ -36,6 +36,17 @@ public final class LayerLevels {
      */
     public static VariantStore.LayerRecord build(VariantStore store, String layer, NDArray weight, PreparedHessian hessian,
                                                  CompressorSettings settings, String databaseId) {
+        return build(store, layer, weight, hessian, settings, databaseId, null);
+    }
+
+    /**
+     * As {@link #build(VariantStore, String, NDArray, PreparedHessian, CompressorSettings, String)},
+     * recording {@code tensorSha256} ({@link TensorHashes.Read#sha256} of the tensors the weight was read
+     * from) in the layer record.
+     */
+    public static VariantStore.LayerRecord build(VariantStore store, String layer, NDArray weight, PreparedHessian hessian,
+                                                 CompressorSettings settings, String databaseId,
+                                                 java.util.Map<String, String> tensorSha256) {
         int rows = Math.toIntExact(weight.getShape().get(0));
         int cols = Math.toIntExact(weight.getShape().get(1));
         long numel = (long) rows * cols;
@@ -63,7 +74,7 @@ public final class LayerLevels {
                 out.add(new VariantStore.LayerRecord.Level(level, null, level, c.errorEstimate(), file));
             }
         }
-        VariantStore.LayerRecord record = new VariantStore.LayerRecord(layer, rows, cols, databaseId, out, energy);
+        VariantStore.LayerRecord record = new VariantStore.LayerRecord(layer, rows, cols, databaseId, out, energy, tensorSha256);
         store.writeRecord(record);
         return record;
     }

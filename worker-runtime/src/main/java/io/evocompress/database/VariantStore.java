@@ -115,6 +115,25 @@ public final class VariantStore {
         }
     }
 
+    /**
+     * The tensor hashes of the layer's record if it has one of this build ({@code settingsHash}), whether
+     * or not its files still verify (a layer rebuilt on resume checks the tensor it reads again against
+     * them); empty when there is none or it is unreadable.
+     */
+    public java.util.Map<String, String> recordedTensorHashes(String layer, String settingsHash) {
+        Path recordPath = new Path(layerDir(layer), LAYER_RECORD);
+        try {
+            if (!fs.exists(recordPath)) {
+                return java.util.Map.of();
+            }
+            LayerRecord record = JSON.readValue(readAll(recordPath), LayerRecord.class);
+            return record.settingsHash().equals(settingsHash) && record.tensorSha256() != null ? record.tensorSha256()
+                : java.util.Map.of();
+        } catch (IOException | EvocompressException e) {
+            return java.util.Map.of();
+        }
+    }
+
     /** Writes {@code bytes} to {@code target} under a temporary name, then renames it into place. */
     public void writeAtomically(Path target, byte[] bytes) {
         io.evocompress.fs.AtomicFile.write(fs, target, bytes);
@@ -155,9 +174,23 @@ public final class VariantStore {
      *                     estimates; {@link LayerLevels#outputEnergy}), which the layer-wise scheduler's
      *                     {@code relative} error measure divides by; null in records written before it
      *                     was recorded (JSON {@code outputEnergy} absent) and where nothing computed it
+     * @param tensorSha256 the full SHA-256 of each checkpoint tensor the build read for this layer (its
+     *                     weight, or the fused tensor holding it), by checkpoint name, hashed as it was read
+     *                     ({@link TensorHashes}); null in records written before it was recorded and in
+     *                     {@code schedule}'s stores
      */
     public record LayerRecord(String name, long rows, long cols, String settingsHash, List<Level> levels,
-                              Double outputEnergy) {
+                              Double outputEnergy, java.util.Map<String, String> tensorSha256) {
+        @com.fasterxml.jackson.annotation.JsonCreator
+        public LayerRecord {
+            tensorSha256 = tensorSha256 == null ? null : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(tensorSha256));
+        }
+
+        /** A record without tensor hashes. */
+        public LayerRecord(String name, long rows, long cols, String settingsHash, List<Level> levels, Double outputEnergy) {
+            this(name, rows, cols, settingsHash, levels, outputEnergy, null);
+        }
+
         /** A level: sparsity (unstructured) or bits (quantization) as built, the compressor's error estimate. */
         public record Level(int level, Double sparsity, Integer bits, double error, StoredFile file) {
         }

@@ -13,8 +13,10 @@ import java.io.IOException;
  * An output directory checked before any work, so that a bad location fails in the driver with one
  * line instead of inside Spark tasks after the calibration has run: it must be a directory or not
  * exist yet (with no regular file on the way to it), writable (its nearest existing ancestor, through
- * the file system's own permission check), and neither a model checkpoint directory nor the model
- * being read. Reads only metadata; creates nothing.
+ * the file system's own permission check; on the local file system, by creating and deleting an
+ * empty hidden probe file there, since its permission bits do not tell: root writes a mode 555
+ * directory, a read-only mount refuses one that looks writable), and neither a model checkpoint
+ * directory nor the model being read. Creates nothing that outlives the check.
  */
 public final class OutputLocation {
     private OutputLocation() {
@@ -57,6 +59,10 @@ public final class OutputLocation {
                     + "(config.json and safetensors weights): the output would be written among its files. "
                     + "Choose another directory.");
             }
+            if (fs instanceof org.apache.hadoop.fs.LocalFileSystem || fs instanceof org.apache.hadoop.fs.RawLocalFileSystem) {
+                probe(existing, setting, location);
+                return;
+            }
             try {
                 fs.access(existing, FsAction.WRITE_EXECUTE);
             } catch (org.apache.hadoop.security.AccessControlException | FileNotFoundException e) {
@@ -65,6 +71,28 @@ public final class OutputLocation {
             }
         } catch (IOException e) {
             throw new EvocompressException("Cannot check the output " + location + " (" + setting + "): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * On the local file system the permission bits do not say whether a write succeeds (root writes
+     * a mode 555 directory; a read-only mount or an ACL refuses one that looks writable), so the
+     * directory is tried: an empty hidden file is created in it and deleted at once.
+     */
+    private static void probe(Path dir, String setting, String location) {
+        java.nio.file.Path local = java.nio.file.Path.of(dir.toUri());
+        java.nio.file.Path probe;
+        try {
+            probe = java.nio.file.Files.createTempFile(local, ".evocompress-write-probe-", ".tmp");
+        } catch (IOException | SecurityException e) {
+            throw new EvocompressException(setting + " is " + location + ", but " + local + " is not writable (creating a "
+                + "file there fails: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage())
+                + "): choose a directory you can write, or fix its permissions.", e);
+        }
+        try {
+            java.nio.file.Files.delete(probe);
+        } catch (IOException e) {
+            throw new EvocompressException("Cannot delete the write probe " + probe + " (" + setting + "): " + e.getMessage(), e);
         }
     }
 

@@ -177,15 +177,20 @@ public final class TensorLayout {
      * (e.g. {@code model.layers.0.self_attn.qkv_proj.q.weight} from {@code ...qkv_proj.weight}).
      */
     public static float[] readUnit(CheckpointReader checkpoint, String name) {
+        return readUnit(checkpoint, name, checkpoint::readFloat);
+    }
+
+    /** As {@link #readUnit(CheckpointReader, String)}, reading checkpoint tensors (by checkpoint name) with {@code read}. */
+    public static float[] readUnit(CheckpointReader checkpoint, String name, java.util.function.Function<String, float[]> read) {
         if (checkpoint.has(name)) {
-            return checkpoint.readFloat(name);
+            return read.apply(name);
         }
         TensorLayout layout = of(ModelLoader.config(checkpoint), checkpoint);
         String fused = layout.fusedTensorOf(name);
         if (fused == null) {
-            return checkpoint.readFloat(name);   // the reader's own error names the missing tensor
+            return read.apply(name);   // the reader's own error names the missing tensor
         }
-        return layout.split(fused, checkpoint.readFloat(fused)).get(name);
+        return layout.split(fused, read.apply(fused)).get(name);
     }
 
     /** Every tensor of a dense checkpoint by unit name (fused tensors split into their parts). */

@@ -1,0 +1,87 @@
+package io.evocompress.database;
+
+import io.evocompress.EvocompressException;
+import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.model.TensorLayout;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The full SHA-256 of each dense checkpoint tensor a database task reads, computed over its bytes as
+ * stored while they are read (no second read), and checked against the hashes a database recorded
+ * when it was built ({@link VariantStore.LayerRecord#tensorSha256}). The {@link WeightsFingerprint}
+ * in the database id samples windows of large tensors; these hashes see any change to a tensor a
+ * task reads again: a layer rebuilt on resume, and {@code schedule}'s layers compressed against a
+ * reused database.
+ */
+public final class TensorHashes {
+    private TensorHashes() {
+    }
+
+    /**
+     * A unit's weight, and the SHA-256 (hex) of each checkpoint tensor read for it, by checkpoint name:
+     * the tensor itself, or the fused tensor that holds it.
+     */
+    public record Read(float[] values, Map<String, String> sha256) {
+    }
+
+    /** {@link TensorLayout#readUnit(CheckpointReader, String)}, each checkpoint tensor hashed as it is read. */
+    public static Read readUnit(CheckpointReader checkpoint, String unitTensor) {
+        TreeMap<String, String> hashes = new TreeMap<>();
+        float[] values = TensorLayout.readUnit(checkpoint, unitTensor, name -> {
+            MessageDigest md = sha256();
+            float[] v = checkpoint.readFloat(name, md);
+            hashes.put(name, HexFormat.of().formatHex(md.digest()));
+            return v;
+        });
+        return new Read(values, Collections.unmodifiableMap(hashes));
+    }
+
+    /**
+     * Fails when a tensor read has another SHA-256 than the database recorded for it, naming the
+     * tensor, its checkpoint file and the database, and saying what to do. Tensors the database
+     * recorded no hash for (older databases, layers not built yet) pass.
+     *
+     * @param read     {@link Read#sha256} of what the task read
+     * @param recorded checkpoint tensor name to SHA-256, from the database's layer records (may be empty)
+     * @param database the database's location, for the message
+     */
+    public static void verify(Map<String, String> read, Map<String, String> recorded, CheckpointReader checkpoint,
+                              String database) {
+        for (Map.Entry<String, String> e : read.entrySet()) {
+            String expected = recorded.get(e.getKey());
+            if (expected != null && !expected.equals(e.getValue())) {
+                throw new EvocompressException("Tensor '" + e.getKey() + "' of " + checkpoint.file(e.getKey()).path()
+                    + " has SHA-256 " + e.getValue().substring(0, 16) + "..., but the variant database " + database
+                    + " was built from that tensor with SHA-256 " + expected.substring(0, 16) + "...: the model's weights "
+                    + "changed since the database was built, in bytes its weights fingerprint does not sample. Delete "
+                    + database + " to rebuild it from these weights, or point the database elsewhere (build-db: output; "
+                    + "search and schedule: database.path).");
+            }
+        }
+    }
+
+    /** The recorded hashes of every layer record given (records without them add nothing). */
+    public static java.util.HashMap<String, String> recorded(Iterable<VariantStore.LayerRecord> records) {
+        java.util.HashMap<String, String> out = new java.util.HashMap<>();
+        for (VariantStore.LayerRecord r : records) {
+            if (r != null && r.tensorSha256() != null) {
+                r.tensorSha256().forEach(out::putIfAbsent);
+            }
+        }
+        return out;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
