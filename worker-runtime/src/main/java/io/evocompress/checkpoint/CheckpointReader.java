@@ -172,8 +172,7 @@ public final class CheckpointReader implements AutoCloseable {
 
     /** {@link SafetensorsFile#readFloat(TensorInfo, java.security.MessageDigest)}: the values, the raw bytes hashed as read. */
     public float[] readFloat(String name, java.security.MessageDigest digest) {
-        SafetensorsFile f = file(name);
-        return f.readFloat(f.info(name), digest);
+        return file(name).readFloat(info(name), digest);
     }
 
     @Override
