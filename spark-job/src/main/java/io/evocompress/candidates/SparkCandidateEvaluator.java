@@ -71,7 +71,7 @@ public final class SparkCandidateEvaluator implements CandidateEvaluator, AutoCl
         for (int i = 0; i < candidates.size(); i++) {
             tasks.add(new CandidateTask(i, checked(candidates.get(i)).levels()));
         }
-        int slices = (tasks.size() + candidatesPerTask - 1) / candidatesPerTask;
+        int slices = TaskSlices.count(tasks.size(), candidatesPerTask);
         sc.setJobDescription("evaluating " + tasks.size() + " candidates on " + batch.tokens() + " tokens");
         List<CandidateResult> results = sc.parallelize(tasks, slices)
             .mapPartitions(new EvaluateCandidates(setup, opener, decoder, pool, poolHash, batch.sequences(), batch.lengths()))

@@ -1,5 +1,6 @@
 package io.evocompress.plan;
 
+import io.evocompress.candidates.TaskSlices;
 import io.evocompress.search.Genome;
 import io.evocompress.search.Mutation;
 import io.evocompress.search.SearchDomain;
@@ -81,7 +82,18 @@ public record PrefixSharing(double shared, double naive, List<double[]> perStage
         };
     }
 
+    /** Every stage's candidates in one task. */
     public static PrefixSharing predict(SearchDomain domain, Layout layout, SearchPreset preset, int samples, long seed) {
+        return predict(domain, layout, preset, samples, seed, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #predict(SearchDomain, Layout, SearchPreset, int, long)}, with each stage's candidates cut into
+     * tasks of {@code perTask} as the search's evaluator cuts them ({@link TaskSlices}); prefixes are shared
+     * within a task only (perTask 1: nothing shared, only dropped halves saved).
+     */
+    public static PrefixSharing predict(SearchDomain domain, Layout layout, SearchPreset preset, int samples, long seed,
+                                        int perTask) {
         SplittableRandom random = new SplittableRandom(seed);
         Genome parent = domain.fixedStart().orElseGet(() -> domain.random(random));
         Mutation mutation = new Mutation(domain);
@@ -104,7 +116,9 @@ public record PrefixSharing(double shared, double naive, List<double[]> perStage
                 if (i == stages.size() - 1) {
                     candidates.add(parent);
                 }
-                sums[i][0] += blockForwards(candidates, layout, unitsOfHalf);
+                for (int[] task : TaskSlices.of(candidates.size(), perTask)) {
+                    sums[i][0] += blockForwards(candidates.subList(task[0], task[1]), layout, unitsOfHalf);
+                }
                 sums[i][1] += (double) candidates.size() * layout.blocks();
                 sums[i][2] += candidates.size();
                 variants += busiestBlock(candidates, parent, layout, unitsOfHalf) / ((double) samples * stages.size());
