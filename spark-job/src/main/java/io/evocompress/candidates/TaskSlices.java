@@ -6,8 +6,9 @@ import java.util.List;
 /**
  * How {@link SparkCandidateEvaluator} cuts one evaluate() call's candidates into Spark tasks: ceil(n /
  * perTask) slices of consecutive candidates, slice i holding [i n / slices, (i + 1) n / slices) as Spark's
- * {@code parallelize} cuts a list. Candidates share prefixes only within a task, so the prefix-sharing
- * prediction cuts the same way.
+ * {@code parallelize} cuts a list, after {@link #grouped} has sorted them by genome in block order when
+ * there is more than one slice, so candidates with a common prefix land in the same task. Candidates
+ * share prefixes only within a task, so the prefix-sharing prediction cuts the same way.
  */
 public final class TaskSlices {
     private TaskSlices() {
@@ -29,5 +30,21 @@ public final class TaskSlices {
             out.add(new int[] {(int) ((long) i * candidates / slices), (int) ((long) (i + 1) * candidates / slices)});
         }
         return out;
+    }
+
+    /**
+     * The candidates' indices sorted by their levels compared unit by unit in {@code order} (ties: the earlier
+     * candidate), so that those sharing a prefix in that order are consecutive.
+     */
+    public static int[] grouped(List<int[]> levels, int[] order) {
+        return java.util.stream.IntStream.range(0, levels.size()).boxed().sorted((a, b) -> {
+            for (int u : order) {
+                int c = Integer.compare(levels.get(a)[u], levels.get(b)[u]);
+                if (c != 0) {
+                    return c;
+                }
+            }
+            return Integer.compare(a, b);
+        }).mapToInt(Integer::intValue).toArray();
     }
 }
