@@ -1,9 +1,9 @@
 package io.evocompress.candidates;
 
-import io.evocompress.fitness.CandidateScore;
 import io.evocompress.fitness.CandidateWorker;
 import io.evocompress.fitness.EvaluationSetup;
 import io.evocompress.fitness.GenomeDecoder;
+import io.evocompress.fitness.SharedPrefixScorer;
 import io.evocompress.fitness.VariantSourceOpener;
 import io.evocompress.spark.TaskResources;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -15,7 +15,8 @@ import java.util.List;
 
 /**
  * A Spark task: evaluates its partition's candidates on the task's device, one after the other on
- * the executor's candidate model ({@link CandidateWorker}). Ships only small things: the setup,
+ * the executor's candidate model, or (streamed) all together on the dense model streamed block by block,
+ * shared prefixes once ({@link CandidateWorker}). Ships only small things: the setup,
  * the decoder, the opener, the minibatch, and the broadcast pool; weights are read from the file
  * system by each executor JVM.
  */
@@ -53,18 +54,22 @@ public final class EvaluateCandidates implements FlatMapFunction<Iterator<Candid
             tasks.forEachRemaining(mine::add);
             long t0 = System.nanoTime();
             List<io.evocompress.fitness.CandidateSpec> specs = mine.stream().map(t -> decoder.decode(t.levels())).toList();
-            List<CandidateScore> scores = worker.evaluateTogether(specs, tokens, poolHash, sequences, lengths, gpu);
+            SharedPrefixScorer.Result r = worker.evaluateTogether(specs, tokens, poolHash, sequences, lengths, gpu);
             long each = (System.nanoTime() - t0) / Math.max(1, mine.size());
             for (int i = 0; i < mine.size(); i++) {
-                out.add(CandidateResult.of(mine.get(i).index(), scores.get(i), each));
+                // the task's work on its first result, so the sums over results are exact
+                out.add(CandidateResult.of(mine.get(i).index(), r.scores().get(i), each, i == 0 ? r.blockTokens() : 0,
+                    i == 0 ? r.naiveBlockTokens() : 0, true));
             }
             return out.iterator();
         }
         while (tasks.hasNext()) {
             CandidateTask task = tasks.next();
             long t0 = System.nanoTime();
-            CandidateScore score = worker.evaluate(decoder.decode(task.levels()), tokens, poolHash, sequences, lengths, gpu);
-            out.add(CandidateResult.of(task.index(), score, System.nanoTime() - t0));
+            SharedPrefixScorer.Result r = worker.evaluateAlone(decoder.decode(task.levels()), tokens, poolHash, sequences,
+                lengths, gpu);
+            out.add(CandidateResult.of(task.index(), r.scores().get(0), System.nanoTime() - t0, r.blockTokens(),
+                r.naiveBlockTokens(), false));
         }
         return out.iterator();
     }

@@ -1,10 +1,10 @@
 package io.evocompress.candidates;
 
 import io.evocompress.EvocompressException;
-import io.evocompress.fitness.CandidateScore;
 import io.evocompress.fitness.CandidateWorker;
 import io.evocompress.fitness.EvaluationSetup;
 import io.evocompress.fitness.GenomeDecoder;
+import io.evocompress.fitness.SharedPrefixScorer;
 import io.evocompress.fitness.TeacherOutputs;
 import io.evocompress.fitness.VariantSourceOpener;
 import io.evocompress.search.CandidateEvaluator;
@@ -48,11 +48,12 @@ public final class LocalCandidateEvaluator implements CandidateEvaluator {
         }
         if (worker.streams(null)) {
             List<io.evocompress.fitness.CandidateSpec> specs = candidates.stream().map(g -> decoder.decode(g.levels())).toList();
-            List<CandidateScore> scores = worker.evaluateTogether(specs, pool, poolHash, batch.sequences(), batch.lengths(), null);
+            SharedPrefixScorer.Result r = worker.evaluateTogether(specs, pool, poolHash, batch.sequences(), batch.lengths(), null);
             long each = (System.nanoTime() - t0) / Math.max(1, candidates.size());
             for (int i = 0; i < candidates.size(); i++) {
-                results[i] = CandidateResult.of(i, scores.get(i), each);
-                fitness[i] = scores.get(i).fitness();
+                results[i] = CandidateResult.of(i, r.scores().get(i), each, i == 0 ? r.blockTokens() : 0,
+                    i == 0 ? r.naiveBlockTokens() : 0, true);
+                fitness[i] = r.scores().get(i).fitness();
             }
             timing = timing.plus(results, System.nanoTime() - t0);
             return fitness;
@@ -64,10 +65,11 @@ public final class LocalCandidateEvaluator implements CandidateEvaluator {
                     + decoder.units() + ": the search and the evaluator were built for different domains.");
             }
             long start = System.nanoTime();
-            CandidateScore score = worker.evaluate(decoder.decode(g.levels()), pool, poolHash, batch.sequences(),
+            SharedPrefixScorer.Result r = worker.evaluateAlone(decoder.decode(g.levels()), pool, poolHash, batch.sequences(),
                 batch.lengths(), null);
-            results[i] = CandidateResult.of(i, score, System.nanoTime() - start);
-            fitness[i] = score.fitness();
+            results[i] = CandidateResult.of(i, r.scores().get(0), System.nanoTime() - start, r.blockTokens(),
+                r.naiveBlockTokens(), false);
+            fitness[i] = r.scores().get(0).fitness();
         }
         timing = timing.plus(results, System.nanoTime() - t0);
         return fitness;

@@ -16,7 +16,8 @@ import java.util.List;
 
 /**
  * Evaluates candidates on Spark: every evaluate() call runs one job whose tasks each take
- * {@code candidatesPerTask} consecutive candidates (default 1: one task per candidate), stitch them
+ * {@code candidatesPerTask} candidates (default 1: one task per candidate; when there are several tasks,
+ * consecutive in genome order, block by block, so those with a common prefix share a task: {@link TaskSlices}), stitch them
  * on the executor's device from the variant database and score them ({@link EvaluateCandidates}).
  * The calibration pool (token ids) is broadcast once, at construction; weights are never shipped.
  * Results come back in candidate order, and are deterministic: the same candidates on the same
@@ -32,6 +33,7 @@ public final class SparkCandidateEvaluator implements CandidateEvaluator, AutoCl
     private final Broadcast<int[][]> pool;
     private final String poolHash;
     private final int candidatesPerTask;
+    private final boolean groupByPrefix;
     private EvaluationTiming timing = EvaluationTiming.ZERO;
 
     /**
@@ -46,6 +48,12 @@ public final class SparkCandidateEvaluator implements CandidateEvaluator, AutoCl
 
     public SparkCandidateEvaluator(JavaSparkContext sc, EvaluationSetup setup, VariantSourceOpener opener,
                                    GenomeDecoder decoder, int[][] pool, int candidatesPerTask) {
+        this(sc, setup, opener, decoder, pool, candidatesPerTask, true);
+    }
+
+    /** {@code groupByPrefix} false: the tasks take the candidates in the order given (tests compare the two). */
+    SparkCandidateEvaluator(JavaSparkContext sc, EvaluationSetup setup, VariantSourceOpener opener,
+                            GenomeDecoder decoder, int[][] pool, int candidatesPerTask, boolean groupByPrefix) {
         if (candidatesPerTask < 1) {
             throw new EvocompressException("candidates per task must be at least 1, but was " + candidatesPerTask);
         }
@@ -59,6 +67,7 @@ public final class SparkCandidateEvaluator implements CandidateEvaluator, AutoCl
         this.poolHash = TeacherOutputs.poolHash(pool);
         this.pool = sc.broadcast(pool);
         this.candidatesPerTask = candidatesPerTask;
+        this.groupByPrefix = groupByPrefix;
     }
 
     @Override
@@ -71,7 +80,15 @@ public final class SparkCandidateEvaluator implements CandidateEvaluator, AutoCl
         for (int i = 0; i < candidates.size(); i++) {
             tasks.add(new CandidateTask(i, checked(candidates.get(i)).levels()));
         }
-        int slices = (tasks.size() + candidatesPerTask - 1) / candidatesPerTask;
+        int slices = TaskSlices.count(tasks.size(), candidatesPerTask);
+        if (slices > 1 && groupByPrefix) {
+            // candidates with a common prefix in the same task, so sharing survives the split
+            List<CandidateTask> sorted = new ArrayList<>();
+            for (int i : TaskSlices.grouped(tasks.stream().map(CandidateTask::levels).toList(), decoder.blockOrder())) {
+                sorted.add(tasks.get(i));
+            }
+            tasks = sorted;
+        }
         sc.setJobDescription("evaluating " + tasks.size() + " candidates on " + batch.tokens() + " tokens");
         List<CandidateResult> results = sc.parallelize(tasks, slices)
             .mapPartitions(new EvaluateCandidates(setup, opener, decoder, pool, poolHash, batch.sequences(), batch.lengths()))

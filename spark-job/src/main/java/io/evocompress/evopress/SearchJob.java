@@ -120,11 +120,12 @@ public final class SearchJob {
     /**
      * The outcome: the search result, every profile measured, and the timing. {@code resultSource} is
      * "search", or under {@code search.init: best} the name of the start profile returned instead because
-     * it measured a lower final KL than the search's winner.
+     * it measured a lower final KL than the search's winner. {@code generationsRun}: the generations this run
+     * evolved (after the resume point when resumed; 0 for brute force).
      */
     public record Outcome(Prepared prepared, SearchMethod method, SearchResult search, Measured result, List<Measured> baselines,
                           double densePerplexity, EvaluationTiming timing, DatabaseManifest manifest, double seconds,
-                          String resultSource) {
+                          String resultSource, int generationsRun) {
     }
 
     public static Prepared prepare(SearchSettings s, SearchMethod method, boolean resume) {
@@ -263,6 +264,7 @@ public final class SearchJob {
             CandidateEvaluator ppl = pplEval;
 
             SearchResult result;
+            int generationsRun = 0;
             Map<String, Genome> known = new LinkedHashMap<>();
             DatabaseManifest built = manifest;
             String databasePath = database;
@@ -293,7 +295,9 @@ public final class SearchJob {
                 if (s.init().equals("profile-file")) {
                     engine = startFromProfileFile(p, progress);
                 }
+                int resumedAt = store.load().map(io.evocompress.search.SearchState::generation).orElse(0);
                 result = engine.run(search, store, startReporting(watch, progress));
+                generationsRun = result.history().get(result.history().size() - 1).generation() - resumedAt;
             }
 
             Map<String, Genome> profiles = new LinkedHashMap<>();
@@ -327,7 +331,7 @@ public final class SearchJob {
                     winner.kl(), p.finalBatch().tokens(), source));
             }
             return new Outcome(p, method, result, winner, measured.subList(1, measured.size()), densePpl,
-                fitness.timing(), manifest, (System.nanoTime() - start) / 1e9, source);
+                fitness.timing(), manifest, (System.nanoTime() - start) / 1e9, source, generationsRun);
         }
     }
 

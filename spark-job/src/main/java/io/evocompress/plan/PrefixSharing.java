@@ -1,5 +1,6 @@
 package io.evocompress.plan;
 
+import io.evocompress.candidates.TaskSlices;
 import io.evocompress.search.Genome;
 import io.evocompress.search.Mutation;
 import io.evocompress.search.SearchDomain;
@@ -81,7 +82,19 @@ public record PrefixSharing(double shared, double naive, List<double[]> perStage
         };
     }
 
+    /** Every stage's candidates in one task. */
     public static PrefixSharing predict(SearchDomain domain, Layout layout, SearchPreset preset, int samples, long seed) {
+        return predict(domain, layout, preset, samples, seed, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #predict(SearchDomain, Layout, SearchPreset, int, long)}, with each stage's candidates cut into
+     * tasks of {@code perTask} as the search's evaluator cuts them ({@link TaskSlices}: sorted by genome in block
+     * order when there are several tasks, then cut into consecutive slices); prefixes are shared
+     * within a task only (perTask 1: nothing shared, only dropped halves saved).
+     */
+    public static PrefixSharing predict(SearchDomain domain, Layout layout, SearchPreset preset, int samples, long seed,
+                                        int perTask) {
         SplittableRandom random = new SplittableRandom(seed);
         Genome parent = domain.fixedStart().orElseGet(() -> domain.random(random));
         Mutation mutation = new Mutation(domain);
@@ -96,6 +109,7 @@ public record PrefixSharing(double shared, double naive, List<double[]> perStage
         for (int u = 0; u < units; u++) {
             unitsOfHalf.get(layout.half(u)).add(u);
         }
+        int[] order = unitsOfHalf.stream().flatMap(List::stream).mapToInt(Integer::intValue).toArray(); // block order
         for (int s = 0; s < samples; s++) {
             List<Genome> offspring = mutation.offspring(parent, preset.offspring(), random);
             List<Genome> remaining = offspring;
@@ -104,7 +118,16 @@ public record PrefixSharing(double shared, double naive, List<double[]> perStage
                 if (i == stages.size() - 1) {
                     candidates.add(parent);
                 }
-                sums[i][0] += blockForwards(candidates, layout, unitsOfHalf);
+                List<Genome> cut = candidates;
+                if (TaskSlices.count(candidates.size(), perTask) > 1) { // grouped by prefix, as the evaluator does
+                    cut = new ArrayList<>();
+                    for (int c : TaskSlices.grouped(candidates.stream().map(Genome::levels).toList(), order)) {
+                        cut.add(candidates.get(c));
+                    }
+                }
+                for (int[] task : TaskSlices.of(cut.size(), perTask)) {
+                    sums[i][0] += blockForwards(cut.subList(task[0], task[1]), layout, unitsOfHalf);
+                }
                 sums[i][1] += (double) candidates.size() * layout.blocks();
                 sums[i][2] += candidates.size();
                 variants += busiestBlock(candidates, parent, layout, unitsOfHalf) / ((double) samples * stages.size());

@@ -9,6 +9,7 @@ import io.evocompress.evopress.SearchJob;
 import io.evocompress.evopress.SearchSettings;
 import io.evocompress.fs.AtomicFile;
 import io.evocompress.fs.HadoopFiles;
+import io.evocompress.plan.SearchForwards;
 import io.evocompress.search.BitsDomain;
 import io.evocompress.search.GenerationFitness;
 import io.evocompress.search.Genome;
@@ -85,6 +86,12 @@ public final class SearchReport {
         timing.put("metric_seconds", t.metricNanos() / 1e9);
         timing.put("task_seconds", t.taskNanos() / 1e9);
         timing.put("wall_seconds", t.wallNanos() / 1e9);
+        timing.put("block_forwards", Math.round(t.blockTokens()));
+        timing.put("naive_block_forwards", Math.round(t.naiveBlockTokens()));
+        if (o.method() != io.evocompress.search.SearchMethod.BRUTE_FORCE) {
+            // brute force's batches are no generations of offspring: nothing to predict them from
+            timing.put("predicted_block_forwards", Math.round(SearchForwards.predicted(p, t, o.generationsRun())));
+        }
         root.set("settings", s.effectiveConfig());
 
         write(fs, new Path(out, "profile.txt"), domain.profile(o.result().genome()));

@@ -65,12 +65,15 @@ public final class EvocompressKryoRegistrator implements KryoRegistrator {
             out.writeLong(r.forwardNanos());
             out.writeLong(r.metricNanos());
             out.writeLong(r.taskNanos());
+            out.writeDouble(r.blockTokens());
+            out.writeDouble(r.naiveBlockTokens());
+            out.writeBoolean(r.together());
         }
 
         @Override
         public CandidateResult read(Kryo kryo, Input in, Class<CandidateResult> type) {
             return new CandidateResult(in.readInt(), in.readDouble(), in.readLong(), in.readLong(), in.readLong(),
-                in.readLong(), in.readLong());
+                in.readLong(), in.readLong(), in.readDouble(), in.readDouble(), in.readBoolean());
         }
     }
 

@@ -116,4 +116,47 @@ class SparkCandidateEvaluatorTest {
             assertTrue(got[0] < got[1] && got[0] < got[2], "dropping block halves raises perplexity: " + Arrays.toString(got));
         }
     }
+
+    /**
+     * Split over several tasks, streamed candidates are grouped by genome in block order before the split, so
+     * two families of candidates, each sharing blocks 0-3 and given interleaved, share them within their task:
+     * the same numbers as the split in the given order, in fewer block forwards.
+     */
+    @Test
+    void aSplitGroupsCandidatesByPrefixAndKeepsTheirNumbers() {
+        GenomeDecoder decoder = GenomeDecoder.levels(GenomeDecoder.allLinearLayers(5));
+        EvaluationSetup setup = EvaluationSetup.of(FitnessFixtures.model(), database, FitnessKind.KL, 4)
+            .withDevice("cpu", "auto").withResidency(io.evocompress.model.Residency.STREAMED, 0);
+        int units = decoder.units();
+        List<Genome> bases = genomes(3, units, 11).subList(1, 3);
+        Random r = new Random(12);
+        List<Genome> candidates = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            for (Genome base : bases) { // A0, B0, A1, B1, ...: each differs from its base in block 4 only
+                int[] levels = base.levels();
+                for (int u = units - 7; u < units; u++) {
+                    levels[u] = r.nextInt(3) - 1;
+                }
+                candidates.add(new Genome(levels));
+            }
+        }
+        FitnessFixtures.StoreOpener opener = new FitnessFixtures.StoreOpener();
+        try (SparkCandidateEvaluator grouped = new SparkCandidateEvaluator(sc, setup, opener, decoder, pool, 4);
+             SparkCandidateEvaluator given = new SparkCandidateEvaluator(sc, setup, opener, decoder, pool, 4, false)) {
+            double[] a = grouped.evaluate(candidates, BATCH);
+            double[] b = given.evaluate(candidates, BATCH);
+            assertArrayEquals(b, a);
+            double tokens = BATCH.tokens();
+            EvaluationTiming g = grouped.timing();
+            EvaluationTiming u = given.timing();
+            System.out.println("grouped: " + g + "\ngiven order: " + u);
+            assertEquals(8 * 5 * tokens, g.naiveBlockTokens());
+            assertEquals(8 * 5 * tokens, u.naiveBlockTokens());
+            assertEquals(8, g.togetherCandidates());
+            // grouped: one task per family, its blocks 0-3 once and block 4 per candidate (at most 2 x (4 + 4));
+            // in the given order each task holds two of each family, so both families' prefixes run in both tasks
+            assertTrue(g.blockTokens() <= 2 * 8 * tokens, g.toString());
+            assertTrue(g.blockTokens() < u.blockTokens(), g + " vs " + u);
+        }
+    }
 }

@@ -198,15 +198,65 @@ class SearchCommandTest {
         assertTrue(!Files.exists(tmp.resolve("bad")), "nothing written for a bad configuration");
     }
 
+    /** The calibration of {@link #babyDatabase}: 4 x 64 tokens of the training text, one shard. */
+    private static final String[] BABY_CALIBRATION = {"--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
+        "--set", "calibration.sequences=4", "--set", "calibration.seq-len=64", "--set", "calibration.shards=1"};
+
+    /** babyllama105's 70% sparsity database (build-db-sparsity.yaml: levels -8..8), built once for the tests below. */
+    static synchronized Path babyDatabase() {
+        Path db = tmp.resolve("db-baby");
+        if (!Files.exists(db.resolve("manifest.json"))) {
+            List<String> a = new ArrayList<>(List.of("build-db", "--config", conf("build-db-sparsity.yaml").toString(),
+                "--set", "model=" + Fixtures.model("babyllama105"), "--set", "output=" + db, "--json"));
+            a.addAll(List.of(BABY_CALIBRATION));
+            MainTest.Run build = MainTest.run(a.toArray(new String[0]));
+            assertEquals(0, build.status(), build.err());
+        }
+        return db;
+    }
+
     @Test
     void aDatabaseBuiltForAnotherModelIsRefused() throws Exception {
-        MainTest.Run build = MainTest.run("build-db", "--config", conf("build-db-sparsity.yaml").toString(),
-            "--set", "model=" + Fixtures.model("babyllama105"), "--set", "output=" + tmp.resolve("db-baby"),
-            "--set", "calibration.data=" + Fixtures.text("tinystories_train_head.txt"),
-            "--set", "calibration.sequences=4", "--set", "calibration.seq-len=64", "--set", "calibration.shards=1", "--json");
-        assertEquals(0, build.status(), build.err());
-        MainTest.Run r = search(sparsity("other", "--set", "database.path=" + tmp.resolve("db-baby")));
+        MainTest.Run r = search(sparsity("other", "--set", "database.path=" + babyDatabase()));
         assertEquals(1, r.status(), r.err());
         assertTrue(r.err().contains("another model"), r.err());
+    }
+
+    /**
+     * result.json's block forwards on conf/evopress-sparsity-70.yaml's fast preset (16 offspring, one survivor of
+     * a first stage, the parent rejoining a second stage of 16x its tokens) on babyllama105, streamed with each
+     * stage's candidates in one task: at most 0.9 of one forward per candidate, and within 3% of what the
+     * mutation distribution predicts. The stages' tokens are the preset's / 32 (16 and 256, the pool of
+     * {@link #babyDatabase}) so that enough generations fit the suite: the prediction is an expectation over
+     * generations (one generation's sharing varies by about 9% of it) and the tokens' scale changes neither.
+     * The full-size run (512 and 8192 tokens, 150 generations) is in README; that sharing finds the unshared
+     * search's result is {@code SearchResidencyTest}'s.
+     */
+    @Test
+    void sharedPrefixesRunThePredictedBlockForwards() throws Exception {
+        int generations = 60;
+        List<String> a = new ArrayList<>(List.of("search", "--config", conf("evopress-sparsity-70.yaml").toString(),
+            "--set", "model=" + Fixtures.model("babyllama105"), "--set", "output=" + tmp.resolve("baby-forwards"),
+            "--set", "database.path=" + babyDatabase(),
+            "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=64",
+            "--set", "heldout.max-tokens=256", "--set", "final.tokens=256", "--set", "baselines=[uniform]",
+            "--set", "search.init=uniform", "--set", "search.stages=1@16,1@256", "--set", "search.initial-tokens=256",
+            "--set", "search.generations=" + generations, "--set", "search.candidates-per-task=17",
+            "--set", "evaluation.residency=streamed", "--json"));
+        a.addAll(List.of(BABY_CALIBRATION));
+        MainTest.Run r = search(a);
+        assertEquals(0, r.status(), r.err());
+        JsonNode t = result("baby-forwards").get("timing");
+        double measured = t.get("block_forwards").asDouble();
+        double naive = t.get("naive_block_forwards").asDouble();
+        double predicted = t.get("predicted_block_forwards").asDouble();
+        System.err.printf("block forwards: measured %.0f, predicted %.0f (%.4f), naive %.0f (%.4f of naive)%n", measured,
+            predicted, measured / predicted, naive, measured / naive);
+        // every score runs 5 blocks over its minibatch: the start on 256 tokens, each generation's 16 offspring on
+        // 16 and its survivor and parent on 256, the result and the uniform baseline on 256
+        assertEquals(1 + generations * 18L + 2, t.get("candidates_scored").asLong());
+        assertEquals(5.0 * (256 + generations * (16 * 16 + 2 * 256) + 2 * 256), naive);
+        assertTrue(measured <= 0.9 * naive, measured + " of " + naive + " naive");
+        assertEquals(predicted, measured, 0.03 * predicted, "measured against predicted");
     }
 }

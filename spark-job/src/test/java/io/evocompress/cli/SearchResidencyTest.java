@@ -11,11 +11,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code evaluation.residency: streamed} in search: every task scores its candidates together on the dense
- * model streamed block by block, shared prefixes once; the search finds the resident search's result with
- * the same KL and perplexity, bit for bit (sparsity with a database, and depth with dropped halves).
+ * model streamed block by block, shared prefixes once (a stage's candidates in one task); the search finds the
+ * resident search's result with the same KL and perplexity, bit for bit (sparsity with a database, and depth
+ * with dropped halves), running fewer block forwards.
  */
 class SearchResidencyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,6 +33,7 @@ class SearchResidencyTest {
             "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
             "--set", "heldout.max-tokens=2048", "--set", "final.tokens=2048", "--set", "search.stages=1@512,1@2048",
             "--set", "search.offspring=8", "--set", "search.generations=4", "--set", "evaluation.residency=" + residency,
+            "--set", "search.candidates-per-task=9",
             "--json"));
         a.addAll(List.of(extra));
         MainTest.Run r = MainTest.run(a.toArray(new String[0]));
@@ -47,6 +50,14 @@ class SearchResidencyTest {
         assertEquals(resident.get("result"), streamed.get("result"));
         assertEquals(resident.get("baselines"), streamed.get("baselines"));
         assertEquals(resident.get("dense").get("perplexity").asDouble(), streamed.get("dense").get("perplexity").asDouble(), 0);
+        // resident tasks run one candidate at a time: every block, nothing predicted to be shared; streamed tasks
+        // share prefixes among a stage's candidates (all in one task here)
+        JsonNode r = resident.get("timing");
+        JsonNode s = streamed.get("timing");
+        assertEquals(r.get("naive_block_forwards"), s.get("naive_block_forwards"));
+        assertEquals(r.get("naive_block_forwards"), r.get("block_forwards"));
+        assertEquals(r.get("naive_block_forwards"), r.get("predicted_block_forwards"));
+        assertTrue(s.get("block_forwards").asDouble() < 0.95 * s.get("naive_block_forwards").asDouble(), s.toString());
     }
 
     @Test

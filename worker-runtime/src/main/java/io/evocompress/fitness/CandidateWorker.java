@@ -6,6 +6,8 @@ import io.evocompress.EvocompressException;
 import io.evocompress.database.LayerVariant;
 import io.evocompress.device.DeviceChoice;
 
+import java.util.List;
+
 /**
  * Evaluates candidates where the work runs (a Spark task, or the driver for local evaluation): picks
  * the device, borrows this JVM's candidate model, gets the dense outputs on the pool (computed once
@@ -31,6 +33,15 @@ public final class CandidateWorker {
      */
     public CandidateScore evaluate(CandidateSpec spec, int[][] pool, String poolHash, int[] sequences, int[] lengths,
                                    Integer assignedGpu) {
+        return evaluateAlone(spec, pool, poolHash, sequences, lengths, assignedGpu).scores().get(0);
+    }
+
+    /**
+     * As {@link #evaluate}, with the block-tokens it ran: half a block per half the candidate does not drop,
+     * times the minibatch's tokens (alone, nothing is shared).
+     */
+    public SharedPrefixScorer.Result evaluateAlone(CandidateSpec spec, int[][] pool, String poolHash, int[] sequences,
+                                                   int[] lengths, Integer assignedGpu) {
         Device device = DeviceChoice.resolve(setup.device(), assignedGpu);
         DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
         VariantArrayCache cache = VariantArrayCache.shared(setup.variantCacheBytes());
@@ -44,9 +55,13 @@ public final class CandidateWorker {
             long t0 = System.nanoTime();
             candidate.apply(spec);
             long stitch = System.nanoTime() - t0;
-            CandidateScore score = new CandidateScorer(setup.fitness(), setup.batchSize())
-                .score(candidate, teacher, pool, sequences, lengths);
-            return new CandidateScore(score.fitness(), score.sum(), score.positions(), score.timing().withStitch(stitch));
+            CandidateScorer scorer = new CandidateScorer(setup.fitness(), setup.batchSize());
+            CandidateScore score = scorer.score(candidate, teacher, pool, sequences, lengths);
+            int blocks = candidate.model().numBlocks();
+            long tokens = SharedPrefixScorer.tokens(scorer.batches(pool, sequences, lengths), lengths);
+            return new SharedPrefixScorer.Result(List.of(new CandidateScore(score.fitness(), score.sum(), score.positions(),
+                score.timing().withStitch(stitch))), SharedPrefixScorer.aloneBlockTokens(spec, blocks, tokens),
+                (double) blocks * tokens);
         }
     }
 
@@ -54,16 +69,17 @@ public final class CandidateWorker {
     public boolean streams(Integer assignedGpu) {
         Device device = DeviceChoice.resolve(setup.device(), assignedGpu);
         DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
-        return setup.residency().forCheckpoints(java.util.List.of(setup.model()), device, dtype, setup.deviceMemory(),
+        return setup.residency().forCheckpoints(List.of(setup.model()), device, dtype, setup.deviceMemory(),
             io.evocompress.fs.HadoopFiles.defaultConf()) == io.evocompress.model.Residency.STREAMED;
     }
 
     /**
      * Scores the specs together on the dense model streamed block by block, each shared prefix once
-     * ({@link SharedPrefixScorer}): the scores {@link #evaluate} gives one at a time, bit for bit.
+     * ({@link SharedPrefixScorer}): the scores {@link #evaluate} gives one at a time, bit for bit, and the
+     * block-tokens the task ran (shared prefixes once) against one forward per candidate.
      */
-    public java.util.List<CandidateScore> evaluateTogether(java.util.List<CandidateSpec> specs, int[][] pool, String poolHash,
-                                                          int[] sequences, int[] lengths, Integer assignedGpu) {
+    public SharedPrefixScorer.Result evaluateTogether(List<CandidateSpec> specs, int[][] pool, String poolHash,
+                                                      int[] sequences, int[] lengths, Integer assignedGpu) {
         Device device = DeviceChoice.resolve(setup.device(), assignedGpu);
         DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
         VariantArrayCache cache = VariantArrayCache.shared(setup.variantCacheBytes());
@@ -75,11 +91,11 @@ public final class CandidateWorker {
             SharedPrefixScorer.Result r = new SharedPrefixScorer(setup.fitness(), setup.batchSize())
                 .score(dense, specs, databaseName(), source(), cache, teacher, pool, sequences, lengths);
             long each = (System.nanoTime() - t0) / Math.max(1, specs.size());
-            java.util.List<CandidateScore> out = new java.util.ArrayList<>();
+            List<CandidateScore> out = new java.util.ArrayList<>();
             for (CandidateScore s : r.scores()) {
                 out.add(new CandidateScore(s.fitness(), s.sum(), s.positions(), new FitnessTiming(0, each, 0)));
             }
-            return out;
+            return new SharedPrefixScorer.Result(out, r.blockTokens(), r.naiveBlockTokens());
         }
     }
 

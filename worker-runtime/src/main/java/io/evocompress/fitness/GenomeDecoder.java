@@ -93,6 +93,19 @@ public final class GenomeDecoder implements Serializable {
         return isDepth() ? (wholeBlocks ? blocks : 2 * blocks) : layers.length;
     }
 
+    /**
+     * The genome's units in block order, half block by half block (what a prefix of the model is): the
+     * layers as given (block by block, attention before MLP, as the database and {@link #allLinearLayers}
+     * list them), or for depth block i's attention flag, then its MLP flag.
+     */
+    public int[] blockOrder() {
+        int[] order = new int[units()];
+        for (int u = 0; u < order.length; u++) {
+            order[u] = isDepth() && !wholeBlocks ? (u % 2 == 0 ? u / 2 : blocks + u / 2) : u;
+        }
+        return order;
+    }
+
     /** The layer names, in unit order (empty for depth). */
     public List<String> layers() {
         return layers == null ? List.of() : List.of(layers);

@@ -12,7 +12,6 @@ import io.evocompress.model.LinearName;
 import io.evocompress.model.StreamedLm;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,15 +19,16 @@ import java.util.Map;
 /**
  * Scores several candidates together on one minibatch with the dense weights streamed block by block
  * ({@link StreamedLm}), computing each distinct prefix once: candidates whose levels (and dropped halves)
- * agree on blocks 0..b share their hidden states after block b (a prefix tree over the genomes in block
- * order, the dense model at its root). At block b the dense block is on the device, and each child group
- * swaps its variants in ({@link DecoderBlock#replaceLinear}), runs, and swaps the dense weights back.
- * Each candidate's sums equal {@link CandidateScorer}'s on the resident model bit for bit: the same
- * batches, the same weights, the same order.
+ * agree on every half block up to h share their hidden states after h (a prefix tree over the genomes in
+ * block order, half block by half block: block b's attention half, then its MLP half; the dense model at
+ * its root). At block b the dense block is on the device, and for each half each child group swaps its
+ * variants of that half in ({@link DecoderBlock#replaceLinear}), runs the half, and swaps the dense weights
+ * back. Each candidate's sums equal {@link CandidateScorer}'s on the resident model bit for bit: the same
+ * batches, the same weights, the same operations in the same order (a block's forward is its attention
+ * half then its MLP half).
  *
  * <p>Device memory: one block with one group's variants, plus the hidden states of every live group (one
- * per distinct prefix at the current block, all batches of the minibatch) and one batch's logits. Not yet
- * used by the search (its tasks still evaluate one resident candidate at a time).
+ * per distinct prefix at the current half block, all batches of the minibatch) and one batch's logits.
  */
 public final class SharedPrefixScorer {
     private final FitnessKind kind;
@@ -36,7 +36,8 @@ public final class SharedPrefixScorer {
 
     /**
      * The scores, in the order of the specs, and the work: {@code blockTokens} counts every block run times
-     * the tokens it ran on (a half block counting one half), {@code naiveBlockTokens} the same without sharing.
+     * the tokens it ran on (a half block counting one half, a dropped half nothing), {@code naiveBlockTokens}
+     * blocks x tokens x candidates (one full forward per candidate, nothing shared or dropped).
      */
     public record Result(List<CandidateScore> scores, double blockTokens, double naiveBlockTokens) {
     }
@@ -57,10 +58,7 @@ public final class SharedPrefixScorer {
         int n = dense.numBlocks();
         Architecture arch = io.evocompress.model.ArchitectureRegistry.forType(dense.config().modelType(), "config");
         List<LinearName> linears = arch.linears(dense.config());
-        long tokens = 0;
-        for (int[] batch : batches) {
-            tokens += (long) batch.length * lengths[batch[0]];
-        }
+        long tokens = tokens(batches, lengths);
         double work = 0;
         try (NDManager wave = NDManager.newBaseManager(dense.device())) {
             NDArray[] ids = new NDArray[batches.size()];
@@ -94,54 +92,17 @@ public final class SharedPrefixScorer {
             }
             List<Group> groups = List.of(new Group(everyone, embedded));
             for (int block = 0; block < n; block++) {
-                List<Group> next = new ArrayList<>();
                 try (CausalLm stage = dense.block(block)) {
                     DecoderBlock blk = stage.block(0);
-                    for (Group g : groups) {
-                        int firstChild = next.size();
-                        Map<String, List<Integer>> children = new LinkedHashMap<>();
-                        for (int c : g.members()) {
-                            children.computeIfAbsent(key(specs.get(c), arch, linears, block), k -> new ArrayList<>()).add(c);
+                    for (boolean attention : new boolean[] {true, false}) {
+                        List<Group> next = new ArrayList<>();
+                        for (Group g : groups) {
+                            work += runHalf(g, next, blk, stage, attention, block, specs, arch, linears, sourceId, source, cache,
+                                dense) * tokens;
                         }
-                        for (List<Integer> members : children.values()) {
-                            CandidateSpec spec = specs.get(members.get(0));
-                            boolean[] skipA = {spec.skipAttention() != null && spec.skipAttention()[block]};
-                            boolean[] skipM = {spec.skipMlp() != null && spec.skipMlp()[block]};
-                            Map<LinearName, NDArray> displaced = new LinkedHashMap<>();
-                            try (NDManager held = NDManager.newBaseManager(dense.device())) {
-                                for (LinearName name : linears) {
-                                    Integer level = spec.level(arch.unitName(block, name));
-                                    boolean runs = !(name.isAttention() ? skipA[0] : skipM[0]);
-                                    if (level != null && runs) {
-                                        NDArray variant = cache.copy(sourceId, source, arch.unitName(block, name), level,
-                                            dense.dtype(), held);
-                                        NDArray old = blk.replaceLinear(name, variant);
-                                        old.attach(held);
-                                        displaced.put(name, old);
-                                    }
-                                }
-                                NDArray[] out = new NDArray[g.hidden().length];
-                                for (int i = 0; i < out.length; i++) {
-                                    out[i] = stage.runBlocks(g.hidden()[i], 0, 1, skipA, skipM);
-                                }
-                                next.add(new Group(members, out));
-                                work += (skipA[0] ? 0 : 0.5) * tokens + (skipM[0] ? 0 : 0.5) * tokens;
-                                displaced.forEach((name, weight) -> blk.replaceLinear(name, weight).close());
-                            }
-                        }
-                        // a child that drops the whole block passes its parent's states through: keep those
-                        java.util.Set<NDArray> passed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-                        for (Group child : next.subList(firstChild, next.size())) {
-                            passed.addAll(Arrays.asList(child.hidden()));
-                        }
-                        for (NDArray h : g.hidden()) {
-                            if (!passed.contains(h)) {
-                                h.close();
-                            }
-                        }
+                        groups = next;
                     }
                 }
-                groups = next;
             }
             CandidateScore[] scores = new CandidateScore[specs.size()];
             try (CausalLm head = dense.head()) {
@@ -180,18 +141,90 @@ public final class SharedPrefixScorer {
     }
 
     /**
-     * What block {@code block} of a candidate computes: its dropped halves and the levels of the layers in the
-     * halves it runs (a dropped half's levels change nothing, so candidates differing only there share).
+     * Splits {@code g} by what the candidates compute in one half of block {@code block} (its attention half,
+     * or its MLP half) and runs that half once per child, each child's variants of the half swapped in and
+     * the dense weights swapped back after; a child dropping the half passes {@code g}'s states through.
+     * Frees {@code g}'s states unless passed through. Returns the blocks run (half a block per child run).
      */
-    private static String key(CandidateSpec spec, Architecture arch, List<LinearName> linears, int block) {
-        boolean skipA = spec.skipAttention() != null && spec.skipAttention()[block];
-        boolean skipM = spec.skipMlp() != null && spec.skipMlp()[block];
-        StringBuilder k = new StringBuilder().append(skipA).append(',').append(skipM);
-        for (LinearName name : linears) {
-            if (!(name.isAttention() ? skipA : skipM)) {
-                k.append(',').append(spec.level(arch.unitName(block, name)));
+    private static double runHalf(Group g, List<Group> next, DecoderBlock blk, CausalLm stage, boolean attention, int block,
+                                  List<CandidateSpec> specs, Architecture arch, List<LinearName> linears, String sourceId,
+                                  VariantSource source, VariantArrayCache cache, StreamedLm dense) {
+        Map<String, List<Integer>> children = new LinkedHashMap<>();
+        for (int c : g.members()) {
+            children.computeIfAbsent(key(specs.get(c), arch, linears, block, attention), k -> new ArrayList<>()).add(c);
+        }
+        double blocks = 0;
+        boolean passed = false;
+        for (List<Integer> members : children.values()) {
+            CandidateSpec spec = specs.get(members.get(0));
+            if (attention ? spec.skipsAttention(block) : spec.skipsMlp(block)) {
+                next.add(new Group(members, g.hidden()));
+                passed = true;
+                continue;
+            }
+            try (NDManager held = NDManager.newBaseManager(dense.device())) {
+                Map<LinearName, NDArray> displaced = new LinkedHashMap<>();
+                for (LinearName name : linears) {
+                    Integer level = spec.level(arch.unitName(block, name));
+                    if (name.isAttention() == attention && level != null) {
+                        NDArray variant = cache.copy(sourceId, source, arch.unitName(block, name), level, dense.dtype(), held);
+                        NDArray old = blk.replaceLinear(name, variant);
+                        old.attach(held);
+                        displaced.put(name, old);
+                    }
+                }
+                boolean[] skipA = {!attention};
+                boolean[] skipM = {attention};
+                NDArray[] out = new NDArray[g.hidden().length];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = stage.runBlocks(g.hidden()[i], 0, 1, skipA, skipM);
+                }
+                next.add(new Group(members, out));
+                blocks += 0.5;
+                displaced.forEach((name, weight) -> blk.replaceLinear(name, weight).close());
+            }
+        }
+        if (!passed) {
+            for (NDArray h : g.hidden()) {
+                h.close();
+            }
+        }
+        return blocks;
+    }
+
+    /**
+     * What one half of block {@code block} of a candidate computes: whether it drops the half, and the levels
+     * of the half's layers where it runs it (a dropped half's levels change nothing, so candidates differing
+     * only there share).
+     */
+    private static String key(CandidateSpec spec, Architecture arch, List<LinearName> linears, int block, boolean attention) {
+        boolean skip = attention ? spec.skipsAttention(block) : spec.skipsMlp(block);
+        StringBuilder k = new StringBuilder().append(skip);
+        if (!skip) {
+            for (LinearName name : linears) {
+                if (name.isAttention() == attention) {
+                    k.append(',').append(spec.level(arch.unitName(block, name)));
+                }
             }
         }
         return k.toString();
+    }
+
+    /** Tokens of the minibatch's batches (entries shorter than 2 tokens are not run). */
+    static long tokens(List<int[]> batches, int[] lengths) {
+        long tokens = 0;
+        for (int[] batch : batches) {
+            tokens += (long) batch.length * lengths[batch[0]];
+        }
+        return tokens;
+    }
+
+    /** The block-tokens one candidate runs alone on {@code tokens} tokens: half a block per half it does not drop. */
+    public static double aloneBlockTokens(CandidateSpec spec, int blocks, long tokens) {
+        double run = 0;
+        for (int b = 0; b < blocks; b++) {
+            run += (spec.skipsAttention(b) ? 0 : 0.5) + (spec.skipsMlp(b) ? 0 : 0.5);
+        }
+        return run * tokens;
     }
 }

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Candidates scored together with the dense weights streamed and shared prefixes computed once give each
  * candidate the resident one-at-a-time score bit for bit (KL and perplexity, sparsity levels and dropped
- * halves), and run fewer block-tokens than one forward per candidate.
+ * halves), and run fewer block-tokens than one forward per candidate: each distinct prefix of half blocks once.
  */
 class SharedPrefixScorerTest {
     private static final int BATCH = 4;
@@ -46,6 +46,11 @@ class SharedPrefixScorerTest {
             }
         }
         CandidateSpec b = CandidateSpec.ofLevels(levels);
+        // mlp: a's levels except block 4's down_proj (shares a's prefix up to block 4's MLP half)
+        Map<String, Integer> mlpOnly = new HashMap<>(a.levels());
+        String down = "model.layers." + last + ".mlp.down_proj";
+        mlpOnly.put(down, Integer.valueOf(1).equals(a.level(down)) ? 0 : 1);
+        CandidateSpec mlp = CandidateSpec.ofLevels(mlpOnly);
         boolean[] skipMlp = new boolean[5];
         skipMlp[2] = true;
         CandidateSpec depth = new CandidateSpec(a.levels(), null, skipMlp);
@@ -61,7 +66,7 @@ class SharedPrefixScorerTest {
         }
         CandidateSpec twin = new CandidateSpec(twinLevels, whole, whole);
         List<CandidateSpec> specs = List.of(CandidateSpec.dense(), a, b, a, CandidateModelTest.randomSpec(8), depth, dropped,
-            twin);
+            twin, mlp);
         try (VariantArrayCache cache = new VariantArrayCache(1L << 30)) {
             for (FitnessKind kind : List.of(FitnessKind.KL, FitnessKind.PPL)) {
                 List<CandidateScore> resident = new ArrayList<>();
@@ -85,11 +90,14 @@ class SharedPrefixScorerTest {
                 }
                 assertTrue(resident.get(1).fitness() > resident.get(0).fitness(), "a compressed candidate scores worse than dense");
                 long tokens = Arrays.stream(LENS).sum();
-                // 7 candidates x 5 blocks naive; a and its copy share everything, b shares blocks 0-3 with a,
-                // depth shares blocks 0-1 with a and skips one half, dropped shares blocks 0-2 with a and skips
-                // block 3, its twin shares everything with it: 5 (dense) + 5 (a) + 1 (b) + 5 (random) + 2.5 (depth) + 1 (dropped: block 4)
-                assertEquals(8.0 * 5 * tokens, shared.naiveBlockTokens());
+                // 9 candidates x 5 blocks naive; shared half block by half block: a and its copy share everything,
+                // b shares blocks 0-3 with a, depth shares blocks 0-1 and block 2's attention half with a and drops
+                // block 2's MLP half, dropped shares blocks 0-2 with a and drops block 3, its twin shares everything
+                // with it, mlp shares all but block 4's MLP half with a: 5 (dense) + 5 (a) + 1 (b) + 5 (random)
+                // + 2 (depth: blocks 3-4) + 1 (dropped: block 4) + 0.5 (mlp)
+                assertEquals(9.0 * 5 * tokens, shared.naiveBlockTokens());
                 assertEquals(19.5 * tokens, shared.blockTokens(), 1e-9);
+                assertEquals(SharedPrefixScorer.aloneBlockTokens(depth, 5, tokens), 4.5 * tokens);
             }
         }
     }
