@@ -76,6 +76,9 @@ public final class SearchCommand implements Command {
                                          | uniform (the paper's start) | scheduler (sparsity: the scheduler's profile)
                                          | profile-file (start from the EvoPress profile in search.init-file)
               search.init-file           with search.init: profile-file, e.g. another run's evopress-profile.txt
+              search.selection-check     true: also score every stage's candidates on a second minibatch of the same
+                                         size, from calibration text outside the pool, and count the stage's wrong
+                                         choices (result.json selection_check; the result is unchanged; default false)
               baselines                  list of uniform, owl, scheduler (sparsity), random, shortgpt (depth)
                                          (default: uniform + owl for sparsity, uniform for bits, shortgpt + random for depth)
               baseline.random.candidates (default 32), baseline.owl.lambda (0.08), baseline.owl.m (5)

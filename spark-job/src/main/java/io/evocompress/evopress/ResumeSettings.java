@@ -34,9 +34,11 @@ public final class ResumeSettings {
     /**
      * Where and how fast the search runs, not what it finds; and search.generations, which only says
      * when to stop (every generation is seeded by (seed, generation)), so a resume may extend a run, but
-     * not end it before the generations its state already holds ({@link SearchJob} checks that).
+     * not end it before the generations its state already holds ({@link SearchJob} checks that); and
+     * search.selection-check, which only observes.
      */
-    static final Set<String> IGNORED = Set.of("output", "device", "search.candidates-per-task", "search.generations");
+    static final Set<String> IGNORED = Set.of("output", "device", "search.candidates-per-task", "search.generations",
+        "search.selection-check");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final TreeMap<String, String> settings;

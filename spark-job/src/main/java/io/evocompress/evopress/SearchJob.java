@@ -43,6 +43,8 @@ import io.evocompress.search.SearchMethod;
 import io.evocompress.search.SearchPreset;
 import io.evocompress.search.SearchProgress;
 import io.evocompress.search.SearchResult;
+import io.evocompress.search.SelectionCheck;
+import io.evocompress.search.SelectionStage;
 import io.evocompress.search.SparsityDomain;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -69,10 +71,13 @@ public final class SearchJob {
     private SearchJob() {
     }
 
-    /** Everything worked out before any Spark work: the domain, the search, the pools. */
+    /**
+     * Everything worked out before any Spark work: the domain, the search, the pools ({@code checkPool}:
+     * search.selection-check's second pool, null without the check).
+     */
     public record Prepared(SearchSettings settings, ModelConfig config, SearchDomain domain, EvolutionarySearch search,
                            List<int[]> pool, List<int[]> heldout, BuildDbJob.Inputs db, Minibatch finalBatch,
-                           Minibatch heldoutBatch) {
+                           Minibatch heldoutBatch, List<int[]> checkPool) {
         public CalibrationPool calibrationPool() {
             return new CalibrationPool(pool.size(), settings.seqLen());
         }
@@ -121,11 +126,12 @@ public final class SearchJob {
      * The outcome: the search result, every profile measured, and the timing. {@code resultSource} is
      * "search", or under {@code search.init: best} the name of the start profile returned instead because
      * it measured a lower final KL than the search's winner. {@code generationsRun}: the generations this run
-     * evolved (after the resume point when resumed; 0 for brute force).
+     * evolved (after the resume point when resumed; 0 for brute force). {@code selectionCheck}:
+     * search.selection-check's counts per stage (empty without the check).
      */
     public record Outcome(Prepared prepared, SearchMethod method, SearchResult search, Measured result, List<Measured> baselines,
                           double densePerplexity, EvaluationTiming timing, DatabaseManifest manifest, double seconds,
-                          String resultSource, int generationsRun) {
+                          String resultSource, int generationsRun, List<SelectionCheck.StageTally> selectionCheck) {
     }
 
     public static Prepared prepare(SearchSettings s, SearchMethod method, boolean resume) {
@@ -190,8 +196,42 @@ public final class SearchJob {
             idx[i] = i;
             len[i] = heldout.get(i).length;
         }
+        List<int[]> checkPool = s.selectionCheck() && method != SearchMethod.BRUTE_FORCE
+            ? selectionCheckPool(s, pool, preset.stages()) : null;
         checkOutput(s, resume, ResumeSettings.of(s, method, db == null ? null : db.databaseId()), preset.generations());
-        return new Prepared(s, config, domain, search, pool, heldout, db, finalBatch, new Minibatch(idx, len));
+        return new Prepared(s, config, domain, search, pool, heldout, db, finalBatch, new Minibatch(idx, len), checkPool);
+    }
+
+    /**
+     * search.selection-check's second pool: the calibration text's tokens outside every window of the
+     * calibration pool (its windows' offsets re-drawn from calibration.seed exactly as the pool was, and
+     * checked against it), cut into sequences of calibration.seq-len. So every second minibatch shares
+     * no token with any first one. Fails before any work when a stage's tokens do not fit it.
+     */
+    static List<int[]> selectionCheckPool(SearchSettings s, List<int[]> pool, List<SelectionStage> stages) {
+        int[] stream = CalibrationText.tokens(s.reference(), s.calibrationData());
+        int[] starts = TokenSequences.offsets(stream.length, s.seqLen(), (long) s.sequences() * s.seqLen(), s.calibrationSeed());
+        if (starts.length != pool.size()) {
+            throw new IllegalStateException("calibration pool of " + pool.size() + " sequences, " + starts.length + " windows");
+        }
+        for (int i = 0; i < starts.length; i++) {
+            if (!java.util.Arrays.equals(pool.get(i), java.util.Arrays.copyOfRange(stream, starts[i], starts[i] + s.seqLen()))) {
+                throw new IllegalStateException("calibration pool sequence " + i + " is not the window at " + starts[i]);
+            }
+        }
+        List<int[]> outside = TokenSequences.outside(stream, s.seqLen(), starts);
+        long tokens = (long) outside.size() * s.seqLen();
+        for (int i = 0; i < stages.size(); i++) {
+            if (stages.get(i).tokens() > tokens) {
+                throw new EvocompressException("Setting 'search.selection-check' scores selection stage " + (i + 1) + " ("
+                    + stages.get(i) + ") a second time on " + stages.get(i).tokens() + " calibration tokens disjoint from the "
+                    + "first minibatch's, but the calibration text " + s.calibrationData() + " holds only " + tokens + " tokens ("
+                    + outside.size() + " sequences of " + s.seqLen() + ") outside the calibration pool's " + pool.size()
+                    + " windows: use a longer calibration.data, fewer calibration.sequences or stage tokens, or set "
+                    + "search.selection-check: false.");
+            }
+        }
+        return outside;
     }
 
     private static void checkExistingDatabase(SearchSettings s, BuildDbJob.Inputs db) {
@@ -258,13 +298,16 @@ public final class SearchJob {
              SparkCandidateEvaluator klEval = s.fitness() == FitnessKind.KL ? null : new SparkCandidateEvaluator(sc,
                  setup.withFitness(FitnessKind.KL), new DatabaseOpener(), p.decoder(), pool, s.candidatesPerTask());
              SparkCandidateEvaluator pplEval = new SparkCandidateEvaluator(sc, setup.withFitness(FitnessKind.PPL),
-                 new DatabaseOpener(), p.decoder(), p.heldout().toArray(new int[0][]), s.candidatesPerTask())) {
+                 new DatabaseOpener(), p.decoder(), p.heldout().toArray(new int[0][]), s.candidatesPerTask());
+             SparkCandidateEvaluator checkEval = p.checkPool() == null ? null : new SparkCandidateEvaluator(sc, setup,
+                 new DatabaseOpener(), p.decoder(), p.checkPool().toArray(new int[0][]), s.candidatesPerTask())) {
             CandidateEvaluator search = fitness;
             CandidateEvaluator kl = klEval == null ? fitness : klEval;
             CandidateEvaluator ppl = pplEval;
 
             SearchResult result;
             int generationsRun = 0;
+            SelectionCheck check = null;
             Map<String, Genome> known = new LinkedHashMap<>();
             DatabaseManifest built = manifest;
             String databasePath = database;
@@ -296,6 +339,11 @@ public final class SearchJob {
                     engine = startFromProfileFile(p, progress);
                 }
                 int resumedAt = store.load().map(io.evocompress.search.SearchState::generation).orElse(0);
+                if (checkEval != null) {
+                    check = new SelectionCheck(new CalibrationPool(p.checkPool().size(), s.seqLen()), checkEval,
+                        engine.preset().stages());
+                    engine = engine.withSelectionCheck(check);
+                }
                 result = engine.run(search, store, startReporting(watch, progress));
                 generationsRun = result.history().get(result.history().size() - 1).generation() - resumedAt;
             }
@@ -330,8 +378,23 @@ public final class SearchJob {
                     + "the final %d tokens: returning '%s' as the result (search.init: best)", measured.get(0).kl(), source,
                     winner.kl(), p.finalBatch().tokens(), source));
             }
+            List<SelectionCheck.StageTally> tallies = check == null ? List.of() : check.tallies();
+            reportSelectionCheck(tallies, progress);
             return new Outcome(p, method, result, winner, measured.subList(1, measured.size()), densePpl,
-                fitness.timing(), manifest, (System.nanoTime() - start) / 1e9, source, generationsRun);
+                fitness.timing(), manifest, (System.nanoTime() - start) / 1e9, source, generationsRun, tallies);
+        }
+    }
+
+    private static void reportSelectionCheck(List<SelectionCheck.StageTally> tallies, Consumer<String> progress) {
+        if (tallies.isEmpty()) {
+            return;
+        }
+        progress.accept("selection check (each stage's candidates scored again on a disjoint minibatch of the same size; "
+            + "wrong: a kept candidate scores worse there than a discarded one):");
+        for (SelectionCheck.StageTally t : tallies) {
+            progress.accept(String.format("  stage %d (%s): %d decisions, %d kept-vs-discarded choices, %d wrong (%.1f%%); "
+                + "the second minibatch's best discarded in %d; %.1f s", t.stage(), t.spec(), t.decisions(), t.choices(),
+                t.wrong(), 100 * t.wrongRate(), t.bestMissed(), t.seconds()));
         }
     }
 

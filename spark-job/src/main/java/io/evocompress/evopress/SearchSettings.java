@@ -34,6 +34,8 @@ import java.util.Set;
  * @param initFile     with init {@code profile-file}: the EvoPress profile the search starts from, else null
  * @param tie          bits: the tied layer sets (qkv, gate_up) that share one width, empty for none
  * @param reference    the model, resolved once (its parsed config.json), for every later stage on the driver
+ * @param selectionCheck {@code search.selection-check}: also score each stage's candidates on a second, disjoint
+ *                     minibatch of the same size and count the stage's wrong choices (observation only)
  */
 public record SearchSettings(String model, String output, String device, DomainKind domain, double target, boolean wholeBlocks,
                              String calibrationData, int sequences, int seqLen, long calibrationSeed,
@@ -42,7 +44,7 @@ public record SearchSettings(String model, String output, String device, DomainK
                              Integer initialCandidates, Long initialTokens, long seed, FitnessKind fitness, int topK,
                              int batchSize, int candidatesPerTask, String init, List<String> baselines, int randomCandidates,
                              double owlLambda, double owlM, long finalTokens, ObjectNode effectiveConfig,
-                             String initFile, List<String> tie, ModelReference reference) {
+                             String initFile, List<String> tie, ModelReference reference, boolean selectionCheck) {
 
     /** Bounds on the settings that multiply work. */
     public static final int GENERATIONS_LIMIT = 100_000;
@@ -76,7 +78,7 @@ public record SearchSettings(String model, String output, String device, DomainK
         "heldout.data", "heldout.seq-len", "heldout.max-tokens",
         "search.preset", "search.generations", "search.offspring", "search.stages", "search.initial-candidates",
         "search.initial-tokens", "search.seed", "search.fitness", "search.top-k", "search.batch-size",
-        "search.candidates-per-task", "search.init", "search.init-file",
+        "search.candidates-per-task", "search.init", "search.init-file", "search.selection-check",
         "baselines", "baseline.random.candidates", "baseline.owl.lambda", "baseline.owl.m",
         "final.tokens", ResidencySettings.RESIDENCY, ResidencySettings.DEVICE_MEMORY);
 
@@ -240,7 +242,7 @@ public record SearchSettings(String model, String output, String device, DomainK
         return new SearchSettings(model, output, device, domain, target, wholeBlocks, data, sequences, seqLen, calibrationSeed,
             buildDb, heldout, heldoutSeqLen, heldoutMax, preset, generations, offspring, stages, initialCandidates,
             initialTokens, seed, fitness, topK, batchSize, perTask, init, baselines, randomCandidates, owlLambda, owlM,
-            finalTokens, c.tree(), initFile, tie, reference);
+            finalTokens, c.tree(), initFile, tie, reference, c.boolOr("search.selection-check", false));
     }
 
     /** Where the search keeps the weights (its database's setting for sparsity and bits; read from its configuration for depth). */

@@ -77,6 +77,20 @@ public final class SearchReport {
         for (GenerationFitness g : o.search().history()) {
             generations.addObject().put("generation", g.generation()).put("fitness", g.fitness());
         }
+        if (!o.selectionCheck().isEmpty()) {
+            ArrayNode check = root.putArray("selection_check");
+            for (io.evocompress.search.SelectionCheck.StageTally c : o.selectionCheck()) {
+                ObjectNode n = check.addObject().put("stage", c.stage()).put("survivors", c.spec().survivors())
+                    .put("tokens", c.spec().tokens()).put("decisions", c.decisions()).put("choices", c.choices())
+                    .put("wrong", c.wrong());
+                if (c.choices() > 0) {
+                    n.put("wrong_rate", c.wrongRate());
+                } else {
+                    n.putNull("wrong_rate");
+                }
+                n.put("best_missed", c.bestMissed()).put("seconds", c.seconds());
+            }
+        }
         EvaluationTiming t = o.timing();
         ObjectNode timing = root.putObject("timing");
         timing.put("seconds", o.seconds());

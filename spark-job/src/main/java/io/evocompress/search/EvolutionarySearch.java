@@ -24,14 +24,19 @@ public final class EvolutionarySearch {
     private final Mutation mutation;
     private final MultiStepSelection selection;
     private final List<StartCandidate> starts;
+    private final SelectionCheck check;
 
     /** Validates the preset against the pool (stage tokens, survivors vs offspring) here, before any work. */
     public EvolutionarySearch(SearchDomain domain, SearchPreset preset, CalibrationPool pool, long seed) {
-        this(domain, preset, pool, seed, List.of());
+        this(domain, preset, pool, seed, List.of(), null);
     }
 
     private EvolutionarySearch(SearchDomain domain, SearchPreset preset, CalibrationPool pool, long seed,
-                               List<StartCandidate> starts) {
+                               List<StartCandidate> starts, SelectionCheck check) {
+        if (check != null && !check.stages().equals(preset.stages())) {
+            throw new IllegalArgumentException("selection check for stages " + check.stages() + ", the search has " + preset.stages());
+        }
+        this.check = check;
         for (StartCandidate c : starts) {
             domain.checkBudget(c.genome(), "The starting genome '" + c.name() + "'");
         }
@@ -51,7 +56,15 @@ public final class EvolutionarySearch {
      * best on the initial minibatch (ties: the domain's start, then the earlier candidate).
      */
     public EvolutionarySearch withStarts(List<StartCandidate> candidates) {
-        return new EvolutionarySearch(domain, preset, pool, seed, candidates);
+        return new EvolutionarySearch(domain, preset, pool, seed, candidates, check);
+    }
+
+    /**
+     * The same search, with every stage's choice also observed by {@code check} ({@code search.selection-check});
+     * the result is the same.
+     */
+    public EvolutionarySearch withSelectionCheck(SelectionCheck selectionCheck) {
+        return new EvolutionarySearch(domain, preset, pool, seed, starts, selectionCheck);
     }
 
     public List<StartCandidate> starts() {
@@ -153,7 +166,7 @@ public final class EvolutionarySearch {
         int generation = state.generation() + 1;
         RandomGenerator random = SearchRandom.of(seed, generation, SearchRandom.Purpose.OFFSPRING, 0);
         List<Genome> offspring = mutation.offspring(state.parent(), preset.offspring(), random);
-        MultiStepSelection.Outcome outcome = selection.select(state.parent(), offspring, evaluator, seed, generation);
+        MultiStepSelection.Outcome outcome = selection.select(state.parent(), offspring, evaluator, seed, generation, check);
         return new Generation(state.next(outcome.winner(), outcome.fitness()), outcome.evaluations());
     }
 

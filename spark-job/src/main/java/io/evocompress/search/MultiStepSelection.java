@@ -54,6 +54,12 @@ public final class MultiStepSelection {
     }
 
     public Outcome select(Genome parent, List<Genome> offspring, CandidateEvaluator evaluator, long seed, int generation) {
+        return select(parent, offspring, evaluator, seed, generation, null);
+    }
+
+    /** As above, telling {@code check} (when not null) every stage's candidates and what the stage kept; it changes nothing. */
+    public Outcome select(Genome parent, List<Genome> offspring, CandidateEvaluator evaluator, long seed, int generation,
+                          SelectionCheck check) {
         List<Genome> remaining = new ArrayList<>(offspring);
         double[] fitness = new double[0];
         int evaluations = 0;
@@ -73,6 +79,9 @@ public final class MultiStepSelection {
             int[] keep = IntStream.range(0, remaining.size()).boxed()
                 .sorted(Comparator.<Integer>comparingDouble(i -> scores[i]).thenComparingInt(i -> i))
                 .limit(stages.get(s).survivors()).mapToInt(Integer::intValue).toArray();
+            if (check != null) {
+                check.observe(s, seed, generation, List.copyOf(remaining), keep);
+            }
             List<Genome> kept = new ArrayList<>();
             fitness = new double[keep.length];
             for (int i = 0; i < keep.length; i++) {

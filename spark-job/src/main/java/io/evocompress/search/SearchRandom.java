@@ -9,7 +9,7 @@ import java.util.random.RandomGenerator;
  * minibatches whether the run started at 0 or resumed from a checkpoint, so no state needs saving.
  */
 final class SearchRandom {
-    enum Purpose { INITIAL, OFFSPRING, STAGE }
+    enum Purpose { INITIAL, OFFSPRING, STAGE, CHECK }
 
     private SearchRandom() {
     }

@@ -33,6 +33,10 @@
  *       the best of 64 random genomes on it. Random genomes for sparsity and integer bit widths are
  *       random walks of 4 switches per unit from the uniform start.</li>
  *   <li>The depth preset runs ceil(k(n-k)/1.5) generations.</li>
+ *   <li>{@link io.evocompress.search.SelectionCheck} ({@code search.selection-check}) scores each stage's
+ *       candidates again on a second pool's minibatch of the same size, seeded by (seed, generation,
+ *       stage) with its own purpose, and counts (kept, discarded) pairs the second scores order the other
+ *       way; it only observes.</li>
  * </ul>
  */
 package io.evocompress.search;

@@ -137,7 +137,9 @@ class SearchCommandTest {
         MainTest.Run again = search(sparsity("resumed", "--set", "search.generations=6", "--set", "baselines=[uniform]"));
         assertEquals(1, again.status(), "an existing search is not overwritten without --resume");
         assertTrue(again.err().contains("--resume"), again.err());
-        List<String> resume = sparsity("resumed", "--set", "search.generations=6", "--set", "baselines=[uniform]");
+        // The resumed generations also run search.selection-check, which only observes: the same result.
+        List<String> resume = sparsity("resumed", "--set", "search.generations=6", "--set", "baselines=[uniform]",
+            "--set", "search.selection-check=true");
         resume.add("--resume");
         MainTest.Run resumed = search(resume);
         assertEquals(0, resumed.status(), resumed.err());
@@ -145,6 +147,23 @@ class SearchCommandTest {
         JsonNode b = result("resumed");
         assertEquals(a.get("result"), b.get("result"));
         assertEquals(a.get("generations"), b.get("generations"));
+        assertTrue(a.path("selection_check").isMissingNode(), "no check, no counts");
+        // generations 4-6 (this run's), 8 offspring: stage 1 (1@512) keeps 1 of 8, stage 2 (1@2048) 1 of 2
+        JsonNode check = b.get("selection_check");
+        assertEquals(2, check.size(), check.toString());
+        long[] tokens = {512, 2048};
+        long[] choices = {3 * 7, 3};
+        for (int s = 0; s < 2; s++) {
+            JsonNode c = check.get(s);
+            assertEquals(tokens[s], c.get("tokens").asLong(), c.toString());
+            assertEquals(3, c.get("decisions").asLong(), c.toString());
+            assertEquals(choices[s], c.get("choices").asLong(), c.toString());
+            long wrong = c.get("wrong").asLong();
+            assertTrue(wrong >= 0 && wrong <= choices[s], c.toString());
+            assertEquals((double) wrong / choices[s], c.get("wrong_rate").asDouble(), 1e-12, c.toString());
+            assertTrue(c.get("best_missed").asLong() <= 3, c.toString());
+        }
+        assertTrue(resumed.err().contains("stage 2 (1@2048): 3 decisions, 3 kept-vs-discarded choices"), resumed.err());
     }
 
     @Test
@@ -173,7 +192,7 @@ class SearchCommandTest {
     }
 
     @Test
-    void badConfigurationsFailBeforeAnyWorkNamingTheSetting() {
+    void badConfigurationsFailBeforeAnyWorkNamingTheSetting() throws Exception {
         String[][] cases = {
             {"search.stages=2@512,2@2048", "survivor"},
             {"search.stages=1@512,1@99999999", "tokens"},
@@ -195,6 +214,14 @@ class SearchCommandTest {
             "--set", "database.path=" + tmp.resolve("db-bits-bad")));
         assertEquals(1, tie.status(), tie.err());
         assertTrue(tie.err().contains("'gate'") && tie.err().contains("domain.tie"), tie.err());
+        // search.selection-check needs stage tokens outside the pool's windows: ~1,000 tokens of text hold none
+        Path shortText = tmp.resolve("short.txt");
+        Files.writeString(shortText, Files.readString(Fixtures.text("tinystories_train_head.txt")).substring(0, 4000));
+        MainTest.Run small = search(sparsity("bad", "--set", "search.selection-check=true", "--set", "calibration.data=" + shortText,
+            "--set", "database.path=" + tmp.resolve("db-check-bad")));
+        assertEquals(1, small.status(), small.err());
+        assertTrue(small.err().contains("Setting 'search.selection-check' scores selection stage 1 (1@512) a second time"),
+            small.err());
         assertTrue(!Files.exists(tmp.resolve("bad")), "nothing written for a bad configuration");
     }
 

@@ -63,12 +63,43 @@ public final class TokenSequences {
             throw new EvocompressException("The calibration text holds " + stream.length + " tokens, fewer than one sequence of "
                 + seqLen + ": use more text or a shorter sequence length.");
         }
-        SplittableRandom random = new SplittableRandom(seed);
-        int count = (int) ((tokens + seqLen - 1) / seqLen);
-        List<int[]> out = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            int start = random.nextInt(stream.length - seqLen + 1);
+        int[] starts = offsets(stream.length, seqLen, tokens, seed);
+        List<int[]> out = new ArrayList<>(starts.length);
+        for (int start : starts) {
             out.add(Arrays.copyOfRange(stream, start, start + seqLen));
+        }
+        return out;
+    }
+
+    /** Where {@link #sample} cuts its windows from a stream of {@code streamLength} tokens: the windows' first offsets, in order. */
+    public static int[] offsets(int streamLength, int seqLen, long tokens, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        int[] starts = new int[(int) ((tokens + seqLen - 1) / seqLen)];
+        for (int i = 0; i < starts.length; i++) {
+            starts[i] = random.nextInt(streamLength - seqLen + 1);
+        }
+        return starts;
+    }
+
+    /**
+     * Consecutive non-overlapping sequences of exactly {@code seqLen} tokens, in stream order, cut from
+     * the stretches of the stream that share no token with any window {@code [start, start + seqLen)}
+     * of {@code windowStarts} (e.g. {@link #sample}'s): tokens disjoint from every such window.
+     */
+    public static List<int[]> outside(int[] stream, int seqLen, int[] windowStarts) {
+        checkSeqLen(seqLen);
+        boolean[] covered = new boolean[stream.length];
+        for (int start : windowStarts) {
+            Arrays.fill(covered, Math.max(0, start), Math.min(stream.length, start + seqLen), true);
+        }
+        List<int[]> out = new ArrayList<>();
+        int run = 0; // uncovered tokens just before i
+        for (int i = 0; i < stream.length; i++) {
+            run = covered[i] ? 0 : run + 1;
+            if (run == seqLen) {
+                out.add(Arrays.copyOfRange(stream, i + 1 - seqLen, i + 1));
+                run = 0;
+            }
         }
         return out;
     }

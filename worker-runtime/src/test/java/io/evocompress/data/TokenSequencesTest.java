@@ -80,6 +80,36 @@ class TokenSequencesTest {
     }
 
     @Test
+    void offsetsAreWhereSampleCutsItsWindows() {
+        int[] stream = iota(1000);
+        int[] starts = TokenSequences.offsets(stream.length, 64, 640, 7);
+        List<int[]> windows = TokenSequences.sample(stream, 64, 640, 7);
+        assertEquals(10, starts.length);
+        for (int i = 0; i < starts.length; i++) {
+            assertEquals(starts[i], windows.get(i)[0], "window " + i);
+        }
+    }
+
+    @Test
+    void outsideCutsWholeSequencesFromTheUncoveredStretchesOnly() {
+        // windows [3, 7) and [10, 14): uncovered 0-2 and 7-9 are too short, 14-19 holds one sequence of 4
+        assertEquals("[[14, 15, 16, 17]]", str(TokenSequences.outside(iota(20), 4, new int[] {3, 10})));
+        assertEquals("[[0, 1, 2, 3], [4, 5, 6, 7]]", str(TokenSequences.outside(iota(10), 4, new int[0])));
+        assertEquals("[[4, 5, 6, 7]]", str(TokenSequences.outside(iota(12), 4, new int[] {0, 8, 8})));
+        // sampled windows: no sequence outside shares a token with any of them
+        int[] stream = iota(5000);
+        int[] starts = TokenSequences.offsets(stream.length, 50, 1000, 3);
+        List<int[]> outside = TokenSequences.outside(stream, 50, starts);
+        assertFalse(outside.isEmpty());
+        for (int[] seq : outside) {
+            assertEquals(50, seq.length);
+            for (int start : starts) {
+                assertTrue(seq[49] < start || seq[0] >= start + 50, Arrays.toString(seq) + " overlaps the window at " + start);
+            }
+        }
+    }
+
+    @Test
     void sampleIsDeterministicPerSeed() {
         int[] stream = iota(1000);
         List<int[]> a = TokenSequences.sample(stream, 32, 320, 42);
