@@ -278,15 +278,9 @@ class FamilyCommandsTest {
 
     /** {@code build-db} with conf/{@code config} on {@code model} into {@code output}, plus {@code sets}; its manifest. */
     private static JsonNode buildDb(String config, Path model, Path output, List<String> sets) throws Exception {
-        List<String> args = new ArrayList<>(List.of("build-db", "--config", SearchCommandTest.conf(config).toString(),
-            "--set", "model=" + model, "--set", "output=" + output));
-        for (String set : sets) {
-            args.add("--set");
-            args.add(set);
-        }
-        args.add("--json");
-        MainTest.Run r = MainTest.run(args.toArray(new String[0]));
-        assertEquals(0, r.status(), r.err());
+        List<String> all = new ArrayList<>(List.of("model=" + model, "output=" + output));
+        all.addAll(sets);
+        runOk("build-db", config, all);
         return JSON.readTree(output.resolve("manifest.json").toFile());
     }
 
@@ -296,13 +290,17 @@ class FamilyCommandsTest {
      * {@code sets}; fails unless it exits 0; returns the run's result.json.
      */
     private static JsonNode job(String command, String config, String fixture, String out, String... sets) throws Exception {
-        List<String> args = new java.util.ArrayList<>(List.of(command, "--config", SearchCommandTest.conf(config).toString()));
-        for (String set : List.of("model=" + Fixtures.model(fixture), "output=" + tmp.resolve(out),
-                "calibration.data=" + Fixtures.text("tinystories_train_head.txt"), "calibration.sequences=16",
-                "calibration.seq-len=128", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "heldout.seq-len=128")) {
-            args.add("--set");
-            args.add(set);
-        }
+        List<String> all = new ArrayList<>(List.of("model=" + Fixtures.model(fixture), "output=" + tmp.resolve(out),
+            "calibration.data=" + Fixtures.text("tinystories_train_head.txt"), "calibration.sequences=16",
+            "calibration.seq-len=128", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "heldout.seq-len=128"));
+        all.addAll(List.of(sets));
+        runOk(command, config, all);
+        return JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
+    }
+
+    /** Runs {@code command --config conf/config --set s ... --json}; fails unless it exits 0. */
+    private static void runOk(String command, String config, List<String> sets) {
+        List<String> args = new ArrayList<>(List.of(command, "--config", SearchCommandTest.conf(config).toString()));
         for (String set : sets) {
             args.add("--set");
             args.add(set);
@@ -310,7 +308,6 @@ class FamilyCommandsTest {
         args.add("--json");
         MainTest.Run r = MainTest.run(args.toArray(new String[0]));
         assertEquals(0, r.status(), r.err());
-        return JSON.readTree(tmp.resolve(out).resolve("result.json").toFile());
     }
 
     /** {@code export} of tmp/{@code out}'s result to {@code exported} with {@code options}; fails unless it exits 0. */
