@@ -5,7 +5,6 @@ import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.model.TensorLayout;
 
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.Map;
@@ -34,7 +33,7 @@ public final class TensorHashes {
     public static Read readUnit(CheckpointReader checkpoint, String unitTensor) {
         TreeMap<String, String> hashes = new TreeMap<>();
         float[] values = TensorLayout.readUnit(checkpoint, unitTensor, name -> {
-            MessageDigest md = sha256();
+            MessageDigest md = VariantStore.newSha256();
             float[] v = checkpoint.readFloat(name, md);
             hashes.put(name, HexFormat.of().formatHex(md.digest()));
             return v;
@@ -75,13 +74,5 @@ public final class TensorHashes {
             }
         }
         return out;
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

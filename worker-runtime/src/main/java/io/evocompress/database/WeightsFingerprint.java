@@ -7,7 +7,6 @@ import io.evocompress.checkpoint.TensorInfo;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
@@ -34,7 +33,7 @@ public final class WeightsFingerprint {
     }
 
     public static String of(CheckpointReader checkpoint) {
-        MessageDigest md = sha256();
+        MessageDigest md = VariantStore.newSha256();
         Map<String, SafetensorsFile> sorted = new TreeMap<>(checkpoint.tensorFiles());
         for (Map.Entry<String, SafetensorsFile> e : sorted.entrySet()) {
             SafetensorsFile file = e.getValue();
@@ -53,13 +52,5 @@ public final class WeightsFingerprint {
             }
         }
         return HexFormat.of().formatHex(md.digest());
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
