@@ -41,14 +41,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * run on local files with the same seed, exactly (the evaluation is deterministic on any executor):
  * <ol>
  *   <li>a plain cluster run, which also builds the database on HDFS;</li>
- *   <li>a run during which one executor JVM is killed with SIGKILL after a few generations: Spark
- *       reschedules its tasks (spark.task.maxFailures, 4 in deploy/spark-submit) and the worker starts
- *       a new executor;</li>
- *   <li>a run whose driver JVM (the spark-submit process) is killed with SIGKILL after a few
- *       generations are checkpointed, then rerun with --resume: it reuses the database and the
- *       checkpoint and ends with the uninterrupted result; no result file exists before that.</li>
+ *   <li>a run that loses both kinds of process: one executor JVM is killed with SIGKILL after a few
+ *       generations (Spark reschedules its tasks, spark.task.maxFailures 4 in deploy/spark-submit, and
+ *       the worker starts a new executor), then, two generations later, the driver JVM (the
+ *       spark-submit process); rerun with --resume, it reuses the database and the checkpoint and ends
+ *       with the uninterrupted result; no result file exists before that. (One run for both faults,
+ *       rather than one each, to keep the suite's time.)</li>
  * </ol>
- * The three share the IT classes' HDFS and cluster ({@link ClusterFixture.Shared}), in folder /search.
+ * The two share the IT classes' HDFS and cluster ({@link ClusterFixture.Shared}), in folder /search.
  */
 @ExtendWith(ClusterFixture.Shared.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -141,57 +141,58 @@ class SearchClusterIT {
 
     @Test
     @Order(2)
-    void killedExecutorIsReplacedAndTheResultIsUnchanged() throws Exception {
-        File config = clusterConfig("executor-kill");
-        File log = new File(dir, "executor-kill.err");
+    void killedExecutorIsReplacedThenKilledDriverResumesToTheUninterruptedResult() throws Exception {
+        File config = clusterConfig("kills");
+        File log = new File(dir, "kills.err");
         Process driver = new ProcessBuilder(submit(config)).directory(ROOT).redirectErrorStream(true)
             .redirectOutput(log).start();
+        int atExecutorKill;
         try {
-            int atKill = awaitGeneration("executor-kill", 3, driver, log);
+            atExecutorKill = awaitGeneration("kills", 3, driver, log);
             ProcessHandle executor = executors().stream().max(Comparator.comparing(SearchClusterIT::appId))
                 .orElseThrow(() -> new AssertionError("no executor process of " + CLUSTER_HOME + " found"));
             String app = appId(executor);
             assertTrue(executor.destroyForcibly(), "kill -9 " + executor.pid());
-            assertTrue(atKill < GENERATIONS, "killed at generation " + atKill + ", after the search's end");
-            assertTrue(driver.waitFor(5, TimeUnit.MINUTES), "the search did not end");
+            assertTrue(atExecutorKill < GENERATIONS - 3, "executor killed at generation " + atExecutorKill + ", too late");
+            // the standalone worker replaces the killed executor: the application runs on a third one
+            awaitThirdExecutor(app, driver, log);
+            // and the search goes on past the loss before its driver is killed in turn
+            awaitGeneration("kills", atExecutorKill + 2, driver, log);
             String out = Files.readString(log.toPath());
-            assertEquals(0, driver.exitValue(), out);
             assertTrue(out.contains("Lost executor"), "Spark never noticed the killed executor:\n" + out);
             assertTrue(out.contains("database is complete and verifies: reusing it"), out);
-            // the standalone worker replaced the killed executor: the application ran on 3 executors
-            File[] launched = new File(CLUSTER_HOME, "work/" + app).listFiles(File::isDirectory);
-            assertTrue(launched != null && launched.length >= 3, "executors launched for " + app + ": "
-                + (launched == null ? "none" : launched.length));
-        } finally {
-            driver.destroyForcibly();
-        }
-        assertSameResult("executor-kill");
-    }
-
-    @Test
-    @Order(3)
-    void killedDriverResumesToTheUninterruptedResult() throws Exception {
-        File config = clusterConfig("driver-kill");
-        File log = new File(dir, "driver-kill.err");
-        Process driver = new ProcessBuilder(submit(config)).directory(ROOT).redirectErrorStream(true)
-            .redirectOutput(log).start();
-        try {
-            awaitGeneration("driver-kill", 3, driver, log);
         } finally {
             driver.destroyForcibly(); // SIGKILL to the spark-submit JVM, which is the driver
             driver.waitFor();
         }
-        int atKill = generation("driver-kill").orElseThrow();
-        assertTrue(atKill >= 3 && atKill < GENERATIONS, "checkpoint at generation " + atKill);
+        int atKill = generation("kills").orElseThrow();
+        assertTrue(atKill > atExecutorKill && atKill < GENERATIONS, "checkpoint at generation " + atKill);
         FileSystem fs = hdfs.getFileSystem();
-        assertFalse(fs.exists(new Path(hdfsRoot + "/runs/driver-kill/result.json")), "result.json written before the search ended");
-        assertFalse(fs.exists(new Path(hdfsRoot + "/runs/driver-kill/profile.txt")), "profile.txt written before the search ended");
+        assertFalse(fs.exists(new Path(hdfsRoot + "/runs/kills/result.json")), "result.json written before the search ended");
+        assertFalse(fs.exists(new Path(hdfsRoot + "/runs/kills/profile.txt")), "profile.txt written before the search ended");
 
         ClusterFixture.Result resumed = run(submit(config, "--resume"));
         assertTrue(resumed.err().contains("database is complete and verifies: reusing it"), resumed.err());
         assertFalse(resumed.err().contains("generation " + atKill + "/"), "generation " + atKill + " ran again:\n" + resumed.err());
         assertTrue(resumed.err().contains("generation " + (atKill + 1) + "/" + GENERATIONS), resumed.err());
-        assertSameResult("driver-kill");
+        assertSameResult("kills");
+    }
+
+    /** Waits (at most 2 minutes) until the worker has launched a third executor directory for {@code app}. */
+    private static void awaitThirdExecutor(String app, Process driver, File log) throws Exception {
+        File work = new File(CLUSTER_HOME, "work/" + app);
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (System.currentTimeMillis() < deadline) {
+            File[] launched = work.listFiles(File::isDirectory);
+            if (launched != null && launched.length >= 3) {
+                return;
+            }
+            if (!driver.isAlive()) {
+                throw new AssertionError("the search ended before a replacement executor started:\n" + Files.readString(log.toPath()));
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no replacement executor launched for " + app + " within 2 minutes:\n" + Files.readString(log.toPath()));
     }
 
     private static void assertSameResult(String name) throws Exception {
