@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * whose parts are the search's units, an untied head), through deploy/spark-submit on the two-worker
  * standalone cluster with model, data, database and output on MiniDFSCluster HDFS: its result.json
  * (result, baselines, dense, generations) and database id must equal one local-master run on local
- * files, exactly. Same small settings as {@link SearchClusterIT}. HDFS folder /family-search of
+ * files, exactly. Same small settings as {@link SearchClusterIT}, its cluster run streamed (4 candidates
+ * per task) against the resident local run. HDFS folder /family-search of
  * {@link ClusterFixture.Shared}.
  */
 @ExtendWith(ClusterFixture.Shared.class)
@@ -52,7 +53,7 @@ class FamilySearchClusterIT {
             .getPath(), "search", "--config", localConfig.getPath(), "--json"));
 
         File clusterConfig = write("cluster.yaml", SearchClusterIT.config(root + "/models/" + FIXTURE, root + "/data/train.txt",
-            root + "/data/heldout.txt", root + "/db", root + "/runs/cluster"));
+            root + "/data/heldout.txt", root + "/db", root + "/runs/cluster", SearchClusterIT.STREAMED, 4));
         ClusterFixture.Result r;
         try {
             r = ClusterFixture.run(List.of(new File(ClusterFixture.ROOT, "deploy/spark-submit").getPath(), "--master", master,
@@ -73,6 +74,7 @@ class FamilySearchClusterIT {
             assertEquals(reference.get(field), got.get(field), FIXTURE + ": result.json '" + field + "'");
         }
         assertEquals(reference.get("database").get("id"), got.get("database").get("id"));
+        SearchClusterIT.assertStreamedAgainstResident(reference, got);
     }
 
     private static File write(String name, String text) throws Exception {

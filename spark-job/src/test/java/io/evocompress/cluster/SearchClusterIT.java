@@ -38,7 +38,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * JVMs) through deploy/spark-submit, with model, calibration text, database and output on a real HDFS
  * (MiniDFSCluster), and under faults. Every run's result.json {@code result}, {@code baselines},
  * {@code dense} and {@code generations}, and its profile files, must equal those of one local-master
- * run on local files with the same seed, exactly (the evaluation is deterministic on any executor):
+ * run on local files with the same seed, exactly (the evaluation is deterministic on any executor). The
+ * cluster's executors run {@code evaluation.residency: streamed} with 4 candidates per task (blocks read
+ * through the host cache, a task's candidates scored together sharing prefixes), the local reference
+ * {@code resident} with one: the same numbers, bitwise.
  * <ol>
  *   <li>a plain cluster run, which also builds the database on HDFS;</li>
  *   <li>a run that loses both kinds of process: one executor JVM is killed with SIGKILL after a few
@@ -106,22 +109,33 @@ class SearchClusterIT {
         reference = result;
     }
 
-    /** Small settings: 8 x 64 calibration tokens, levels -2..2, 10 generations of 4 offspring. */
+    /**
+     * Small settings: 8 x 64 calibration tokens, levels -2..2, 10 generations of 4 offspring. The local
+     * reference runs {@code resident}, one candidate per task; the cluster runs {@link #STREAMED}.
+     */
     static String config(String model, String train, String heldout, String db, String output) {
-        return "model: " + model + "\noutput: " + output
+        return config(model, train, heldout, db, output, "resident", 1);
+    }
+
+    /** The cluster runs' evaluation: executors stream the blocks and score a task's 4 candidates together. */
+    static final String STREAMED = "streamed";
+
+    static String config(String model, String train, String heldout, String db, String output, String residency,
+                         int candidatesPerTask) {
+        return "model: " + model + "\noutput: " + output + "\nevaluation:\n  residency: " + residency
             + "\ndomain:\n  kind: sparsity\n  target: 0.7"
             + "\ncalibration:\n  data: " + train + "\n  sequences: 8\n  seq-len: 64\n  shards: 2"
             + "\ndatabase:\n  path: " + db + "\n  max-level: 2"
             + "\nheldout:\n  data: " + heldout + "\n  seq-len: 64\n  max-tokens: 1024"
             + "\nsearch:\n  preset: fast\n  generations: " + GENERATIONS + "\n  offspring: 4\n  stages: 1@128,1@512"
-            + "\n  initial-candidates: 4\n  initial-tokens: 256\n  seed: 3"
+            + "\n  initial-candidates: 4\n  initial-tokens: 256\n  seed: 3\n  candidates-per-task: " + candidatesPerTask
             + "\nfinal:\n  tokens: 512\nbaselines: [uniform, owl]\n";
     }
 
     /** A configuration with every location on HDFS, as URIs (executors open them as written). */
     private static File clusterConfig(String name) throws IOException {
         return write(name + ".yaml", config(hdfsRoot + "/models/stories260K", hdfsRoot + "/data/train.txt",
-            hdfsRoot + "/data/heldout.txt", hdfsRoot + "/db", hdfsRoot + "/runs/" + name));
+            hdfsRoot + "/data/heldout.txt", hdfsRoot + "/db", hdfsRoot + "/runs/" + name, STREAMED, 4));
     }
 
     private static List<String> submit(File config, String... extra) {
@@ -211,11 +225,23 @@ class SearchClusterIT {
             }
         }
         assertEquals(reference.get("database").get("id"), got.get("database").get("id"));
+        assertStreamedAgainstResident(reference, got);
         for (String file : PROFILE_FILES) {
             try (FSDataInputStream in = fs.open(new Path(hdfsRoot + "/runs/" + name + "/" + file))) {
                 assertEquals(referenceProfiles.get(file), new String(in.readAllBytes(), StandardCharsets.UTF_8), name + ": " + file);
             }
         }
+    }
+
+    /** The cluster run streamed and shared prefixes (fewer block forwards), the local reference did not. */
+    static void assertStreamedAgainstResident(JsonNode reference, JsonNode cluster) {
+        assertEquals("resident", reference.at("/settings/evaluation/residency").asText());
+        assertEquals(STREAMED, cluster.at("/settings/evaluation/residency").asText());
+        JsonNode r = reference.get("timing");
+        JsonNode c = cluster.get("timing");
+        assertEquals(r.get("naive_block_forwards"), r.get("block_forwards"), "resident, one candidate per task: " + r);
+        assertEquals(r.get("naive_block_forwards"), c.get("naive_block_forwards"));
+        assertTrue(c.get("block_forwards").asLong() < c.get("naive_block_forwards").asLong(), "no prefix shared: " + c);
     }
 
     /** Waits until the run's checkpoint on HDFS reaches generation {@code at}; returns the generation seen. */
