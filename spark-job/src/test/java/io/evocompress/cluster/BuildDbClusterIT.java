@@ -27,7 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * build-db through deploy/spark-submit on a real standalone cluster (deploy/local-cluster: master and
  * two workers, separate JVMs), model, data and database on a real HDFS (MiniDFSCluster), writes a
  * database whose every file is byte-identical to the one the embedded default writes into local
- * files (the manifest too, but for the model and data locations it records as given). HDFS folder
+ * files (the manifest too, but for the model and data locations it records as given). The cluster's
+ * calibration pass runs {@code evaluation.residency: streamed} (block by block through the host
+ * cache), the local one {@code resident}: the Hessians are the same bytes. HDFS folder
  * /build-db of {@link ClusterFixture.Shared}.
  */
 @ExtendWith(ClusterFixture.Shared.class)
@@ -48,8 +50,9 @@ class BuildDbClusterIT {
         master = ClusterFixture.master();
     }
 
-    static String config(String model, String data, String output) {
-        return "model: " + model + "\noutput: " + output + "\ncalibration:\n  data: " + data
+    static String config(String model, String data, String output, String residency) {
+        return "model: " + model + "\noutput: " + output + "\nevaluation:\n  residency: " + residency
+            + "\ncalibration:\n  data: " + data
             + "\n  sequences: 6\n  seq-len: 64\n  shards: 3\ndatabase:\n  domain: sparsity\n  target: 0.7\n  max-level: 2\n";
     }
 
@@ -58,11 +61,11 @@ class BuildDbClusterIT {
         File dir = Files.createTempDirectory("build-db-it").toFile();
         File clusterConfig = new File(dir, "cluster.yaml");
         Files.writeString(clusterConfig.toPath(), config(hdfsRoot + "/models/stories260K", hdfsRoot + "/data/train.txt",
-            hdfsRoot + "/db"));
+            hdfsRoot + "/db", "streamed"));
         File local = new File(dir, "local-db");
         File localConfig = new File(dir, "local.yaml");
         Files.writeString(localConfig.toPath(), config(Fixtures.stories260k().toString(),
-            Fixtures.text("tinystories_train_head.txt").toString(), local.getPath()));
+            Fixtures.text("tinystories_train_head.txt").toString(), local.getPath(), "resident"));
 
         // the local build goes on beside the cluster build (ClusterFixture.start)
         ClusterFixture.Background localBuild = ClusterFixture.start(List.of(new File(ROOT, "deploy/evocompress").getPath(),

@@ -36,8 +36,8 @@ class BuildDbResumeIT {
         Path wholeConfig = dir.resolve("whole.yaml");
         String model = Fixtures.stories260k().toString();
         String data = Fixtures.text("tinystories_train_head.txt").toString();
-        Files.writeString(killedConfig, BuildDbClusterIT.config(model, data, killed.toString()));
-        Files.writeString(wholeConfig, BuildDbClusterIT.config(model, data, whole.toString()));
+        Files.writeString(killedConfig, BuildDbClusterIT.config(model, data, killed.toString(), "auto"));
+        Files.writeString(wholeConfig, BuildDbClusterIT.config(model, data, whole.toString(), "auto"));
         String launcher = new File(ROOT, "deploy/evocompress").getPath();
 
         Process p = new ProcessBuilder(launcher, "build-db", "--config", killedConfig.toString())
