@@ -192,7 +192,7 @@ public final class Planner {
         long teacher = TaskMemory.teacherBytes(config, s.fitness().id(), (long) s.sequences() * s.seqLen(), s.topK(),
             s.sequences());
         double variants = s.domain() == DomainKind.DEPTH ? 0 : sharing.variantsAtBlock(); // dropping needs no variants
-        putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), teacher, variants, preset.offspring() + 1), out);
+        putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), teacher, variants, liveTokens(preset)), out);
         putGenerations(preset.generations(), preset.offspring(), preset.stages(), sharing, out);
         int initial = engine.initialEvaluations() + s.startNames().size();
         int finals = 1 + s.baselines().size() + s.startNames().size();
@@ -208,7 +208,8 @@ public final class Planner {
         ModelFootprint m = model(s.model(), p, out);
         DatabaseSize size = database(m, s.buildDb(), s.buildDb().output(), out);
         long teacher = TaskMemory.teacherBytes(m.config(), "kl", (long) s.sequences() * s.seqLen(), 0, s.sequences());
-        putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), teacher, 0, 1), out);
+        putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), teacher, 0,
+            (long) s.batchSize() * s.seqLen()), out);
         Hours h = new Hours(p);
         if (!size.fromManifest()) {
             h.calibration = calibration(m, s.buildDb());
@@ -246,7 +247,7 @@ public final class Planner {
         // every candidate is fine-tuned before it is scored, so its weights are its own: nothing is shared
         PrefixSharing sharing = new PrefixSharing(predicted.naive(), predicted.naive(), predicted.perStage().stream()
             .map(st -> new double[] {st[1], st[1], st[2]}).toList(), predicted.variantsAtBlock());
-        putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), 0, 0, 1), out);
+        putMemory(TaskMemory.of(m, p.dtypeBytes(), s.batchSize(), s.seqLen(), 0, 0, (long) s.batchSize() * s.seqLen()), out);
         putGenerations(s.generations(), s.offspring(), s.stages(), sharing, out);
         out.put("block_forwards_note", "DarwinLM fine-tunes every candidate before scoring it: no prefix is shared");
         out.put("memory_note", "the fine-tuning's gradients and optimizer state are not counted in the task memory");
@@ -264,6 +265,20 @@ public final class Planner {
         h.searchNaive = h.search;
         h.finals = forwards(m, p, s.postBatchSize(), s.seqLen(), 2 * 3.0 * s.postTokens() + 2.0 * s.finalTokens());
         h.put(out);
+    }
+
+    /**
+     * The tokens of the hidden states a streamed task holds at once when one task scores a whole stage: the
+     * most, over the stages, of (the stage's candidates plus the parent) x the stage's tokens.
+     */
+    static long liveTokens(SearchPreset preset) {
+        long most = 0;
+        int candidates = preset.offspring();
+        for (SelectionStage st : preset.stages()) {
+            most = Math.max(most, (candidates + 1L) * st.tokens());
+            candidates = st.survivors();
+        }
+        return most;
     }
 
     private static void putMemory(TaskMemory t, ObjectNode out) {

@@ -6,8 +6,8 @@ import io.evocompress.model.ModelConfig;
  * Peak memory of one candidate-evaluation task, in bytes, for a forward over {@code batch} sequences
  * of {@code seqLen} tokens in a compute dtype of {@code d} bytes:
  * <ul>
- *   <li>activations A of one batch: the block's input and output (2 B T H d), plus the larger of one
- *       block's temporaries, which all live until the block ends (4 B heads T^2 d for the attention
+ *   <li>activations A of one batch ({@code fitness.CandidatesAtOnce#batchActivations}): the block's input
+ *       and output (2 B T H d), plus the larger of one block's temporaries, which all live until the block ends (4 B heads T^2 d for the attention
  *       scores, 9 of q's and of k/v's size, 12 of the hidden size, the MLP's of the intermediate size), and
  *       the head's (the logits in d and in float32, the teacher's slice, the metric's log-softmax and KL
  *       terms: B T V (d + 24));</li>
@@ -17,8 +17,10 @@ import io.evocompress.model.ModelConfig;
  *       plus A;</li>
  *   <li>streamed (the block-streamed design): one block's dense weights, the variants the stage's
  *       candidates use at the busiest block ({@link PrefixSharing#variantsAtBlock} layers of the largest
- *       size), the embedding or head (the larger), one hidden state (B T H d) per live prefix (at most
- *       the candidates plus the parent), plus A;</li>
+ *       size), the embedding or head (the larger), the hidden states of every live prefix on the whole
+ *       minibatch ({@code liveTokens} x H x d: for a search, the most over its stages of the stage's
+ *       candidates plus one, times the stage's tokens), plus A (a task whose device holds less runs fewer
+ *       candidates at once: {@code fitness.CandidatesAtOnce});</li>
  *   <li>host: the teacher's outputs (pool tokens x V x 4 bytes for kl, x K x 8 for topk-kl; none for
  *       ppl), plus the largest tensor read in float32 and converted (resident), or one block read in
  *       float32 and converted (streamed).</li>
@@ -28,29 +30,17 @@ public record TaskMemory(long activations, long residentDevice, long residentHos
                          long teacherHost) {
 
     public static TaskMemory of(ModelFootprint m, int d, int batch, int seqLen, long teacherBytes, double variantsAtBlock,
-                                int livePrefixes) {
+                                long liveTokens) {
         ModelConfig c = m.config();
         long bt = (long) batch * seqLen;
-        long stream = bt * c.hiddenSize() * d;
-        // every temporary of a block lives until the block ends (CausalLm scopes them per block), so a block's
-        // peak is their sum, counted from DecoderBlock: 4 T x T arrays per head (scores, scaled, masked,
-        // softmax), 9 of q's size (q, RoPE's 5, the grouped copy, PV, its reshape) and 9 of k's and v's, 12 of
-        // the hidden size (2 norms of 4, o and down outputs, 2 residual adds), and the MLP's (SwiGLU 5, ReLU 2,
-        // tanh-GELU 9) of the intermediate size
-        int mlpArrays = c.forward().mlp().gated() ? 5 : c.forward().mlp() == io.evocompress.model.ForwardSpec.Mlp.RELU ? 2 : 9;
-        long block = 4L * batch * c.numHeads() * seqLen * seqLen * d + 9 * bt * c.qDim() * d + 9 * bt * c.kvDim() * d
-            + 12 * stream + mlpArrays * bt * c.intermediateSize() * d;
-        // the head: logits in the compute dtype and in float32, the teacher's slice, the metric's
-        // log-softmax and its KL terms (3), all (B, T, V) in float32 but the first
-        long head = bt * c.vocabSize() * (d + 4L * 6);
-        long a = 2 * stream + Math.max(block, head);
+        long a = io.evocompress.fitness.CandidatesAtOnce.batchActivations(c, batch, seqLen, d);
         long linears = m.blockLinear() * m.blocks();
         long residentDevice = m.parameters() * d + linears * d
             + Math.min(linears * d, io.evocompress.fitness.EvaluationSetup.DEFAULT_VARIANT_CACHE_BYTES) + a;
         long residentHost = teacherBytes + 2 * m.largestTensor() * 4;
         long embedOrHead = (long) c.vocabSize() * c.embedDim() * d;
         long streamedDevice = m.blockParameters() * d + (long) Math.ceil(variantsAtBlock * m.largestLinear()) * d
-            + embedOrHead + (long) livePrefixes * stream + a;
+            + embedOrHead + liveTokens * c.hiddenSize() * d + a;
         long streamedHost = teacherBytes + 2 * m.blockParameters() * 4;
         return new TaskMemory(a, residentDevice, residentHost, streamedDevice, streamedHost, teacherBytes);
     }

@@ -58,6 +58,20 @@ class SearchResidencyTest {
         assertEquals(r.get("naive_block_forwards"), r.get("block_forwards"));
         assertEquals(r.get("naive_block_forwards"), r.get("predicted_block_forwards"));
         assertTrue(s.get("block_forwards").asDouble() < 0.95 * s.get("naive_block_forwards").asDouble(), s.toString());
+
+        // a device memory too small for two candidates' hidden states (fitness.CandidatesAtOnce): the tasks run
+        // their candidates one at a time, every block for each, and find the same result
+        JsonNode small = search("evopress-sparsity-70.yaml", "sparsity-streamed-small", "streamed",
+            concat(db, "--set", "evaluation.device-memory=1m"));
+        assertEquals(resident.get("result"), small.get("result"));
+        assertEquals(resident.get("baselines"), small.get("baselines"));
+        assertEquals(r.get("naive_block_forwards"), small.get("timing").get("block_forwards"), small.get("timing").toString());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

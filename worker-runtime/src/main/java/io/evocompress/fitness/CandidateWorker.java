@@ -87,9 +87,11 @@ public final class CandidateWorker {
                 io.evocompress.fs.HadoopFiles.defaultConf(), device, dtype, io.evocompress.model.HostWeightCache.shared())) {
             TeacherOutputs teacher = teacher(device, dtype, poolHash, k -> TeacherOutputs.compute(dense, pool, k,
                 setup.batchSize(), setup.maxTeacherBytes(), io.evocompress.metrics.StreamedScorer.DEFAULT_ACTIVATION_BYTES));
+            SharedPrefixScorer scorer = new SharedPrefixScorer(setup.fitness(), setup.batchSize());
+            int atOnce = atOnce(dense, pool, sequences, lengths, device);
             long t0 = System.nanoTime();
-            SharedPrefixScorer.Result r = new SharedPrefixScorer(setup.fitness(), setup.batchSize())
-                .score(dense, specs, databaseName(), source(), cache, teacher, pool, sequences, lengths);
+            SharedPrefixScorer.Result r = scorer.scoreAtMost(atOnce, dense, specs, databaseName(), source(), cache, teacher,
+                pool, sequences, lengths);
             long each = (System.nanoTime() - t0) / Math.max(1, specs.size());
             List<CandidateScore> out = new java.util.ArrayList<>();
             for (CandidateScore s : r.scores()) {
@@ -97,6 +99,21 @@ public final class CandidateWorker {
             }
             return new SharedPrefixScorer.Result(out, r.blockTokens(), r.naiveBlockTokens());
         }
+    }
+
+    /**
+     * How many candidates this task scores together ({@link CandidatesAtOnce}) within {@code evaluation.device-memory}
+     * (else the device's free memory), on this minibatch.
+     */
+    private int atOnce(io.evocompress.model.StreamedLm dense, int[][] pool, int[] sequences, int[] lengths, Device device) {
+        long budget = setup.deviceMemory() > 0 ? setup.deviceMemory() : io.evocompress.device.DeviceMemory.free(device);
+        long tokens = SharedPrefixScorer.tokens(new CandidateScorer(setup.fitness(), setup.batchSize())
+            .batches(pool, sequences, lengths), lengths);
+        int seqLen = 0;
+        for (int length : lengths) {
+            seqLen = Math.max(seqLen, length);
+        }
+        return CandidatesAtOnce.max(budget, dense.config(), tokens, setup.batchSize(), seqLen, dense.dtype().getNumOfBytes());
     }
 
     /** The database's location as the variant cache names it. */

@@ -28,7 +28,8 @@ import java.util.Map;
  * half then its MLP half).
  *
  * <p>Device memory: one block with one group's variants, plus the hidden states of every live group (one
- * per distinct prefix at the current half block, all batches of the minibatch) and one batch's logits.
+ * per distinct prefix at the current half block, all batches of the minibatch) and one batch's logits;
+ * {@link CandidatesAtOnce} bounds how many candidates a task scores together so that this fits its device.
  */
 public final class SharedPrefixScorer {
     private final FitnessKind kind;
@@ -49,6 +50,28 @@ public final class SharedPrefixScorer {
     public SharedPrefixScorer(FitnessKind kind, int batchSize) {
         this.kind = kind;
         this.batchSize = batchSize;
+    }
+
+    /**
+     * As {@link #score}, at most {@code atOnce} candidates together ({@link CandidatesAtOnce}): the specs in
+     * consecutive groups of that many, each scored together; the same scores, the groups' work summed.
+     */
+    public Result scoreAtMost(int atOnce, StreamedLm dense, List<CandidateSpec> specs, String sourceId, VariantSource source,
+                              VariantArrayCache cache, TeacherOutputs teacher, int[][] pool, int[] sequences, int[] lengths) {
+        if (atOnce >= specs.size()) {
+            return score(dense, specs, sourceId, source, cache, teacher, pool, sequences, lengths);
+        }
+        List<CandidateScore> scores = new ArrayList<>();
+        double work = 0;
+        double naive = 0;
+        for (int from = 0; from < specs.size(); from += atOnce) {
+            Result r = score(dense, specs.subList(from, Math.min(specs.size(), from + atOnce)), sourceId, source, cache,
+                teacher, pool, sequences, lengths);
+            scores.addAll(r.scores());
+            work += r.blockTokens();
+            naive += r.naiveBlockTokens();
+        }
+        return new Result(List.copyOf(scores), work, naive);
     }
 
     public Result score(StreamedLm dense, List<CandidateSpec> specs, String sourceId, VariantSource source,

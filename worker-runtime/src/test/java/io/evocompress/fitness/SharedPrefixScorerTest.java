@@ -29,6 +29,25 @@ class SharedPrefixScorerTest {
     private static final int[] SEQS = {3, 7, 0, 9, 5, 1};
     private static final int[] LENS = {128, 96, 60, 60, 17, 128};
 
+    /** The rule's closed form: a budget of the fixed part plus k + 1 prefixes' hidden states fits k candidates. */
+    @Test
+    void candidatesAtOnceFitTheDeviceBudget() {
+        try (StreamedLm dense = StreamedLm.open(Fixtures.stories260k().toString(), HadoopFiles.defaultConf(), Device.cpu(),
+                DataType.FLOAT32, new HostWeightCache(1L << 30))) {
+            io.evocompress.model.ModelConfig c = dense.config();
+            long tokens = 2048;
+            long fixed = CandidatesAtOnce.fixedBytes(c, 8, 256, 4);
+            long perPrefix = tokens * c.hiddenSize() * 4;
+            // one block's dense weights and one group's variants: twice its linear layers' parameters, in float32
+            assertTrue(fixed > 2 * c.linearParamsPerBlock() * 4 + (long) c.vocabSize() * c.embedDim() * 4, "fixed " + fixed);
+            for (int k : new int[] {1, 4, 17}) {
+                assertEquals(k, CandidatesAtOnce.max(fixed + (k + 1) * perPrefix, c, tokens, 8, 256, 4));
+                assertEquals(k, CandidatesAtOnce.max(fixed + (k + 2) * perPrefix - 1, c, tokens, 8, 256, 4));
+            }
+            assertEquals(1, CandidatesAtOnce.max(fixed, c, tokens, 8, 256, 4), "at least one, even when nothing fits");
+        }
+    }
+
     @Test
     void sharedPrefixScoresAreTheResidentOnes() {
         int[][] pool = FitnessFixtures.pool();
@@ -98,6 +117,22 @@ class SharedPrefixScorerTest {
                 assertEquals(9.0 * 5 * tokens, shared.naiveBlockTokens());
                 assertEquals(19.5 * tokens, shared.blockTokens(), 1e-9);
                 assertEquals(SharedPrefixScorer.aloneBlockTokens(depth, 5, tokens), 4.5 * tokens);
+
+                // at most 3 at once (CandidatesAtOnce): groups {dense, a, b}, {a, random, depth}, {dropped, twin, mlp}
+                // give the same scores bit for bit, with less shared: 5 + 5 + 1, then 5 + 5 + 2, then 4 (dropped:
+                // blocks 0-2 and 4) + 0 (its twin) + 2 (mlp: blocks 3-4, where it parts from dropped)
+                SharedPrefixScorer.Result threes;
+                try (StreamedLm dense = StreamedLm.open(Fixtures.stories260k().toString(), HadoopFiles.defaultConf(),
+                        Device.cpu(), DataType.FLOAT32, new HostWeightCache(1L << 30))) {
+                    threes = new SharedPrefixScorer(kind, BATCH).scoreAtMost(3, dense, specs, "memory",
+                        new FitnessFixtures.MapSource(), cache, teacher, pool, SEQS, LENS);
+                }
+                for (int c = 0; c < specs.size(); c++) {
+                    assertEquals(Double.doubleToLongBits(resident.get(c).sum()), Double.doubleToLongBits(threes.scores().get(c).sum()),
+                        kind + " candidate " + c + " scored 3 at once");
+                }
+                assertEquals(9.0 * 5 * tokens, threes.naiveBlockTokens());
+                assertEquals(29.0 * tokens, threes.blockTokens(), 1e-9);
             }
         }
     }
