@@ -34,6 +34,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 @ExtendWith(ClusterFixture.Shared.class)
 class BuildDbClusterIT {
+    /** Deleted after the class when its tests pass; kept for a look when one fails. */
+    @org.junit.jupiter.api.io.TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    static java.nio.file.Path tmp;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final File ROOT = ClusterFixture.ROOT;
     private static MiniDFSCluster hdfs;
@@ -58,7 +61,7 @@ class BuildDbClusterIT {
 
     @Test
     void clusterBuildIntoHdfsIsByteIdenticalToTheLocalBuild() throws Exception {
-        File dir = Files.createTempDirectory("build-db-it").toFile();
+        File dir = tmp.toFile();
         File clusterConfig = new File(dir, "cluster.yaml");
         Files.writeString(clusterConfig.toPath(), config(hdfsRoot + "/models/stories260K", hdfsRoot + "/data/train.txt",
             hdfsRoot + "/db", "streamed"));

@@ -24,12 +24,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Execution(ExecutionMode.CONCURRENT)
 class BuildDbResumeIT {
+    /** Deleted after the class when its tests pass; kept for a look when one fails. */
+    @org.junit.jupiter.api.io.TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    static java.nio.file.Path tmp;
     private static final File ROOT = ClusterFixture.ROOT;
 
     @Test
     void killedBuildResumesToTheUninterruptedBytes() throws Exception {
         Fixtures.root();
-        Path dir = Files.createTempDirectory("build-db-kill");
+        Path dir = tmp;
         Path killed = dir.resolve("killed");
         Path whole = dir.resolve("whole");
         Path killedConfig = dir.resolve("killed.yaml");

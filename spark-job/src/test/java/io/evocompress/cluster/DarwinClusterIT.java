@@ -30,6 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @ExtendWith(ClusterFixture.Shared.class)
 class DarwinClusterIT {
+    /** Deleted after the class when its tests pass; kept for a look when one fails. */
+    @org.junit.jupiter.api.io.TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    static java.nio.file.Path tmp;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final File ROOT = ClusterFixture.ROOT;
     private static MiniDFSCluster hdfs;
@@ -45,7 +48,7 @@ class DarwinClusterIT {
         fs.copyFromLocalFile(new Path(Fixtures.model("babyllama105").toUri()), new Path(hdfsRoot + "/models/babyllama105"));
         fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path(hdfsRoot + "/data/train.txt"));
         fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path(hdfsRoot + "/data/heldout.txt"));
-        dir = Files.createTempDirectory("darwin-cluster-it").toFile();
+        dir = tmp.toFile();
         master = ClusterFixture.master();
     }
 

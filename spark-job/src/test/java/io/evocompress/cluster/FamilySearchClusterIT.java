@@ -28,6 +28,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @ExtendWith(ClusterFixture.Shared.class)
 class FamilySearchClusterIT {
+    /** Deleted after the class when its tests pass; kept for a look when one fails. */
+    @org.junit.jupiter.api.io.TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    static java.nio.file.Path tmp;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String FIXTURE = "tiny-phi3";
     private static File dir;
@@ -37,7 +40,7 @@ class FamilySearchClusterIT {
         java.nio.file.Path model = Fixtures.model(FIXTURE);
         MiniDFSCluster hdfs = ClusterFixture.hdfs();
         String master = ClusterFixture.master();
-        dir = Files.createTempDirectory("family-search-cluster-it").toFile();
+        dir = tmp.toFile();
         FileSystem fs = hdfs.getFileSystem();
         String root = ClusterFixture.hdfsDir("family-search");
         fs.copyFromLocalFile(new Path(model.toUri()), new Path(root + "/models/" + FIXTURE));

@@ -56,6 +56,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(ClusterFixture.Shared.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SearchClusterIT {
+    /** Deleted after the class when its tests pass; kept for a look when one fails. */
+    @org.junit.jupiter.api.io.TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    static java.nio.file.Path tmp;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final File ROOT = ClusterFixture.ROOT;
     private static final File CLUSTER_HOME = new File(ROOT, "spark-job/target/local-cluster");
@@ -77,7 +80,7 @@ class SearchClusterIT {
         fs.copyFromLocalFile(new Path(Fixtures.stories260k().toUri()), new Path(hdfsRoot + "/models/stories260K"));
         fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_train_head.txt").toUri()), new Path(hdfsRoot + "/data/train.txt"));
         fs.copyFromLocalFile(new Path(Fixtures.text("tinystories_sample.txt").toUri()), new Path(hdfsRoot + "/data/heldout.txt"));
-        dir = Files.createTempDirectory("search-cluster-it").toFile();
+        dir = tmp.toFile();
 
         // the reference: the embedded default (local[1]) on local files, running beside the first cluster run
         File localConfig = write("local.yaml", config(Fixtures.stories260k().toString(),
@@ -89,8 +92,8 @@ class SearchClusterIT {
     }
 
     @AfterAll
-    static void stop() {
-        referenceRun.process().destroyForcibly();
+    static void stop() throws InterruptedException {
+        referenceRun.process().destroyForcibly().waitFor();
     }
 
     /** Waits for the reference run (once) and reads its result.json and profile files. */
