@@ -208,7 +208,10 @@ public final class ScheduleJob {
         // score: auto range trials, then the result and baselines on the same tokens
         List<String> names = layers.stream().map(LayerTask::unit).toList();
         GenomeDecoder decoder = GenomeDecoder.levels(names);
-        EvaluationSetup setup = EvaluationSetup.of(s.model(), store, FitnessKind.KL, s.batchSize()).withDevice(s.device(), "auto");
+        // the candidates' tasks keep the model as evaluation.residency says: streamed, one block at a time (or auto)
+        ResidencySettings residency = s.buildDb().residency();
+        EvaluationSetup setup = EvaluationSetup.of(s.model(), store, FitnessKind.KL, s.batchSize()).withDevice(s.device(), "auto")
+            .withResidency(residency.residency(), residency.deviceMemory());
         int[][] pool = p.pool().toArray(new int[0][]);
         try (SparkCandidateEvaluator kl = new SparkCandidateEvaluator(sc, setup, new DatabaseOpener(), decoder, pool);
              SparkCandidateEvaluator ppl = new SparkCandidateEvaluator(sc, setup.withFitness(FitnessKind.PPL),
@@ -245,8 +248,8 @@ public final class ScheduleJob {
                     + "to choose the width by calibration KL among %s", s.range(), kls[0], p.finalBatch().tokens(), kls[1],
                     Arrays.toString(s.widths())));
             }
-            ResidencySettings r = s.buildDb().residency();
-            var dense = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", r.residency(), r.deviceMemory(),
+            var dense = EvalJob.run(sc, p.heldout(), s.model(), null, s.device(), "auto", residency.residency(),
+                residency.deviceMemory(),
                 s.batchSize(), 1, line -> { });
             double densePpl = Math.exp(dense.nllSum() / dense.nllTokens());
             return new Outcome(p, layers, numel, errors, schedule, trials,

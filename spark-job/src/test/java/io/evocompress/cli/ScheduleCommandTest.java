@@ -124,6 +124,13 @@ class ScheduleCommandTest {
         }
         // width 0 is the uniform profile: same KL as the uniform baseline
         assertEquals(r.at("/baselines/uniform/kl_divergence").asDouble(), trials.get(0).get("kl_divergence").asDouble(), 0);
+
+        // the candidates' tasks streamed (one block on the device at a time, the database reused): the same numbers
+        JsonNode streamed = run(args("schedule-70.yaml", "auto-streamed", "--set", "scheduler.range=auto",
+            "--set", "evaluation.residency=streamed"), "auto-streamed");
+        for (String field : List.of("result", "baselines", "scheduler")) {
+            assertEquals(r.get(field), streamed.get(field), "streamed vs resident: " + field);
+        }
     }
 
     @Test
