@@ -7,4 +7,12 @@ package io.evocompress.fitness;
  */
 public interface VariantSource {
     io.evocompress.database.LayerVariant variant(String layer, int level);
+
+    /**
+     * The SHA-256 of each checkpoint tensor the variants were built from, by checkpoint name
+     * ({@link io.evocompress.database.TensorHashes#recorded}); empty when the source records none.
+     */
+    default java.util.Map<String, String> tensorSha256() {
+        return java.util.Map.of();
+    }
 }
