@@ -14,17 +14,18 @@ import java.util.function.Function;
 /**
  * The check that a dense model evaluated against a variant database (search's candidate workers) holds
  * the weights the database was built from: each checkpoint tensor the database recorded a SHA-256 for
- * ({@link TensorHashes}: every linear weight its build read) is hashed as the model reads it and
- * compared with the record ({@link TensorHashes#verify}); a mismatch fails naming the tensor, its
- * checkpoint file and the database.
+ * ({@link TensorHashes}: every linear weight its build tasks read, in the layer records, and every other
+ * tensor, {@link DatabaseManifest.Model#otherTensorSha256}) is hashed as the model reads it and compared
+ * with the record ({@link TensorHashes#verify}); a mismatch fails naming the tensor, its checkpoint file
+ * and the database.
  *
  * <p>The hash of each tensor read is remembered per JVM (by checkpoint file, its length and modification
  * time, and tensor name), so a model loaded again on the same executor, or a tensor read again by the
  * streamed forward, is checked without hashing it again. A tensor the streamed forward finds in the host
  * cache ({@link io.evocompress.model.HostWeightCache}) already, put there by an unhashed read (the
  * build's Hessian pass in the same JVM), is read once more, hashed, the first time ({@link #ensure}).
- * Tensors the database recorded nothing for (embeddings, norms, {@code lm_head}, biases; every tensor of
- * a database built before the hashes were recorded) are read as they are, unhashed.
+ * Tensors the database recorded nothing for (those of a database built before the hashes were recorded)
+ * are read as they are, unhashed.
  */
 public final class DenseTensorCheck {
     private static final DenseTensorCheck NONE = new DenseTensorCheck(Map.of(), "(no database)");

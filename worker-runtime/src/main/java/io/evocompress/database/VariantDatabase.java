@@ -67,12 +67,19 @@ public final class VariantDatabase implements VariantSource {
         return store.root();
     }
 
-    /** {@link TensorHashes#recorded} of every layer of the manifest. */
+    /**
+     * {@link TensorHashes#recorded} of every layer of the manifest, and the hashes of the model's other
+     * tensors ({@link DatabaseManifest.Model#otherTensorSha256}).
+     */
     @Override
     public java.util.Map<String, String> tensorSha256() {
         java.util.Map<String, String> hashes = tensorSha256;
         if (hashes == null) {
-            hashes = java.util.Map.copyOf(TensorHashes.recorded(manifest.layers()));
+            java.util.HashMap<String, String> all = TensorHashes.recorded(manifest.layers());
+            if (manifest.model() != null && manifest.model().otherTensorSha256() != null) {
+                manifest.model().otherTensorSha256().forEach(all::putIfAbsent);
+            }
+            hashes = java.util.Map.copyOf(all);
             tensorSha256 = hashes;
         }
         return hashes;
