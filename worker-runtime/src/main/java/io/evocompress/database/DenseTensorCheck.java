@@ -34,6 +34,9 @@ public final class DenseTensorCheck {
 
     private final Map<String, String> recorded;
     private final String database;
+    /** This check's file keys, one status read per file; and the keys it has verified (a cache hit costs lookups). */
+    private final Map<SafetensorsFile, String> fileKeys = new ConcurrentHashMap<>();
+    private final java.util.Set<String> verified = ConcurrentHashMap.newKeySet();
 
     private DenseTensorCheck(Map<String, String> recorded, String database) {
         this.recorded = recorded;
@@ -73,6 +76,7 @@ public final class DenseTensorCheck {
             String seen = key == null ? null : SEEN.get(key);
             if (seen != null) {
                 TensorHashes.verify(Map.of(name, seen), recorded, checkpoint, database);
+                verified.add(key);
                 return checkpoint.readFloat(name);
             }
             MessageDigest md = VariantStore.newSha256();
@@ -81,6 +85,7 @@ public final class DenseTensorCheck {
             TensorHashes.verify(Map.of(name, actual), recorded, checkpoint, database);
             if (key != null) {
                 SEEN.put(key, actual);
+                verified.add(key);
             }
             return values;
         };
@@ -96,8 +101,12 @@ public final class DenseTensorCheck {
             return;
         }
         String key = key(checkpoint, name);
+        if (key != null && verified.contains(key)) {
+            return;
+        }
         String seen = key == null ? null : SEEN.get(key);
         if (seen != null) {
+            verified.add(key);
             TensorHashes.verify(Map.of(name, seen), recorded, checkpoint, database);
         } else {
             reader(checkpoint).apply(name);
@@ -109,14 +118,22 @@ public final class DenseTensorCheck {
         SEEN.clear();
     }
 
-    /** The memo's key, or null when the file's status cannot be read (then nothing is remembered). */
-    private static String key(CheckpointReader checkpoint, String name) {
+    /**
+     * The memo's key, or null when the file's status cannot be read (then nothing is remembered); the
+     * file's status is read once per file for this check.
+     */
+    private String key(CheckpointReader checkpoint, String name) {
         SafetensorsFile file = checkpoint.file(name);
-        try {
-            FileStatus st = checkpoint.fileSystem().getFileStatus(file.path());
-            return file.path() + "@" + st.getLen() + "/" + st.getModificationTime() + "|" + name;
-        } catch (IOException e) {
-            return null;
+        String fileKey = fileKeys.get(file);
+        if (fileKey == null) {
+            try {
+                FileStatus st = checkpoint.fileSystem().getFileStatus(file.path());
+                fileKey = file.path() + "@" + st.getLen() + "/" + st.getModificationTime();
+            } catch (IOException e) {
+                return null;
+            }
+            fileKeys.put(file, fileKey);
         }
+        return fileKey + "|" + name;
     }
 }

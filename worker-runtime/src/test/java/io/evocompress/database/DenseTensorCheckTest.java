@@ -63,17 +63,18 @@ class DenseTensorCheckTest {
         BadFiles.setF32(weights, TENSOR, 100, changed[100]);
         Files.setLastModifiedTime(weights, mtime);
         DenseTensorCheck.forget();
+        DenseTensorCheck again = DenseTensorCheck.of(recorded, "/runs/db");   // a check lives for one load or one task
         HostWeightCache fresh = new HostWeightCache(1L << 30);
         for (HostWeightCache c : new HostWeightCache[] {cache, fresh}) {
             try (StreamedLm lm = StreamedLm.open(model.toString(), HadoopFiles.defaultConf(), Device.cpu(), DataType.FLOAT32, c,
-                    check)) {
+                    again)) {
                 lm.block(0).close();   // block 0 holds no recorded tensor
                 assertMismatch(weights, assertThrows(EvocompressException.class, () -> lm.block(1).close()));
             }
         }
         try (CheckpointReader r = CheckpointReader.open(model.toString())) {
             assertMismatch(weights, assertThrows(EvocompressException.class,
-                () -> ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, check.reader(r)).close()));
+                () -> ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, again.reader(r)).close()));
             // without a record for the tensor (an older database, another tensor's record) it loads as it is
             DenseTensorCheck other = DenseTensorCheck.of(Map.of("model.layers.0.self_attn.q_proj.weight", "0".repeat(64)), "/db");
             assertArrayEquals(changed, other.reader(r).apply(TENSOR));
