@@ -82,6 +82,28 @@ class DenseTensorCheckTest {
         DenseTensorCheck.forget();
     }
 
+    /**
+     * Every tensor of each family's checkpoint (OPT's biases and learned positions, BLOOM's embedding norm,
+     * Phi-3's fused qkv and gate_up) is checked by the resident load under the name its hash is recorded by:
+     * with all hashes right it loads; with any one wrong it fails naming that tensor.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"tiny-opt", "tiny-bloom", "tiny-phi3"})
+    void everyStoredTensorIsCheckedUnderItsRecordedName(String fixture) {
+        try (CheckpointReader r = CheckpointReader.open(Fixtures.model(fixture).toString())) {
+            Map<String, String> all = TensorHashes.unrecorded(r, Map.of());
+            ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, DenseTensorCheck.of(all, "/db").reader(r)).close();
+            for (String name : all.keySet()) {
+                java.util.HashMap<String, String> wrong = new java.util.HashMap<>(all);
+                wrong.put(name, "0".repeat(64));
+                EvocompressException e = assertThrows(EvocompressException.class,
+                    () -> ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, DenseTensorCheck.of(wrong, "/db").reader(r)).close(),
+                    fixture + ": " + name);
+                assertTrue(e.getMessage().startsWith("Tensor '" + name + "' of "), e.getMessage());
+            }
+        }
+    }
+
     private static void assertMismatch(Path weights, EvocompressException e) {
         assertTrue(e.getMessage().startsWith("Tensor '" + TENSOR + "' of file:" + weights + " has SHA-256 "), e.getMessage());
         assertTrue(e.getMessage().contains("the variant database /runs/db was built from that tensor")
