@@ -49,17 +49,12 @@ public final class DenseTensorCheck {
     }
 
     /**
-     * @param recorded checkpoint tensor name to SHA-256, {@link TensorHashes#recorded} of the database's layers (not
-     *                 copied: an unchanging map)
+     * @param recorded checkpoint tensor name to SHA-256: the database's
+     *                 {@link io.evocompress.fitness.VariantSource#tensorSha256} (an unchanging map, not copied)
      * @param database the database's location, for the message
      */
     public static DenseTensorCheck of(Map<String, String> recorded, String database) {
         return recorded.isEmpty() ? NONE : new DenseTensorCheck(recorded, database);
-    }
-
-    /** Whether any tensor is checked. */
-    public boolean checks() {
-        return !recorded.isEmpty();
     }
 
     /**
