@@ -161,10 +161,16 @@ public final class BuildDbJob {
         for (LayerTask t : in.layers()) {
             ordered.add(records.get(t.unit()));
         }
+        // the tensors no layer task read (embeddings, norms, biases, lm_head): hashed whole once, here, so that
+        // what reads them against this database (search's candidate workers) can check them (TensorHashes)
+        java.util.TreeMap<String, String> others;
+        try (CheckpointReader checkpoint = CheckpointReader.open(s.model())) {
+            others = TensorHashes.unrecorded(checkpoint, TensorHashes.recorded(ordered));
+        }
         DatabaseManifest manifest = new DatabaseManifest(DatabaseManifest.FORMAT_VERSION, in.databaseId(),
             s.compressor().domain(),
             new DatabaseManifest.Model(s.model(), in.configSha256(), in.config().modelType(), in.config().numLayers(),
-                in.config().hiddenSize(), in.weightsSha256()),
+                in.config().hiddenSize(), in.weightsSha256(), others),
             new DatabaseManifest.Calibration(s.data(), in.tokenIdsSha256(), s.sequences(), s.seqLen(), s.seed(), s.shards()),
             s.compressor().toJson(), s.compressor().hash(), ordered, DatabaseManifest.totals(ordered));
         deleteTemporaries(fs, root);

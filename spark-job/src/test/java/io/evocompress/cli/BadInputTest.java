@@ -338,6 +338,17 @@ class BadInputTest {
         assertTrue(reused.err().contains("database is complete and verifies: reusing it"), reused.err());
         assertFalse(Files.exists(scheduled.resolve("result.json")));
 
+        // search reusing the database whole, without OWL: its candidate workers hash the tensor as they load the
+        // dense model (DenseTensorCheck), in a Spark task, before any result
+        Path searched = tmp.resolve("search-baby");
+        MainTest.Run search = fails(1, search("evopress-sparsity-70.yaml", searched, "model=" + model, "database.path=" + db,
+            "database.max-level=0", "calibration.shards=2", "baselines=[uniform]", "search.generations=1",
+            "search.offspring=2", "search.stages=1@512", "search.initial-candidates=2", "search.initial-tokens=512"),
+            "Tensor '" + tensor + "'", weights.toString(), db.toString(), "weights changed since the database was built",
+            "Delete", "database.path");
+        assertTrue(search.err().contains("database is complete and verifies: reusing it"), search.err());
+        assertFalse(Files.exists(searched.resolve("result.json")));
+
         // build-db resume: the layer's variant damaged, so it is rebuilt, reading the changed tensor
         Path variant = db.resolve("model.layers.2.mlp.up_proj").resolve(io.evocompress.database.VariantStore.fileName(0));
         byte[] b = Files.readAllBytes(variant);

@@ -30,9 +30,12 @@ public record DatabaseManifest(int formatVersion, String databaseId, String doma
     /**
      * @param location      as given to build-db; configSha256 the SHA-256 of its config.json
      * @param weightsSha256 {@link WeightsFingerprint} of its weights (null in databases built before it was recorded)
+     * @param otherTensorSha256 the full SHA-256 of every checkpoint tensor no layer record holds a hash for
+     *                      (embeddings, norms, biases, {@code lm_head}; {@link TensorHashes#unrecorded}), by name:
+     *                      null in databases built before it was recorded
      */
     public record Model(String location, String configSha256, String modelType, int blocks, int hiddenSize,
-                        String weightsSha256) {
+                        String weightsSha256, java.util.Map<String, String> otherTensorSha256) {
     }
 
     /**

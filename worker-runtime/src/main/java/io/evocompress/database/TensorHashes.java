@@ -15,8 +15,10 @@ import java.util.TreeMap;
  * stored while they are read (no second read), and checked against the hashes a database recorded
  * when it was built ({@link VariantStore.LayerRecord#tensorSha256}). The {@link WeightsFingerprint}
  * in the database id samples windows of large tensors; these hashes see any change to a tensor a
- * task reads again: a layer rebuilt on resume, and {@code schedule}'s layers compressed against a
- * reused database.
+ * task reads again: a layer rebuilt on resume, {@code schedule}'s layers compressed against a reused
+ * database, and the dense model search's candidate workers load ({@link DenseTensorCheck}). The
+ * tensors no build task reads (embeddings, norms, biases, {@code lm_head}) are hashed whole once when
+ * the build writes its manifest ({@link #unrecorded}).
  */
 public final class TensorHashes {
     private TensorHashes() {
@@ -63,6 +65,32 @@ public final class TensorHashes {
                     + "search and schedule: database.path).");
             }
         }
+    }
+
+    /** Bytes hashed per read by {@link #unrecorded}. */
+    private static final int CHUNK_BYTES = 16 << 20;
+
+    /**
+     * The full SHA-256 (hex) of the stored bytes of every checkpoint tensor not in {@code recorded}, by
+     * name: what no build task reads (embeddings, norms, biases, {@code lm_head}), hashed once on the
+     * driver when a build writes its manifest ({@link DatabaseManifest.Model#otherTensorSha256}), in
+     * chunks of {@value #CHUNK_BYTES} bytes.
+     */
+    public static TreeMap<String, String> unrecorded(CheckpointReader checkpoint, Map<String, String> recorded) {
+        TreeMap<String, String> out = new TreeMap<>();
+        for (Map.Entry<String, io.evocompress.checkpoint.SafetensorsFile> e
+                : new TreeMap<>(checkpoint.tensorFiles()).entrySet()) {
+            if (recorded.containsKey(e.getKey())) {
+                continue;
+            }
+            io.evocompress.checkpoint.TensorInfo t = checkpoint.info(e.getKey());
+            MessageDigest md = VariantStore.newSha256();
+            for (long at = 0; at < t.byteLength(); at += CHUNK_BYTES) {
+                md.update(e.getValue().readRaw(t, at, (int) Math.min(CHUNK_BYTES, t.byteLength() - at)));
+            }
+            out.put(e.getKey(), HexFormat.of().formatHex(md.digest()));
+        }
+        return out;
     }
 
     /** The recorded hashes of every layer record given (records without them add nothing). */

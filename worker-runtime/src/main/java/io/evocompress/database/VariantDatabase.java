@@ -24,6 +24,7 @@ public final class VariantDatabase implements VariantSource {
 
     private final VariantStore store;
     private final DatabaseManifest manifest;
+    private volatile java.util.Map<String, String> tensorSha256;   // of the manifest's layers, on first use
 
     private VariantDatabase(VariantStore store, DatabaseManifest manifest) {
         this.store = store;
@@ -64,6 +65,24 @@ public final class VariantDatabase implements VariantSource {
 
     public Path root() {
         return store.root();
+    }
+
+    /**
+     * {@link TensorHashes#recorded} of every layer of the manifest, and the hashes of the model's other
+     * tensors ({@link DatabaseManifest.Model#otherTensorSha256}).
+     */
+    @Override
+    public java.util.Map<String, String> tensorSha256() {
+        java.util.Map<String, String> hashes = tensorSha256;
+        if (hashes == null) {
+            java.util.HashMap<String, String> all = TensorHashes.recorded(manifest.layers());
+            if (manifest.model() != null && manifest.model().otherTensorSha256() != null) {
+                manifest.model().otherTensorSha256().forEach(all::putIfAbsent);
+            }
+            hashes = java.util.Map.copyOf(all);
+            tensorSha256 = hashes;
+        }
+        return hashes;
     }
 
     /** The variant of {@code layer} at {@code level}, verified (errors name the file). */

@@ -3,6 +3,7 @@ package io.evocompress.fitness;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.database.DenseTensorCheck;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.CausalLm;
 import io.evocompress.model.ModelLoader;
@@ -63,7 +64,9 @@ public final class CandidateModelPool {
         }
         CausalLm lm;
         try (CheckpointReader reader = CheckpointReader.open(HadoopFiles.path(modelLocation), HadoopFiles.defaultConf())) {
-            lm = ModelLoader.load(reader, device, dtype);
+            // the dense weights must be those the database was built from: hashed as they are read
+            lm = ModelLoader.load(reader, device, dtype,
+                DenseTensorCheck.of(source.tensorSha256(), database).reader(reader));
         }
         CandidateModel model = new CandidateModel(lm, true, database, source, cache);
         synchronized (CandidateModelPool.class) {

@@ -84,7 +84,8 @@ public final class CandidateWorker {
         DataType dtype = DeviceChoice.dtype(setup.dtype(), device);
         VariantArrayCache cache = VariantArrayCache.shared(setup.variantCacheBytes());
         try (io.evocompress.model.StreamedLm dense = io.evocompress.model.StreamedLm.open(setup.model(),
-                io.evocompress.fs.HadoopFiles.defaultConf(), device, dtype, io.evocompress.model.HostWeightCache.shared())) {
+                io.evocompress.fs.HadoopFiles.defaultConf(), device, dtype, io.evocompress.model.HostWeightCache.shared(),
+                io.evocompress.database.DenseTensorCheck.of(source().tensorSha256(), databaseName()))) {
             TeacherOutputs teacher = teacher(device, dtype, poolHash, k -> TeacherOutputs.compute(dense, pool, k,
                 setup.batchSize(), setup.maxTeacherBytes(), io.evocompress.metrics.StreamedScorer.DEFAULT_ACTIVATION_BYTES));
             SharedPrefixScorer scorer = new SharedPrefixScorer(setup.fitness(), setup.batchSize());

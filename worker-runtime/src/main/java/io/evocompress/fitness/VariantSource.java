@@ -7,4 +7,13 @@ package io.evocompress.fitness;
  */
 public interface VariantSource {
     io.evocompress.database.LayerVariant variant(String layer, int level);
+
+    /**
+     * The full SHA-256 of each checkpoint tensor of the model the variants were built from, by checkpoint
+     * name (the layer records' and the manifest's, {@link io.evocompress.database.TensorHashes}); empty when
+     * the source records none.
+     */
+    default java.util.Map<String, String> tensorSha256() {
+        return java.util.Map.of();
+    }
 }

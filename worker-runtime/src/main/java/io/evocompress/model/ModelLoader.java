@@ -32,10 +32,20 @@ public final class ModelLoader {
     }
 
     public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype) {
+        return load(checkpoint, device, dtype, checkpoint::readFloat);
+    }
+
+    /**
+     * As {@link #load(CheckpointReader, Device, DataType)}, each unpacked checkpoint tensor read by
+     * {@code read} (by checkpoint name, in float32): e.g. hashed and checked against a variant database's
+     * record ({@link io.evocompress.database.DenseTensorCheck#reader}).
+     */
+    public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype,
+                                java.util.function.Function<String, float[]> read) {
         ModelConfig config = config(checkpoint);
         List<BlockShape> shapes = LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json");
         TensorLayout layout = TensorLayout.of(config, shapes);
-        return load(config, shapes, layout.unitReader(checked(layout::shape, checkpointTensors(checkpoint, layout))),
+        return load(config, shapes, layout.unitReader(checked(layout::shape, checkpointTensors(checkpoint, layout, read))),
             device, dtype);
     }
 
@@ -44,6 +54,12 @@ public final class ModelLoader {
      * checking every tensor's presence and shape against {@code layout}.
      */
     static java.util.function.Function<String, float[]> checkpointTensors(CheckpointReader checkpoint, TensorLayout layout) {
+        return checkpointTensors(checkpoint, layout, checkpoint::readFloat);
+    }
+
+    /** As {@link #checkpointTensors(CheckpointReader, TensorLayout)}, unpacked tensors read by {@code read}. */
+    static java.util.function.Function<String, float[]> checkpointTensors(CheckpointReader checkpoint, TensorLayout layout,
+                                                                          java.util.function.Function<String, float[]> read) {
         PackedWeights packed = PackedWeights.of(checkpoint);
         layout.check(checkpoint, packed == null ? n -> false : packed::covers);
         return name -> {
@@ -51,7 +67,7 @@ public final class ModelLoader {
                 long[] shape = layout.shape(name);
                 return packed.dequantize(name, Math.toIntExact(shape[0]), Math.toIntExact(shape[1]));
             }
-            return checkpoint.readFloat(name);
+            return read.apply(name);
         };
     }
 

@@ -40,7 +40,8 @@ public final class StreamedLm implements AutoCloseable {
     private final Device device;
     private final DataType dtype;
 
-    private StreamedLm(CheckpointReader checkpoint, Device device, DataType dtype, HostWeightCache cache) {
+    private StreamedLm(CheckpointReader checkpoint, Device device, DataType dtype, HostWeightCache cache,
+                       io.evocompress.database.DenseTensorCheck check) {
         this.checkpoint = checkpoint;
         this.config = ModelLoader.config(checkpoint);
         this.shapes = LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json");
@@ -48,19 +49,31 @@ public final class StreamedLm implements AutoCloseable {
         this.arch = ArchitectureRegistry.forType(config.modelType(), "config.json");
         this.device = device;
         this.dtype = dtype;
-        Function<String, float[]> read = ModelLoader.checked(layout::shape, ModelLoader.checkpointTensors(checkpoint, layout));
+        Function<String, float[]> read = ModelLoader.checked(layout::shape,
+            ModelLoader.checkpointTensors(checkpoint, layout, check.reader(checkpoint)));
         Map<SafetensorsFile, String> fileKeys = new HashMap<>();
         this.checkpointTensors = name -> {
             String file = fileKeys.computeIfAbsent(checkpoint.has(name) ? checkpoint.file(name) : null, this::fileKey);
-            return cache.get(file + "|" + name, () -> read.apply(name));
+            float[] values = cache.get(file + "|" + name, () -> read.apply(name));
+            check.ensure(checkpoint, name);   // a cache hit: checked from the memo (or read once, hashed)
+            return values;
         };
     }
 
     /** Opens the checkpoint at {@code location} (checked as {@link ModelLoader#load} checks it) for a streamed forward. */
     public static StreamedLm open(String location, Configuration conf, Device device, DataType dtype, HostWeightCache cache) {
+        return open(location, conf, device, dtype, cache, io.evocompress.database.DenseTensorCheck.none());
+    }
+
+    /**
+     * As {@link #open(String, Configuration, Device, DataType, HostWeightCache)}, every tensor used checked by
+     * {@code check} (hashed where it is read from the file) against a variant database's record.
+     */
+    public static StreamedLm open(String location, Configuration conf, Device device, DataType dtype, HostWeightCache cache,
+                                  io.evocompress.database.DenseTensorCheck check) {
         CheckpointReader reader = CheckpointReader.open(HadoopFiles.path(location), conf);
         try {
-            return new StreamedLm(reader, device, dtype, cache);
+            return new StreamedLm(reader, device, dtype, cache, check);
         } catch (RuntimeException e) {
             reader.close();
             throw e;

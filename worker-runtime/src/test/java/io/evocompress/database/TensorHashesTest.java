@@ -40,6 +40,21 @@ class TensorHashesTest {
     }
 
     @Test
+    void theTensorsNoLayerRecordHoldsAreHashedWholeFromTheirStoredBytes() {
+        Path dir = Fixtures.stories260k();
+        String layer = "model.layers.3.mlp.down_proj.weight";
+        try (CheckpointReader r = CheckpointReader.open(dir.toString())) {
+            Map<String, String> others = TensorHashes.unrecorded(r, Map.of(layer, "0".repeat(64)));
+            assertEquals(r.tensorFiles().size() - 1, others.size());
+            assertTrue(!others.containsKey(layer) && others.containsKey("model.embed_tokens.weight"), others.toString());
+            for (Map.Entry<String, String> e : others.entrySet()) {
+                assertEquals(VariantStore.sha256(BadFiles.tensorBytes(dir.resolve("model.safetensors"), e.getKey())),
+                    e.getValue(), e.getKey());
+            }
+        }
+    }
+
+    @Test
     void aDifferentRecordedHashNamesTheTensorTheFileAndTheDatabase() {
         Path dir = Fixtures.stories260k();
         String tensor = "model.layers.3.mlp.down_proj.weight";
