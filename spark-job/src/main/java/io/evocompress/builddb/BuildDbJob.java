@@ -135,7 +135,7 @@ public final class BuildDbJob {
         if (!todo.isEmpty()) {
             LayerTaskMemory memory = memory(s, todo);
             progress.accept(memory.describe());
-            checkMemory(sc, s, memory);
+            checkMemory(sc, s, memory, progress);
             HessianJob.Index hessians = HessianJob.ensure(sc, s, in.config().numLayers(), in.sequences(),
                 in.modelSha256(), in.tokenIdsSha256(), progress);
             List<String> built;
@@ -197,18 +197,31 @@ public final class BuildDbJob {
 
     /**
      * Fails before the build when the widest task cannot fit: the Java heap of the local master's JVM or
-     * of an executor (spark.executor.memory), and the GPU's memory when the driver sees the GPU it uses.
+     * of an executor (spark.executor.memory), and the device's memory: {@code evaluation.device-memory}
+     * when set, else the free memory of the GPU the driver sees, or on a local master the host's
+     * available native memory for the CPU engine (on a cluster's CPU executors, unknown unless set).
      */
-    private static void checkMemory(JavaSparkContext sc, BuildDbSettings s, LayerTaskMemory memory) {
+    private static void checkMemory(JavaSparkContext sc, BuildDbSettings s, LayerTaskMemory memory,
+                                    Consumer<String> progress) {
         boolean local = sc.master().startsWith("local");
         long heap = local ? Runtime.getRuntime().maxMemory()
             : sc.getConf().contains("spark.executor.memory") ? sc.getConf().getSizeAsBytes("spark.executor.memory") : 0;
         String setting = local ? "the JVM heap (EVOCOMPRESS_HEAP for deploy/evocompress, else -Xmx)" : "spark.executor.memory";
-        long device = 0;
-        if (!s.device().equals("cpu") && ai.djl.util.cuda.CudaUtils.hasCuda()) {
-            device = ai.djl.util.cuda.CudaUtils.getGpuMemory(ai.djl.Device.gpu()).getMax();
+        boolean gpu = !s.device().equals("cpu") && ai.djl.util.cuda.CudaUtils.hasCuda();
+        String deviceName = gpu ? "the GPU" : "the CPU engine's native memory";
+        long device = s.residency().deviceMemory();
+        String source = "evaluation.device-memory";
+        if (device <= 0 && gpu) {
+            device = io.evocompress.device.DeviceMemory.free(ai.djl.Device.gpu());
+            source = "free on the driver's GPU as CUDA reports it; evaluation.device-memory overrides";
+        } else if (device <= 0 && local) {
+            device = io.evocompress.device.DeviceMemory.free(ai.djl.Device.cpu());
+            source = "the host's available memory less the heap's growth; evaluation.device-memory overrides";
         }
-        memory.check(heap, setting, device);
+        progress.accept(String.format(java.util.Locale.ROOT, "layer task budget: %s of Java heap (%s), %s on %s (%s)",
+            heap > 0 ? LayerTaskMemory.gib(heap) : "unknown", setting, device > 0 ? LayerTaskMemory.gib(device) : "unknown",
+            deviceName, device > 0 ? source : "set evaluation.device-memory to check it"));
+        memory.check(heap, setting, device, deviceName, source);
     }
 
     /** The manifest at root if it is of this database, null if none; an error if it is another database's. */

@@ -4,9 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.evocompress.builddb.BuildDbJob;
 import io.evocompress.calibration.DenseCalibration;
-import io.evocompress.calibration.HessianFile;
 import io.evocompress.config.ResidencySettings;
-import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.CausalLm;
@@ -66,12 +64,12 @@ final class CalibrateShard implements Function<ShardRange, Integer> {
         }
         Path root = new Path(partialRoot);
         FileSystem fs = BuildDbJob.outputFileSystem(root);
-        VariantStore store = new VariantStore(fs, root);
         int[] written = {0};
         DenseCalibration.PartialVisitor write = (block, parts) ->
             parts.forEach((group, part) -> {
-                store.writeAtomically(partialFile(root, shard.shard(), HessianJob.fileName(block, group)),
-                    HessianFile.encode(part));
+                // streamed, one row block of H at a time: a wide input's file is larger than a Java array
+                HessianFiles.write(fs, partialFile(root, shard.shard(), HessianJob.fileName(block, group)),
+                    HessianJob.fileName(block, group), part, false);
                 written[0]++;
             });
         var conf = HadoopFiles.defaultConf();

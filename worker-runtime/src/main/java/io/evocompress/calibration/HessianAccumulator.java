@@ -75,12 +75,12 @@ public final class HessianAccumulator implements AutoCloseable {
         }
     }
 
-    /** A snapshot of H (undamped). */
+    /** A snapshot of H (undamped), read off the device one row block at a time ({@link RowBlockMatrix#fromNDArray}). */
     public Hessian hessian() {
         if (sequences == 0) {
             throw new IllegalStateException("No calibration input was added: a Hessian needs at least one sequence");
         }
-        return new Hessian(dim, sequences, hessian.toDoubleArray());
+        return new Hessian(dim, sequences, RowBlockMatrix.fromNDArray(hessian));
     }
 
     /** ||X_j||_2 over every token added, per input feature. */

@@ -39,10 +39,10 @@ final class StructuredObsSweep {
 
     /**
      * @param w      W (rows, n) with dead columns zeroed
-     * @param damped the damped Hessian (n, n)
+     * @param damped the damped Hessian (n, n), filled into the engine one row block at a time
      * @param levels strictly ascending numbers of structures removed to snapshot at
      */
-    static List<StructuredSnapshot> run(double[] w, int rows, double[] damped, int n, int width, int[] levels,
+    static List<StructuredSnapshot> run(double[] w, int rows, io.evocompress.calibration.RowBlockMatrix damped, int n, int width, int[] levels,
                                         Device device) {
         int structures = n / width;
         int flushSteps = Math.max(1, FLUSH_COLUMNS / width);
@@ -53,7 +53,7 @@ final class StructuredObsSweep {
         List<StructuredSnapshot> snapshots = new ArrayList<>();
         try (NDManager scope = NDManager.newBaseManager(device)) {
             NDArray hinv;
-            try (NDArray h = scope.create(damped, new Shape(n, n)); NDArray inverse = h.inverse();
+            try (NDArray h = damped.toNDArray(scope, DataType.FLOAT64); NDArray inverse = h.inverse();
                  NDArray transposed = inverse.transpose()) {
                 hinv = inverse.add(transposed).muli(0.5);                                    // H^-1_f, symmetric
             }
