@@ -184,6 +184,7 @@ public final class BuildDbJob {
                     long[] shape = io.evocompress.model.TensorLayout.unitShape(checkpoint, t.unit() + ".weight");
                     rows = Math.max(rows, Math.toIntExact(shape[0]));
                     n = Math.toIntExact(shape[1]);
+                    checkVariantFits(s, t.unit(), shape[0], shape[1]);
                 }
                 LayerTaskMemory m = LayerTaskMemory.of("block " + g.block() + " " + g.group().name().toLowerCase(java.util.Locale.ROOT)
                     + " input", n, rows, s.hessianFloat32(), s.compressor().actOrder());
@@ -193,6 +194,25 @@ public final class BuildDbJob {
             }
         }
         return widest;
+    }
+
+    /**
+     * A sparse level's file is encoded in one Java buffer (VariantCodec, at most 2 GiB): its bitmask and,
+     * at worst (level 0 of a low target), every value. Fails before the build for a layer that could not be
+     * written, naming the setting that halves it.
+     */
+    static void checkVariantFits(BuildDbSettings s, String unit, long rows, long cols) {
+        if (!s.compressor().isSparsity()) {
+            return; // packed codes: at most 6 bits a weight
+        }
+        long numel = rows * cols;
+        long bound = numel / 8 + numel * s.compressor().sparseValueBytes() + 64;
+        if (bound > Integer.MAX_VALUE - 8) {
+            throw new EvocompressException(String.format(java.util.Locale.ROOT, "%s (%d x %d) could need up to %d bytes "
+                + "per sparse level file with database.value-bytes: %d, over the 2 GiB a variant file is encoded in%s.",
+                unit, rows, cols, bound, s.compressor().sparseValueBytes(),
+                s.compressor().sparseValueBytes() == 4 ? ": use database.value-bytes: 2 (fp16 values)" : ""));
+        }
     }
 
     /**

@@ -295,6 +295,18 @@ public class BuildDbJobTest {
     }
 
     @Test
+    void aSparseLevelFileOverTwoGibIsRefusedBeforeTheBuild(@TempDir Path tmp) {
+        // BLOOM-176B's dense_4h_to_h: 14336 x 57344 weights; fp16 values fit a variant file, fp32 do not
+        BuildDbJob.checkVariantFits(BuildDbSettings.from(config(tmp.resolve("db"), "sparsity")), "dense_4h_to_h", 14336,
+            57344);
+        EvocompressException e = assertThrows(EvocompressException.class, () -> BuildDbJob.checkVariantFits(
+            BuildDbSettings.from(config(tmp.resolve("db"), "sparsity", "database.value-bytes=4")), "dense_4h_to_h", 14336,
+            57344));
+        assertTrue(e.getMessage().contains("dense_4h_to_h (14336 x 57344)") && e.getMessage().contains("database.value-bytes: 2"),
+            e.getMessage());
+    }
+
+    @Test
     void badSettingsNameTheSettingBeforeSparkWork(@TempDir Path tmp) {
         Path out = tmp.resolve("db");
         assertMessage(() -> BuildDbSettings.from(config(out, "sparsity", "database.targt=0.5")), "database.targt");

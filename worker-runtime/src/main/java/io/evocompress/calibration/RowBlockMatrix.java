@@ -20,8 +20,7 @@ import ai.djl.ndarray.types.Shape;
  */
 public final class RowBlockMatrix {
     /** System property, in bytes: the largest row block (default 256 MiB); for tests of the chunked path. */
-    public static final String CHUNK_PROPERTY = "evocompress.rowBlockBytes";
-    private static final long DEFAULT_CHUNK_BYTES = 256L << 20;
+    public static final String CHUNK_PROPERTY = io.evocompress.device.EngineTransfer.CHUNK_PROPERTY;
 
     private final int n;
     private final int rowsPerBlock;
@@ -43,8 +42,7 @@ public final class RowBlockMatrix {
 
     /** The bytes of one row block at most: the system property {@value #CHUNK_PROPERTY}, else 256 MiB. */
     public static long chunkBytes() {
-        long bytes = Long.getLong(CHUNK_PROPERTY, DEFAULT_CHUNK_BYTES);
-        return Math.max(1, bytes);
+        return io.evocompress.device.EngineTransfer.chunkBytes();
     }
 
     /** Rows of {@code columns} values of {@code valueBytes} each per block of at most {@link #chunkBytes()}; at least 1. */

@@ -59,7 +59,7 @@ final class ObsSweep {
         int span = blockSize * Math.max(1, SPAN / blockSize);
         try (NDManager scope = NDManager.newBaseManager(device)) {
             NDArray uFloat = factor.toNDArray(scope);                           // (cols, cols), by row blocks
-            NDArray weight = scope.create(w, new Shape(rows, cols));           // updated in place, column blocks read back
+            NDArray weight = io.evocompress.device.EngineTransfer.create(scope, w, rows, cols);           // updated in place, column blocks read back
             float[] spanErr = null;                                            // Err of the span (rows, s2 - s1)
             for (int i1 = 0; i1 < cols; i1 += blockSize) {
                 int i2 = Math.min(cols, i1 + blockSize);

@@ -57,7 +57,7 @@ final class StructuredObsSweep {
                  NDArray transposed = inverse.transpose()) {
                 hinv = inverse.add(transposed).muli(0.5);                                    // H^-1_f, symmetric
             }
-            NDArray weight = scope.create(w, new Shape(rows, n));                              // W_f
+            NDArray weight = io.evocompress.device.EngineTransfer.create(scope, w, rows, n);                              // W_f
             NDArray keep = scope.ones(new Shape(n), DataType.FLOAT64);                         // 0 on removed columns
             NDArray d;                                                                         // D (S, w, w)
             NDArray g;                                                                         // G (S, w, w)
@@ -81,7 +81,7 @@ final class StructuredObsSweep {
                         flush(hinv, weight, p, q, c, stacked * width, keep);
                         stacked = 0;
                     }
-                    snapshots.add(StructuredObs.snapshot(weight.toDoubleArray(), rows, n, width, removed, Arrays.copyOf(order, step),
+                    snapshots.add(StructuredObs.snapshot(io.evocompress.device.EngineTransfer.toDoubleArray(weight), rows, n, width, removed, Arrays.copyOf(order, step),
                         error));
                     if (++next == levels.length) {
                         return snapshots;

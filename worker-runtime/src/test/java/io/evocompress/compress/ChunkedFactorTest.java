@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import io.evocompress.calibration.Hessian;
 import io.evocompress.calibration.RowBlockMatrix;
 import io.evocompress.database.LayerLevels;
+import io.evocompress.device.EngineTransfer;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -20,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * fixtures (64 to 352 inputs), with row blocks of 4 KiB (one to eight rows, so every Hessian and
  * factor spans 8 to 352 blocks, through the engine path with Java leaves of 32 columns), SparseGPT,
  * GPTQ with act-order, the joint method, the structured OBS sweep, the output energy and the output
- * error give bit for bit what they give with the whole matrix in one block.
+ * error give bit for bit what they give with the whole matrix in one block. The weights (16 KiB and
+ * more) go to and from the engine in row slices then too ({@link EngineTransfer}), unchanged.
  */
 class ChunkedFactorTest {
     private static final int LEAF = 32;
@@ -42,6 +44,13 @@ class ChunkedFactorTest {
                 Hessian one = layer.calibration().hessian();
                 Hessian chunked = new Hessian(one.dim(), one.sequences(), one.values());
                 assertTrue(chunked.rows().blockCount() >= 8, layer + ": " + chunked.rows().blockCount() + " blocks");
+                try (NDManager m = RealLayers.manager();
+                     NDArray f = EngineTransfer.create(m, layer.weight(), layer.rows(), layer.cols());
+                     NDArray d = EngineTransfer.create(m, toDouble(layer.weight()), layer.rows(), layer.cols())) {
+                    assertArrayEquals(layer.weight(), EngineTransfer.toFloatArray(f), layer + " in float32 row slices");
+                    assertArrayEquals(toDouble(layer.weight()), EngineTransfer.toDoubleArray(d), layer + " in float64 row slices");
+                    assertArrayEquals(layer.weight(), f.toFloatArray(), layer + " as one engine array");
+                }
                 Result r = run(layer, chunked);
                 Result w = whole.get(k);
                 for (int m = 0; m < w.weights.size(); m++) {
@@ -56,6 +65,14 @@ class ChunkedFactorTest {
                 System.setProperty(RowBlockMatrix.CHUNK_PROPERTY, before);
             }
         }
+    }
+
+    private static double[] toDouble(float[] x) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            d[i] = x[i];
+        }
+        return d;
     }
 
     private record Result(List<float[]> weights, List<Double> errors) {
