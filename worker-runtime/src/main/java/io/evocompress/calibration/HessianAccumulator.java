@@ -105,6 +105,18 @@ public final class HessianAccumulator implements AutoCloseable {
         return new PartialStatistics(hessian(), sumSquares.toDoubleArray());
     }
 
+    /**
+     * Writes {@link #partial()} as a Hessian file ({@link HessianFile}, H in float64) to {@code out}, reading H
+     * off the device one row block at a time: the same bytes as encoding the partial, without H on the Java
+     * heap. Returns the bytes written.
+     */
+    public long writePartial(java.io.OutputStream out) throws java.io.IOException {
+        if (sequences == 0) {
+            throw new IllegalStateException("No calibration input was added: a Hessian needs at least one sequence");
+        }
+        return HessianFile.write(hessian, sequences, sumSquares.toDoubleArray(), false, out);
+    }
+
     @Override
     public void close() {
         manager.close();

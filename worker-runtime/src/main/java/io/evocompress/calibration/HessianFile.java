@@ -77,6 +77,26 @@ public final class HessianFile {
         return w.finish(stats.sumSquares());
     }
 
+    /**
+     * Writes the file of an engine array H (dim, dim) to {@code out} (not closed), reading it off its device one
+     * row block at a time (as float64): the same bytes as {@link #write(PartialStatistics, boolean, OutputStream)}
+     * of a {@link Hessian} read from it. Returns the bytes written.
+     */
+    public static long write(ai.djl.ndarray.NDArray hessian, long sequences, double[] sumSquares, boolean float32,
+                             OutputStream out) throws IOException {
+        int dim = Math.toIntExact(hessian.getShape().get(0));
+        Writer w = new Writer(out, dim, sequences, float32);
+        int rowsPerBlock = RowBlockMatrix.rowsPerBlock(dim, Double.BYTES);
+        for (int r0 = 0; r0 < dim; r0 += rowsPerBlock) {
+            int r1 = Math.min(dim, r0 + rowsPerBlock);
+            try (ai.djl.ndarray.NDArray part = hessian.get(new ai.djl.ndarray.index.NDIndex(r0 + ":" + r1 + ", :"));
+                 ai.djl.ndarray.NDArray asDouble = part.toType(ai.djl.ndarray.types.DataType.FLOAT64, false)) {
+                w.rows(asDouble.toDoubleArray(), r1 - r0);
+            }
+        }
+        return w.finish(sumSquares);
+    }
+
     /** Decodes a file's bytes; {@code where} (the file) is named in every error. */
     public static PartialStatistics decode(byte[] bytes, String where) {
         try {

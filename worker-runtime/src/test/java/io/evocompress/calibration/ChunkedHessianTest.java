@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The Hessian's path from the accumulator to the file in row blocks ({@link RowBlockMatrix}) changes
  * no bit: on stories260K's real calibration statistics (inputs of 64 and 172 features), read off the
  * device, combined across shards and written, with row blocks of 1 KiB (one to two rows, so 64 to 172
- * blocks), the values and the file bytes equal those of one block; the streamed shard combination
+ * blocks), the values and the file bytes equal those of one block, also when an accumulator writes its
+ * file straight off the device ({@link HessianAccumulator#writePartial}); the streamed shard combination
  * ({@link HessianFile#combine}) writes the same bytes as decoding, combining and encoding; and a
  * streamed file that is cut short or damaged is refused naming it.
  */
@@ -97,7 +98,22 @@ class ChunkedHessianTest {
                     mine.add(sequences.get(i));
                 }
                 List<Map<InputGroup, PartialStatistics>> blocks = new ArrayList<>();
-                DenseCalibration.forEachBlockPartial(model, mine, 2, 2, (b, parts) -> blocks.add(parts));
+                DenseCalibration.forEachBlockAccumulators(model, mine, 2, 2, (b, accumulators) -> {
+                    Map<InputGroup, PartialStatistics> parts = new java.util.EnumMap<>(InputGroup.class);
+                    accumulators.forEach((g, acc) -> {
+                        PartialStatistics part = acc.partial();
+                        // written straight off the device, row block by row block: the bytes of the partial's file
+                        ByteArrayOutputStream direct = new ByteArrayOutputStream();
+                        try {
+                            assertEquals(HessianFile.size(part.dim(), false), acc.writePartial(direct));
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        assertArrayEquals(HessianFile.encode(part), direct.toByteArray(), "block " + b + " " + g);
+                        parts.put(g, part);
+                    });
+                    blocks.add(parts);
+                });
                 shards.add(blocks);
             }
         }
