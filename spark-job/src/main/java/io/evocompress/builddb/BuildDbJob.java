@@ -135,7 +135,7 @@ public final class BuildDbJob {
         if (!todo.isEmpty()) {
             LayerTaskMemory memory = memory(s, todo);
             progress.accept(memory.describe());
-            checkMemory(sc, s, memory);
+            checkMemory(sc, s, memory, progress);
             HessianJob.Index hessians = HessianJob.ensure(sc, s, in.config().numLayers(), in.sequences(),
                 in.modelSha256(), in.tokenIdsSha256(), progress);
             List<String> built;
@@ -190,6 +190,7 @@ public final class BuildDbJob {
                     long[] shape = io.evocompress.model.TensorLayout.unitShape(checkpoint, t.unit() + ".weight");
                     rows = Math.max(rows, Math.toIntExact(shape[0]));
                     n = Math.toIntExact(shape[1]);
+                    checkVariantFits(s, t.unit(), shape[0], shape[1]);
                 }
                 LayerTaskMemory m = LayerTaskMemory.of("block " + g.block() + " " + g.group().name().toLowerCase(java.util.Locale.ROOT)
                     + " input", n, rows, s.hessianFloat32(), s.compressor().actOrder());
@@ -202,19 +203,51 @@ public final class BuildDbJob {
     }
 
     /**
-     * Fails before the build when the widest task cannot fit: the Java heap of the local master's JVM or
-     * of an executor (spark.executor.memory), and the GPU's memory when the driver sees the GPU it uses.
+     * A sparse level's file is encoded in one Java buffer (VariantCodec, at most 2 GiB): its bitmask and,
+     * at worst (level 0 of a low target), every value. Fails before the build for a layer that could not be
+     * written, naming the setting that halves it.
      */
-    private static void checkMemory(JavaSparkContext sc, BuildDbSettings s, LayerTaskMemory memory) {
+    static void checkVariantFits(BuildDbSettings s, String unit, long rows, long cols) {
+        if (!s.compressor().isSparsity()) {
+            return; // packed codes: at most 6 bits a weight
+        }
+        long numel = rows * cols;
+        long bound = numel / 8 + numel * s.compressor().sparseValueBytes() + 64;
+        if (bound > Integer.MAX_VALUE - 8) {
+            throw new EvocompressException(String.format(java.util.Locale.ROOT, "%s (%d x %d) could need up to %d bytes "
+                + "per sparse level file with database.value-bytes: %d, over the 2 GiB a variant file is encoded in%s.",
+                unit, rows, cols, bound, s.compressor().sparseValueBytes(),
+                s.compressor().sparseValueBytes() == 4 ? ": use database.value-bytes: 2 (fp16 values)" : ""));
+        }
+    }
+
+    /**
+     * Fails before the build when the widest task cannot fit: the Java heap of the local master's JVM or
+     * of an executor (spark.executor.memory), and the device's memory: {@code evaluation.device-memory}
+     * when set, else the free memory of the GPU the driver sees, or on a local master the host's
+     * available native memory for the CPU engine (on a cluster's CPU executors, unknown unless set).
+     */
+    private static void checkMemory(JavaSparkContext sc, BuildDbSettings s, LayerTaskMemory memory,
+                                    Consumer<String> progress) {
         boolean local = sc.master().startsWith("local");
         long heap = local ? Runtime.getRuntime().maxMemory()
             : sc.getConf().contains("spark.executor.memory") ? sc.getConf().getSizeAsBytes("spark.executor.memory") : 0;
         String setting = local ? "the JVM heap (EVOCOMPRESS_HEAP for deploy/evocompress, else -Xmx)" : "spark.executor.memory";
-        long device = 0;
-        if (!s.device().equals("cpu") && ai.djl.util.cuda.CudaUtils.hasCuda()) {
-            device = ai.djl.util.cuda.CudaUtils.getGpuMemory(ai.djl.Device.gpu()).getMax();
+        boolean gpu = !s.device().equals("cpu") && ai.djl.util.cuda.CudaUtils.hasCuda();
+        String deviceName = gpu ? "the GPU" : "the CPU engine's native memory";
+        long device = s.residency().deviceMemory();
+        String source = "evaluation.device-memory";
+        if (device <= 0 && gpu) {
+            device = io.evocompress.device.DeviceMemory.free(ai.djl.Device.gpu());
+            source = "free on the driver's GPU as CUDA reports it; evaluation.device-memory overrides";
+        } else if (device <= 0 && local) {
+            device = io.evocompress.device.DeviceMemory.free(ai.djl.Device.cpu());
+            source = "the host's available memory less the heap's growth; evaluation.device-memory overrides";
         }
-        memory.check(heap, setting, device);
+        progress.accept(String.format(java.util.Locale.ROOT, "layer task budget: %s of Java heap (%s), %s on %s (%s)",
+            heap > 0 ? LayerTaskMemory.gib(heap) : "unknown", setting, device > 0 ? LayerTaskMemory.gib(device) : "unknown",
+            deviceName, device > 0 ? source : "set evaluation.device-memory to check it"));
+        memory.check(heap, setting, device, deviceName, source);
     }
 
     /** The manifest at root if it is of this database, null if none; an error if it is another database's. */

@@ -3,7 +3,6 @@ package io.evocompress.builddb;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.calibrate.HessianJob;
@@ -78,7 +77,8 @@ final class BuildLayer implements FlatMapFunction<InputGroupTask, String> {
                 TensorHashes.verify(weight.sha256(), recordedTensors, checkpoint, root.toString());
                 VariantStore.LayerRecord record;
                 try (NDManager manager = NDManager.newBaseManager(device)) {
-                    NDArray w = manager.create(weight.values(), new Shape(shape));
+                    NDArray w = io.evocompress.device.EngineTransfer.create(manager, weight.values(),
+                        Math.toIntExact(shape[0]), Math.toIntExact(shape[1]));   // row slices over 256 MiB
                     record = LayerLevels.build(store, layer.unit(), w, hessian, settings.compressor(), databaseId,
                         weight.sha256());
                 }

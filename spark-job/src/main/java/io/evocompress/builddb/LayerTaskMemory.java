@@ -1,62 +1,68 @@
 package io.evocompress.builddb;
 
 import io.evocompress.EvocompressException;
+import io.evocompress.calibration.RowBlockMatrix;
 
 import java.util.Locale;
 
 /**
  * What one build-db input-group task ({@link InputGroupTask}) holds at its peak, for an input of
- * {@code n} features and its widest layer of {@code rows} outputs, in bytes:
+ * {@code n} features and its widest layer of {@code rows} outputs, in bytes. The Hessian is never one
+ * Java array or buffer: it is read, damped, sent to the engine and its factor read back in row blocks
+ * of at most 256 MiB ({@link RowBlockMatrix}), so the only limit on n is memory:
  * <ul>
- *   <li>Java heap: the Hessian file read whole (8 n^2 bytes, 4 n^2 with float32 storage) while it is
- *       decoded to the float64 H (8 n^2), then H, its damped copy (8 n^2) and the float32 factor U
- *       with the float32 input to the factorisation (4 + 4 n^2; a second U with act-order), and per
- *       layer the weight, the result and the codes (about 16 rows n);</li>
- *   <li>engine (the task's device: native memory on the CPU, GPU memory on a GPU): the factorisation's
- *       input, its recursion's products and the result (about 16 n^2), later U and the weight with
- *       one update product (4 n^2 + 12 rows n).</li>
+ *   <li>Java heap: H in float64 as read (8 n^2; the file is streamed, whatever its dtype), its damped
+ *       copy (8 n^2) and the float32 factor U (4 n^2); with act-order also the permuted damped copy
+ *       while it is factored (8 n^2) and its factor (4 n^2); per layer the weight, the result and the
+ *       codes (about 16 rows n); and two row blocks in flight;</li>
+ *   <li>engine (the task's device: native memory on the CPU, GPU memory on a GPU), one after the other:
+ *       the output energy's float64 H with W, W H and their product (8 n^2 + 24 rows n), the
+ *       factorisation's input, its recursion's products and its result (about 16 n^2), then U and the
+ *       weight with one update product (4 n^2 + 12 rows n).</li>
  * </ul>
  * Estimates from the code's allocations, to fail before the build rather than out of memory in it.
+ * A 57,344-input layer (BLOOM-176B's dense_4h_to_h, 14,336 rows) needs about 74 GiB of heap and 49 GiB
+ * in the engine.
  */
 public record LayerTaskMemory(String where, int n, int rows, long heapBytes, long engineBytes) {
 
     public static LayerTaskMemory of(String where, int n, int rows, boolean hessianFloat32, boolean actOrder) {
         long n2 = (long) n * n;
-        long decode = (hessianFloat32 ? 4 : 8) * n2 + 8 * n2;
-        long held = 8 * n2 + 8 * n2 + (actOrder ? 2 : 1) * 4 * n2 + 4 * n2 + (actOrder ? 8 * n2 : 0);
-        long heap = Math.max(decode, held) + 16L * rows * n;
-        long engine = Math.max(16 * n2, 4 * n2 + 12L * rows * n);
+        long held = 8 * n2 + 8 * n2 + 4 * n2 + (actOrder ? 8 * n2 + 4 * n2 : 0);
+        long inFlight = 2 * Math.min(RowBlockMatrix.chunkBytes(), 8 * n2);
+        long heap = held + inFlight + 16L * rows * n;
+        long engine = Math.max(16 * n2, Math.max(8 * n2 + 24L * rows * n, 4 * n2 + 12L * rows * n));
         return new LayerTaskMemory(where, n, rows, heap, engine);
     }
 
     /** The line printed before the build. */
     public String describe() {
         return String.format(Locale.ROOT, "layer task memory: the widest input (%s, %d inputs, widest layer %d x %d) needs "
-            + "about %s of Java heap and %s in the engine on the task's device", where, n, rows, n, gib(heapBytes),
-            gib(engineBytes));
+            + "about %s of Java heap (%d bytes) and %s in the engine on the task's device (%d bytes)", where, n, rows, n,
+            gib(heapBytes), heapBytes, gib(engineBytes), engineBytes);
     }
 
     /**
-     * Fails when the task's Java heap ({@code heapLimit} bytes, where it is known: 0 when not) or, on a GPU,
-     * its memory ({@code deviceLimit}, 0 when not known) is smaller than the need.
+     * Fails when the task's Java heap ({@code heapLimit} bytes, where it is known: 0 when not) or its
+     * device's memory ({@code deviceLimit}, 0 when not known) is smaller than the need.
+     *
+     * @param deviceName   the device in words ("the GPU", "the CPU's native memory")
+     * @param deviceSource where {@code deviceLimit} came from, with the setting that changes it
      */
-    void check(long heapLimit, String heapSetting, long deviceLimit) {
-        if ((long) n * n > Integer.MAX_VALUE - 8) {
-            throw new EvocompressException(String.format(Locale.ROOT, "The input of %s has %d features: its %d x %d "
-                + "Hessian (%d entries) does not fit one Java array, which this build needs (at most 46340 features).",
-                where, n, n, n, (long) n * n));
-        }
+    void check(long heapLimit, String heapSetting, long deviceLimit, String deviceName, String deviceSource) {
         if (heapLimit > 0 && heapBytes > heapLimit) {
             throw new EvocompressException(String.format(Locale.ROOT, "The layer tasks of %s (input of %d features) need "
-                + "about %s of Java heap (its %d x %d Hessian in float64 %s, its damped copy and the factor), but a task "
-                + "has %s: raise %s before the build (calibration.hessian-dtype: float32 halves the stored Hessian's "
-                + "file, not its float64 copy in memory).", where, n, gib(heapBytes), n, n, gib(8L * n * n), gib(heapLimit),
-                heapSetting));
+                + "about %s of Java heap (%d bytes: its %d x %d Hessian in float64 %s, its damped copy and the factor), "
+                + "but a task has %s: raise %s before the build (calibration.hessian-dtype: float32 halves the stored "
+                + "Hessian's file, not its float64 copy in memory).", where, n, gib(heapBytes), heapBytes, n, n,
+                gib(8L * n * n), gib(heapLimit), heapSetting));
         }
         if (deviceLimit > 0 && engineBytes > deviceLimit) {
             throw new EvocompressException(String.format(Locale.ROOT, "The layer tasks of %s (input of %d features) need "
-                + "about %s on the GPU for the inverse-Hessian factorisation, but the GPU has %s: use a larger GPU or "
-                + "set device: cpu.", where, n, gib(engineBytes), gib(deviceLimit)));
+                + "about %s (%d bytes) on %s for the inverse-Hessian factorisation and the output energy, but it has %s "
+                + "(%s): use a device with more memory, set device: cpu, or, if the executors' devices have more than "
+                + "that, say so with evaluation.device-memory.", where, n, gib(engineBytes), engineBytes, deviceName,
+                gib(deviceLimit), deviceSource));
         }
     }
 

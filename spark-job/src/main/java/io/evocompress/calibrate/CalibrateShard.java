@@ -4,9 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.evocompress.builddb.BuildDbJob;
 import io.evocompress.calibration.DenseCalibration;
-import io.evocompress.calibration.HessianFile;
 import io.evocompress.config.ResidencySettings;
-import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.CausalLm;
@@ -66,12 +64,13 @@ final class CalibrateShard implements Function<ShardRange, Integer> {
         }
         Path root = new Path(partialRoot);
         FileSystem fs = BuildDbJob.outputFileSystem(root);
-        VariantStore store = new VariantStore(fs, root);
         int[] written = {0};
-        DenseCalibration.PartialVisitor write = (block, parts) ->
-            parts.forEach((group, part) -> {
-                store.writeAtomically(partialFile(root, shard.shard(), HessianJob.fileName(block, group)),
-                    HessianFile.encode(part));
+        // each accumulator's file written straight off the device, one row block of H at a time (never the
+        // block's four Hessians on the heap, nor one as a Java array: a wide input's file is larger than one)
+        DenseCalibration.AccumulatorVisitor write = (block, accumulators) ->
+            accumulators.forEach((group, acc) -> {
+                HessianFiles.write(fs, partialFile(root, shard.shard(), HessianJob.fileName(block, group)),
+                    HessianJob.fileName(block, group), acc::writePartial);
                 written[0]++;
             });
         var conf = HadoopFiles.defaultConf();
@@ -79,10 +78,10 @@ final class CalibrateShard implements Function<ShardRange, Integer> {
             conf);
         if (used == Residency.RESIDENT) {
             CausalLm lm = ModelCache.get(model, dev, DataType.FLOAT32, conf);
-            DenseCalibration.forEachBlockPartial(lm, mine, batchSize, lm.numBlocks(), write);
+            DenseCalibration.forEachBlockAccumulators(lm, mine, batchSize, lm.numBlocks(), write);
         } else {
             try (StreamedLm lm = StreamedLm.open(model, conf, dev, DataType.FLOAT32, HostWeightCache.shared())) {
-                DenseCalibration.forEachBlockPartial(lm, mine, batchSize, lm.numBlocks(), write);
+                DenseCalibration.forEachBlockAccumulators(lm, mine, batchSize, lm.numBlocks(), write);
             }
         }
         return written[0];

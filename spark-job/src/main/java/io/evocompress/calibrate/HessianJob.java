@@ -3,7 +3,6 @@ package io.evocompress.calibrate;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.EvocompressException;
 import io.evocompress.builddb.BuildDbSettings;
-import io.evocompress.calibration.HessianFile;
 import io.evocompress.calibration.InputGroup;
 import io.evocompress.calibration.PartialStatistics;
 import io.evocompress.database.VariantStore;
@@ -67,12 +66,9 @@ public final class HessianJob {
                                                                     Map<String, String> checksums) {
         String name = fileName(block, group);
         Path file = new Path(new Path(root, DIR), name);
-        byte[] bytes = new VariantStore(fs, root).readAll(file);
-        if (!VariantStore.sha256(bytes).equals(checksums.get(name))) {
-            throw new EvocompressException(file + " does not match its checksum in " + INDEX + ": delete "
-                + new Path(root, DIR) + " and rerun.");
-        }
-        return HessianFile.decode(bytes, file.toString());
+        String expected = checksums.get(name);
+        return HessianFiles.read(fs, file, expected == null ? "" : expected, file + " does not match its checksum in "
+            + INDEX + ": delete " + new Path(root, DIR) + " and rerun.");
     }
 
     /** The file of one (block, input group), relative to {@code hessians/}. */
@@ -158,8 +154,8 @@ public final class HessianJob {
                     progress.accept("Hessian file " + p + " is missing: computing the Hessians again");
                     return null;
                 }
-                byte[] bytes = store.readAll(p);
-                if (bytes.length != f.bytes() || !VariantStore.sha256(bytes).equals(f.sha256())) {
+                VariantStore.StoredFile read = HessianFiles.hash(fs, p, f.name());   // streamed
+                if (read.bytes() != f.bytes() || !read.sha256().equals(f.sha256())) {
                     progress.accept("Hessian file " + p + " is corrupt (its SHA-256 differs from " + file
                         + "): computing the Hessians again");
                     return null;

@@ -3,8 +3,6 @@ package io.evocompress.calibrate;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.builddb.BuildDbJob;
-import io.evocompress.calibration.HessianFile;
-import io.evocompress.calibration.PartialStatistics;
 import io.evocompress.database.VariantStore;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -40,14 +38,12 @@ final class ReduceHessian implements Function<String, String> {
         Path partials = new Path(partialRoot);
         Path dir = new Path(hessianDir);
         FileSystem fs = BuildDbJob.outputFileSystem(dir);
-        VariantStore store = new VariantStore(fs, dir);
-        List<PartialStatistics> parts = new ArrayList<>();
+        List<Path> parts = new ArrayList<>();
         for (int i = 0; i < shards; i++) {
-            Path p = CalibrateShard.partialFile(partials, i, name);
-            parts.add(HessianFile.decode(store.readAll(p), p.toString()));
+            parts.add(CalibrateShard.partialFile(partials, i, name));
         }
-        byte[] bytes = HessianFile.encode(PartialStatistics.combine(parts), float32);
-        store.writeAtomically(new Path(dir, name), bytes);
-        return JSON.writeValueAsString(new VariantStore.StoredFile(name, bytes.length, VariantStore.sha256(bytes)));
+        // streamed: one row block of every shard's H at a time, the same bytes as combining whole Hessians
+        VariantStore.StoredFile stored = HessianFiles.combine(fs, parts, new Path(dir, name), name, float32);
+        return JSON.writeValueAsString(stored);
     }
 }

@@ -60,7 +60,8 @@ final class BuildDbCommand implements Command {
               evaluation.residency   auto (default), resident or streamed: the calibration pass holds the whole
                                      model on the task's device, or one block at a time (same Hessians); auto
                                      streams when the float32 model exceeds evaluation.device-memory
-              evaluation.device-memory  bytes (k/m/g/t suffixes) auto compares against (default: the device's free memory)
+              evaluation.device-memory  bytes (k/m/g/t suffixes) auto compares against (default: the device's free memory);
+                                     also what the layer tasks' engine memory is checked against before the build
               database.domain        sparsity (SparseGPT) or bits (GPTQ) (default sparsity)
               database.target        sparsity: the target s in (0, 1)
               database.max-level     sparsity: L, levels -L..L (default 8)

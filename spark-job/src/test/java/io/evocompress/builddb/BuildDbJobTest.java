@@ -261,19 +261,49 @@ public class BuildDbJobTest {
 
     @Test
     void aTaskThatCannotFitFailsBeforeTheBuildNamingTheSizeAndTheSetting() {
-        // 16384 inputs, rows 4096: H 2 GiB in float64; about 7 GiB of heap, 4 GiB in the engine
+        // 16384 inputs, rows 4096: H 2 GiB in float64; 5 GiB + 512 MiB in flight + 1 GiB of heap, 4 GiB in the engine
         LayerTaskMemory m = LayerTaskMemory.of("block 0 down input", 16384, 4096, false, false);
+        long n2 = 16384L * 16384;
+        assertEquals(20 * n2 + (512L << 20) + 16L * 4096 * 16384, m.heapBytes());
+        assertEquals(16 * n2, m.engineBytes());
         EvocompressException e = assertThrows(EvocompressException.class,
-            () -> m.check(4L << 30, "spark.executor.memory", 0));
-        assertTrue(e.getMessage().contains("16384 x 16384 Hessian in float64 2.0 GiB") && e.getMessage().contains("7.0 GiB")
+            () -> m.check(4L << 30, "spark.executor.memory", 0, "the GPU", "x"));
+        assertTrue(e.getMessage().contains("16384 x 16384 Hessian in float64 2.0 GiB") && e.getMessage().contains("6.5 GiB")
             && e.getMessage().contains("but a task has 4.0 GiB: raise spark.executor.memory"), e.getMessage());
-        EvocompressException gpu = assertThrows(EvocompressException.class, () -> m.check(0, "x", 2L << 30));
-        assertTrue(gpu.getMessage().contains("4.0 GiB on the GPU") && gpu.getMessage().contains("device: cpu"), gpu.getMessage());
-        m.check(8L << 30, "x", 8L << 30);
-        // BLOOM-176B's dense_4h_to_h: 57344^2 entries do not fit one Java array, whatever the memory
-        EvocompressException wide = assertThrows(EvocompressException.class,
-            () -> LayerTaskMemory.of("block 0 down input", 57344, 14336, true, false).check(1L << 50, "x", 0));
-        assertTrue(wide.getMessage().contains("57344"), wide.getMessage());
+        EvocompressException gpu = assertThrows(EvocompressException.class,
+            () -> m.check(0, "x", 2L << 30, "the GPU", "evaluation.device-memory"));
+        assertTrue(gpu.getMessage().contains("4.0 GiB (4294967296 bytes) on the GPU") && gpu.getMessage().contains("device: cpu")
+            && gpu.getMessage().contains("evaluation.device-memory"), gpu.getMessage());
+        m.check(8L << 30, "x", 8L << 30, "the GPU", "x");
+        // BLOOM-176B's dense_4h_to_h: 57344 inputs, 14336 rows, 3.3e9 Hessian entries, never one Java array: only
+        // memory limits it. Heap: H and its damped copy in float64 and U in float32 (20 n^2), two 256 MiB row
+        // blocks, the layer's weights (16 rows n): 74.0 GiB; engine: the factorisation's 16 n^2, 49.0 GiB
+        long n = 57344;
+        LayerTaskMemory bloom = LayerTaskMemory.of("block 0 down input", 57344, 14336, true, false);
+        assertEquals(20 * n * n + (512L << 20) + 16L * 14336 * n, bloom.heapBytes());
+        assertEquals(16 * n * n, bloom.engineBytes());
+        assertTrue(bloom.describe().contains("74.0 GiB of Java heap") && bloom.describe().contains("49.0 GiB in the engine"),
+            bloom.describe());
+        bloom.check(80L << 30, "spark.executor.memory", 141L << 30, "the GPU", "x");   // an H200's 141 GB
+        EvocompressException small = assertThrows(EvocompressException.class,
+            () -> bloom.check(80L << 30, "x", 40L << 30, "the GPU", "evaluation.device-memory"));   // a 40 GB A100
+        assertTrue(small.getMessage().contains("49.0 GiB") && small.getMessage().contains("40.0 GiB"), small.getMessage());
+        // OPT-66B's fc2: 36864 inputs, 9216 rows; with act-order the permuted copy and its factor (32 n^2)
+        long o = 36864;
+        assertEquals(32 * o * o + (512L << 20) + 16L * 9216 * o,
+            LayerTaskMemory.of("block 0 down input", 36864, 9216, false, true).heapBytes());
+    }
+
+    @Test
+    void aSparseLevelFileOverTwoGibIsRefusedBeforeTheBuild(@TempDir Path tmp) {
+        // BLOOM-176B's dense_4h_to_h: 14336 x 57344 weights; fp16 values fit a variant file, fp32 do not
+        BuildDbJob.checkVariantFits(BuildDbSettings.from(config(tmp.resolve("db"), "sparsity")), "dense_4h_to_h", 14336,
+            57344);
+        EvocompressException e = assertThrows(EvocompressException.class, () -> BuildDbJob.checkVariantFits(
+            BuildDbSettings.from(config(tmp.resolve("db"), "sparsity", "database.value-bytes=4")), "dense_4h_to_h", 14336,
+            57344));
+        assertTrue(e.getMessage().contains("dense_4h_to_h (14336 x 57344)") && e.getMessage().contains("database.value-bytes: 2"),
+            e.getMessage());
     }
 
     @Test

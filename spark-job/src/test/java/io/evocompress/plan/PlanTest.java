@@ -85,8 +85,15 @@ class PlanTest {
         assertEquals(hessians, p70.get("database_hessian_bytes").asLong());
         // build-db's widest task is down_proj's 28672 inputs, 8192 rows (LayerTaskMemory's own formula)
         long n2 = 28672L * 28672;
-        assertEquals(Math.max(16 * n2, 8 * n2 + 8 * n2 + 4 * n2 + 4 * n2) + 16L * 8192 * 28672,
+        assertEquals(8 * n2 + 8 * n2 + 4 * n2 + (512L << 20) + 16L * 8192 * 28672,
             p70.get("layer_task_heap_bytes").asLong());
+        assertEquals(16 * n2, p70.get("layer_task_engine_bytes").asLong());
+        // BLOOM-176B's dense_4h_to_h (57344 inputs, 14336 rows): planned like any other, its Hessian in row blocks
+        ObjectNode bloom = plan("conf/models/bloom-176b-sparsity-0.5.yaml", rooted("bloom-176b"));
+        long b2 = 57344L * 57344;
+        assertEquals(20 * b2 + (512L << 20) + 16L * 14336 * 57344, bloom.get("layer_task_heap_bytes").asLong());
+        assertEquals(16 * b2, bloom.get("layer_task_engine_bytes").asLong());
+        assertTrue(bloom.get("layer_task").asText().contains("57344 inputs"), bloom.get("layer_task").asText());
         // a 70% sparse fp16 level of down_proj at level 0: mask + 30% of the values in fp16
         long numel = 8192L * 28672;
         long zeros = Math.round(0.7 * numel);

@@ -49,16 +49,50 @@ public final class DenseCalibration {
     }
 
     /**
-     * As {@link #forEachBlock}, but hands over each block's statistics as {@link PartialStatistics},
-     * which statistics of other shards of the calibration sequences can be combined with.
+     * Receives one block's accumulators, open only during the call: to read or write their statistics
+     * (for example {@link HessianAccumulator#writePartial}, straight from the device to a file) without
+     * the four Hessians of the block on the Java heap at once.
      */
-    public static void forEachBlockPartial(CausalLm model, List<int[]> sequences, int batchSize, int toBlock,
-                                           PartialVisitor visitor) {
+    @FunctionalInterface
+    public interface AccumulatorVisitor {
+        void accept(int block, Map<InputGroup, HessianAccumulator> accumulators);
+    }
+
+    private static AccumulatorVisitor partials(PartialVisitor visitor) {
+        return (block, accumulators) -> {
+            Map<InputGroup, PartialStatistics> parts = new EnumMap<>(InputGroup.class);
+            accumulators.forEach((group, acc) -> parts.put(group, acc.partial()));
+            visitor.accept(block, parts);
+        };
+    }
+
+    /** As {@link #forEachBlockPartial(CausalLm, List, int, int, PartialVisitor)}, handing over the accumulators. */
+    public static void forEachBlockAccumulators(CausalLm model, List<int[]> sequences, int batchSize, int toBlock,
+                                                AccumulatorVisitor visitor) {
         check(sequences, batchSize, toBlock, model.numBlocks());
         try (NDManager manager = model.manager().newSubManager()) {
             run(model.config(), manager, sequences, batchSize, toBlock, visitor,
                 () -> new Stage(model, -1, false), block -> new Stage(model, block, false));
         }
+    }
+
+    /** As {@link #forEachBlockPartial(StreamedLm, List, int, int, PartialVisitor)}, handing over the accumulators. */
+    public static void forEachBlockAccumulators(StreamedLm model, List<int[]> sequences, int batchSize, int toBlock,
+                                                AccumulatorVisitor visitor) {
+        check(sequences, batchSize, toBlock, model.numBlocks());
+        try (NDManager manager = NDManager.newBaseManager(model.device())) {
+            run(model.config(), manager, sequences, batchSize, toBlock, visitor,
+                () -> new Stage(model.embedding(), -1, true), block -> new Stage(model.block(block), 0, true));
+        }
+    }
+
+    /**
+     * As {@link #forEachBlock}, but hands over each block's statistics as {@link PartialStatistics},
+     * which statistics of other shards of the calibration sequences can be combined with.
+     */
+    public static void forEachBlockPartial(CausalLm model, List<int[]> sequences, int batchSize, int toBlock,
+                                           PartialVisitor visitor) {
+        forEachBlockAccumulators(model, sequences, batchSize, toBlock, partials(visitor));
     }
 
     /**
@@ -68,11 +102,7 @@ public final class DenseCalibration {
      */
     public static void forEachBlockPartial(StreamedLm model, List<int[]> sequences, int batchSize, int toBlock,
                                            PartialVisitor visitor) {
-        check(sequences, batchSize, toBlock, model.numBlocks());
-        try (NDManager manager = NDManager.newBaseManager(model.device())) {
-            run(model.config(), manager, sequences, batchSize, toBlock, visitor,
-                () -> new Stage(model.embedding(), -1, true), block -> new Stage(model.block(block), 0, true));
-        }
+        forEachBlockAccumulators(model, sequences, batchSize, toBlock, partials(visitor));
     }
 
     /** The model a step runs on and the index of the block it runs there; closes the model when it owns it. */
@@ -98,7 +128,7 @@ public final class DenseCalibration {
     }
 
     private static void run(ModelConfig config, NDManager manager, List<int[]> sequences, int batchSize, int toBlock,
-                            PartialVisitor visitor, java.util.function.Supplier<Stage> embedding,
+                            AccumulatorVisitor visitor, java.util.function.Supplier<Stage> embedding,
                             java.util.function.IntFunction<Stage> blocks) {
         // embed: one (b, T, H) array of hidden states per batch
         List<NDArray> hidden = new ArrayList<>();
@@ -123,9 +153,7 @@ public final class DenseCalibration {
                     in.close();
                     hidden.set(b, out);
                 }
-                Map<InputGroup, PartialStatistics> parts = new EnumMap<>(InputGroup.class);
-                accumulators.forEach((group, acc) -> parts.put(group, acc.partial()));
-                visitor.accept(block, parts);
+                visitor.accept(block, accumulators);
             } finally {
                 accumulators.values().forEach(HessianAccumulator::close);
             }

@@ -75,12 +75,12 @@ public final class HessianAccumulator implements AutoCloseable {
         }
     }
 
-    /** A snapshot of H (undamped). */
+    /** A snapshot of H (undamped), read off the device one row block at a time ({@link RowBlockMatrix#fromNDArray}). */
     public Hessian hessian() {
         if (sequences == 0) {
             throw new IllegalStateException("No calibration input was added: a Hessian needs at least one sequence");
         }
-        return new Hessian(dim, sequences, hessian.toDoubleArray());
+        return new Hessian(dim, sequences, RowBlockMatrix.fromNDArray(hessian));
     }
 
     /** ||X_j||_2 over every token added, per input feature. */
@@ -103,6 +103,18 @@ public final class HessianAccumulator implements AutoCloseable {
      */
     public PartialStatistics partial() {
         return new PartialStatistics(hessian(), sumSquares.toDoubleArray());
+    }
+
+    /**
+     * Writes {@link #partial()} as a Hessian file ({@link HessianFile}, H in float64) to {@code out}, reading H
+     * off the device one row block at a time: the same bytes as encoding the partial, without H on the Java
+     * heap. Returns the bytes written.
+     */
+    public long writePartial(java.io.OutputStream out) throws java.io.IOException {
+        if (sequences == 0) {
+            throw new IllegalStateException("No calibration input was added: a Hessian needs at least one sequence");
+        }
+        return HessianFile.write(hessian, sequences, sumSquares.toDoubleArray(), false, out);
     }
 
     @Override

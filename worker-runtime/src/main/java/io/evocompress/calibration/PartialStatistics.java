@@ -40,14 +40,28 @@ public record PartialStatistics(Hessian hessian, double[] sumSquares) {
             }
             total += p.hessian().sequences();
         }
-        double[] h = new double[dim * dim];
+        // row by row (one row block of H at a time, never one array of dim^2): every entry is the sum over
+        // the parts in list order, the same sums as one loop over the parts
+        RowBlockMatrix h = new RowBlockMatrix(dim);
+        double[] weights = new double[parts.size()];
+        for (int p = 0; p < weights.length; p++) {
+            weights[p] = (double) parts.get(p).hessian().sequences() / total;
+        }
+        for (int i = 0; i < dim; i++) {
+            double[] out = h.blockOfRow(i);
+            int o = h.offset(i);
+            for (int p = 0; p < weights.length; p++) {
+                RowBlockMatrix v = parts.get(p).hessian().rows();
+                double[] in = v.blockOfRow(i);
+                int at = v.offset(i);
+                double weight = weights[p];
+                for (int j = 0; j < dim; j++) {
+                    out[o + j] += weight * in[at + j];
+                }
+            }
+        }
         double[] sq = new double[dim];
         for (PartialStatistics p : parts) {
-            double weight = (double) p.hessian().sequences() / total;
-            double[] v = p.hessian().values();
-            for (int i = 0; i < h.length; i++) {
-                h[i] += weight * v[i];
-            }
             for (int j = 0; j < dim; j++) {
                 sq[j] += p.sumSquares()[j];
             }

@@ -2,7 +2,6 @@ package io.evocompress.compress;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 
 /**
  * A compressed linear weight [rows = out, columns = in] ready for evaluation, as float32 (dequantized
@@ -23,7 +22,7 @@ public record CompressedLayer(int rows, int columns, float[] weight, double erro
 
     /** The weight as an NDArray (rows, columns) in {@code manager}, e.g. for DecoderBlock.replaceLinear. */
     public NDArray toNDArray(NDManager manager) {
-        return manager.create(weight, new Shape(rows, columns));
+        return io.evocompress.device.EngineTransfer.create(manager, weight, rows, columns);   // row slices over 256 MiB
     }
 
     /** Fraction of weights that are exactly zero. */

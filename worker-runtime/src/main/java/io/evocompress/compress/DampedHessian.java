@@ -1,6 +1,7 @@
 package io.evocompress.compress;
 
 import io.evocompress.calibration.Hessian;
+import io.evocompress.calibration.RowBlockMatrix;
 
 import java.util.Comparator;
 import java.util.stream.IntStream;
@@ -16,9 +17,8 @@ final class DampedHessian {
     /** Zeroes the columns of {@code weight} (rows, in) whose input is dead (H_ii = 0), in place. */
     static void zeroDeadColumns(Hessian hessian, float[] weight, int rows) {
         int n = hessian.dim();
-        double[] h = hessian.values();
         for (int i = 0; i < n; i++) {
-            if (h[i * n + i] == 0) {
+            if (hessian.get(i, i) == 0) {
                 // dead input: never active in calibration, so its weights cannot matter there
                 for (int r = 0; r < rows; r++) {
                     weight[r * n + i] = 0;
@@ -27,40 +27,49 @@ final class DampedHessian {
         }
     }
 
-    /** A copy of H with dead inputs set to H_ii = 1, then H += lambda I, lambda = ratio * mean(diag H). */
-    static double[] damped(Hessian hessian, double dampRatio) {
+    /**
+     * A copy of H (in row blocks, as H is held) with dead inputs set to H_ii = 1, then H += lambda I,
+     * lambda = ratio * mean(diag H).
+     */
+    static RowBlockMatrix damped(Hessian hessian, double dampRatio) {
         int n = hessian.dim();
-        double[] h = hessian.values().clone();
+        RowBlockMatrix h = hessian.rows().copy();
         for (int i = 0; i < n; i++) {
-            if (h[i * n + i] == 0) {
-                h[i * n + i] = 1;
+            if (h.get(i, i) == 0) {
+                h.set(i, i, 1);
             }
         }
         // dampening: lambda = ratio * mean(diag H)
         double mean = 0;
         for (int i = 0; i < n; i++) {
-            mean += h[i * n + i];
+            mean += h.get(i, i);
         }
         double lambda = dampRatio * mean / n;
         for (int i = 0; i < n; i++) {
-            h[i * n + i] += lambda;
+            h.set(i, i, h.get(i, i) + lambda);
         }
         return h;
     }
 
     /** GPTQ's act-order: input columns by descending diag H (stable). */
-    static int[] actOrder(double[] h, int n) {
-        return IntStream.range(0, n).boxed()
-            .sorted(Comparator.comparingDouble((Integer i) -> -h[i * n + i]))
+    static int[] actOrder(RowBlockMatrix h) {
+        double[] d = h.diagonal();
+        return IntStream.range(0, h.dim()).boxed()
+            .sorted(Comparator.comparingDouble((Integer i) -> -d[i]))
             .mapToInt(Integer::intValue).toArray();
     }
 
-    /** H[order][:, order]. */
-    static double[] permute(double[] h, int n, int[] order) {
-        double[] p = new double[n * n];
+    /** H[order][:, order], in row blocks. */
+    static RowBlockMatrix permute(RowBlockMatrix h, int[] order) {
+        int n = h.dim();
+        RowBlockMatrix p = new RowBlockMatrix(n);
         for (int i = 0; i < n; i++) {
+            double[] src = h.blockOfRow(order[i]);
+            int s = h.offset(order[i]);
+            double[] dst = p.blockOfRow(i);
+            int d = p.offset(i);
             for (int j = 0; j < n; j++) {
-                p[i * n + j] = h[order[i] * n + order[j]];
+                dst[d + j] = src[s + order[j]];
             }
         }
         return p;

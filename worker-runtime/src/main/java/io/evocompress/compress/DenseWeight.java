@@ -5,8 +5,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.evocompress.calibration.Hessian;
+import io.evocompress.device.EngineTransfer;
 
-/** A linear weight [rows = out, columns = in] copied out of an NDArray as float32, row-major. */
+/**
+ * A linear weight [rows = out, columns = in] copied out of an NDArray as float32, row-major, in row
+ * slices where it is over 256 MiB ({@link EngineTransfer}).
+ */
 record DenseWeight(int rows, int columns, float[] values, Device device) {
 
     static DenseWeight of(NDArray weight) {
@@ -15,14 +19,14 @@ record DenseWeight(int rows, int columns, float[] values, Device device) {
             throw new IllegalArgumentException("A linear weight must be 2-D [out, in], but has shape " + s);
         }
         float[] values = weight.getDataType() == DataType.FLOAT32
-            ? weight.toFloatArray()
+            ? EngineTransfer.toFloatArray(weight)
             : toFloat32(weight);
         return new DenseWeight(Math.toIntExact(s.get(0)), Math.toIntExact(s.get(1)), values, weight.getDevice());
     }
 
     private static float[] toFloat32(NDArray weight) {
         try (NDArray f = weight.toType(DataType.FLOAT32, true)) {
-            return f.toFloatArray();
+            return EngineTransfer.toFloatArray(f);
         }
     }
 

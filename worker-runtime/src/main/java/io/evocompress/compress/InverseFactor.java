@@ -3,8 +3,10 @@ package io.evocompress.compress;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.evocompress.calibration.RowBlockMatrix;
 
 /**
  * U, the upper triangular factor of the inverse of a damped Hessian, H^-1 = U^T U: the factor the OBS
@@ -40,66 +42,107 @@ public final class InverseFactor {
     private static final java.util.concurrent.atomic.AtomicLong FACTORISATIONS = new java.util.concurrent.atomic.AtomicLong();
 
     private final int n;
-    private final float[] upper;
+    private final int rowsPerBlock;
+    private final float[][] upper;   // U in row blocks of rowsPerBlock rows, row-major
     private final double[] diagonal;
 
-    private InverseFactor(int n, float[] upper, double[] diagonal) {
+    private InverseFactor(int n, int rowsPerBlock, float[][] upper, double[] diagonal) {
         this.n = n;
+        this.rowsPerBlock = rowsPerBlock;
         this.upper = upper;
         this.diagonal = diagonal;
     }
 
     /** U for {@code damped} (n x n, row-major, symmetric positive definite), in the engine on {@code device}. */
     public static InverseFactor of(double[] damped, int n, Device device) {
-        return of(damped, n, device, LEAF);
+        return of(RowBlockMatrix.of(damped, n), device, LEAF);
     }
 
-    /** As {@link #of(double[], int, Device)} with Java blocks of at most {@code leaf} columns. */
-    static InverseFactor of(double[] damped, int n, Device device, int leaf) {
+    /** U for {@code damped} (symmetric positive definite, in row blocks), in the engine on {@code device}. */
+    public static InverseFactor of(RowBlockMatrix damped, Device device) {
+        return of(damped, device, LEAF);
+    }
+
+    /**
+     * As {@link #of(RowBlockMatrix, Device)} with Java blocks of at most {@code leaf} columns. The damped H
+     * goes to the engine and U comes back one row block at a time ({@link RowBlockMatrix#chunkBytes()}), so
+     * neither is ever one Java array: the host holds H's row blocks and U's (4 n^2 bytes), the device the
+     * factorisation's arrays.
+     */
+    static InverseFactor of(RowBlockMatrix damped, Device device, int leaf) {
         FACTORISATIONS.incrementAndGet();
+        int n = damped.dim();
         if (n <= leaf) {
-            return reference(damped, n);
+            return reference(damped.toArray(), n);
         }
-        // A = J H J, row-major: the flat array reversed
-        int size = n * n;
-        float[] a = new float[size];
-        for (int i = 0; i < size; i++) {
-            a[i] = (float) damped[size - 1 - i];
-        }
+        int rowsPerBlock = RowBlockMatrix.rowsPerBlock(n, Float.BYTES);
+        int blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
         double[] diagM = new double[n];
-        float[] m;
+        float[][] u = new float[blocks][];
         try (NDManager scope = NDManager.newBaseManager(device)) {
-            NDArray aArray = scope.create(a, new Shape(n, n));
-            a = null; // the engine holds it now
-            try (NDArray inverse = inverseCholesky(aArray, 0, n, leaf, diagM, scope)) {
-                m = inverse.toFloatArray();
+            // A = J H J: A[i, j] = H[n-1-i, n-1-j], filled one row block at a time
+            NDArray aArray = scope.zeros(new Shape(n, n), DataType.FLOAT32);
+            for (int b = 0; b < blocks; b++) {
+                int r0 = b * rowsPerBlock;
+                int r1 = Math.min(n, r0 + rowsPerBlock);
+                float[] part = new float[(r1 - r0) * n];
+                for (int i = r0; i < r1; i++) {
+                    double[] src = damped.blockOfRow(n - 1 - i);
+                    int last = damped.offset(n - 1 - i) + n - 1;
+                    int at = (i - r0) * n;
+                    for (int j = 0; j < n; j++) {
+                        part[at + j] = (float) src[last - j];
+                    }
+                }
+                try (NDArray rows = scope.create(part, new Shape(r1 - r0, n))) {
+                    aArray.set(new NDIndex(r0 + ":" + r1 + ", :"), rows);
+                }
             }
-        }
-        // U = J M J: the flat array reversed, in place
-        for (int i = 0, j = size - 1; i < j; i++, j--) {
-            float t = m[i];
-            m[i] = m[j];
-            m[j] = t;
+            try (NDArray inverse = inverseCholesky(aArray, 0, n, leaf, diagM, scope)) {
+                aArray.close();
+                // U = J M J: U's rows [r0, r1) are M's rows [n - r1, n - r0), the flat block reversed
+                for (int b = 0; b < blocks; b++) {
+                    int r0 = b * rowsPerBlock;
+                    int r1 = Math.min(n, r0 + rowsPerBlock);
+                    float[] m;
+                    try (NDArray rows = inverse.get(new NDIndex((n - r1) + ":" + (n - r0) + ", :"))) {
+                        m = rows.toFloatArray();
+                    }
+                    for (int i = 0, j = m.length - 1; i < j; i++, j--) {
+                        float t = m[i];
+                        m[i] = m[j];
+                        m[j] = t;
+                    }
+                    u[b] = m;
+                }
+            }
         }
         double[] diagonal = new double[n];
         for (int i = 0; i < n; i++) {
             diagonal[i] = diagM[n - 1 - i];
         }
-        return new InverseFactor(n, m, diagonal);
+        return new InverseFactor(n, rowsPerBlock, u, diagonal);
     }
 
-    /** U in Java double ({@link Cholesky#upperFactorOfInverse}), the float64 reference. */
+    /** U in Java double ({@link Cholesky#upperFactorOfInverse}), the float64 reference (layers whose n^2 fits one array). */
     static InverseFactor reference(double[] damped, int n) {
         double[] u = Cholesky.upperFactorOfInverse(damped, n);
-        float[] f = new float[u.length];
-        for (int i = 0; i < u.length; i++) {
-            f[i] = (float) u[i];
+        int rowsPerBlock = RowBlockMatrix.rowsPerBlock(n, Float.BYTES);
+        int blocks = (n + rowsPerBlock - 1) / rowsPerBlock;
+        float[][] f = new float[blocks][];
+        for (int b = 0; b < blocks; b++) {
+            int r0 = b * rowsPerBlock;
+            int count = (Math.min(n, r0 + rowsPerBlock) - r0) * n;
+            f[b] = new float[count];
+            for (int i = 0; i < count; i++) {
+                f[b][i] = (float) u[r0 * n + i];
+            }
         }
         double[] diagonal = new double[n];
         for (int i = 0; i < n; i++) {
             diagonal[i] = u[i * n + i];
         }
-        return new InverseFactor(n, f, diagonal);
+        return new InverseFactor(n, rowsPerBlock, f, diagonal);
     }
 
     /**
@@ -162,9 +205,27 @@ public final class InverseFactor {
         return n;
     }
 
-    /** U (n, n), row-major, float32; owned by this object, do not modify. */
-    float[] upper() {
-        return upper;
+    /** The row block of U (float32, row-major) holding row {@code i}; owned by this object, do not modify. */
+    float[] blockOfRow(int i) {
+        return upper[i / rowsPerBlock];
+    }
+
+    /** Where row {@code i} of U starts in {@link #blockOfRow(int)}. */
+    int offset(int i) {
+        return (i % rowsPerBlock) * n;
+    }
+
+    /** U as an engine array (n, n) float32 owned by {@code manager}, filled one row block at a time. */
+    NDArray toNDArray(NDManager manager) {
+        NDArray out = manager.zeros(new Shape(n, n), DataType.FLOAT32);
+        for (int b = 0; b < upper.length; b++) {
+            int r0 = b * rowsPerBlock;
+            int r1 = Math.min(n, r0 + rowsPerBlock);
+            try (NDArray rows = manager.create(upper[b], new Shape(r1 - r0, n))) {
+                out.set(new NDIndex(r0 + ":" + r1 + ", :"), rows);
+            }
+        }
+        return out;
     }
 
     /** diag(U) in float64. */

@@ -44,7 +44,6 @@ final class ObsSweep {
      */
     static Result run(Device device, float[] w, int rows, int cols, InverseFactor factor, int blockSize,
                       SparsityPattern pattern, ColumnQuantizer quantizer) {
-        float[] u = factor.upper();
         float[] out = new float[rows * cols];
         double lossSum = 0;
         if (quantizer != null && quantizer.spec().perChannelGrid()) {
@@ -59,8 +58,8 @@ final class ObsSweep {
         // of its span; a span's reaches the rest of the layer, in one product of inner dimension SPAN
         int span = blockSize * Math.max(1, SPAN / blockSize);
         try (NDManager scope = NDManager.newBaseManager(device)) {
-            NDArray uFloat = scope.create(u, new Shape(cols, cols));            // (cols, cols)
-            NDArray weight = scope.create(w, new Shape(rows, cols));           // updated in place, column blocks read back
+            NDArray uFloat = factor.toNDArray(scope);                           // (cols, cols), by row blocks
+            NDArray weight = io.evocompress.device.EngineTransfer.create(scope, w, rows, cols);           // updated in place, column blocks read back
             float[] spanErr = null;                                            // Err of the span (rows, s2 - s1)
             for (int i1 = 0; i1 < cols; i1 += blockSize) {
                 int i2 = Math.min(cols, i1 + blockSize);
@@ -91,7 +90,7 @@ final class ObsSweep {
                 double[] chunkLoss = new double[chunks];
                 int from = i1;
                 java.util.stream.IntStream.range(0, chunks).parallel().forEach(k -> chunkLoss[k] = sweepBlock(w1, err,
-                    mask, scores, out, u, k * ROW_CHUNK, Math.min(rows, (k + 1) * ROW_CHUNK), cols, from, bw, factor,
+                    mask, scores, out, k * ROW_CHUNK, Math.min(rows, (k + 1) * ROW_CHUNK), cols, from, bw, factor,
                     pattern, quantizer));
                 for (double l : chunkLoss) {
                     lossSum += l;
@@ -117,7 +116,7 @@ final class ObsSweep {
      * Rows [r0, r1) of one block's columns: fixes each column to q, records err = (w - q) / U_cc, and
      * spreads it over the block's later columns through U. Returns the rows' sum of (w - q)^2 / U_cc^2.
      */
-    private static double sweepBlock(double[] w1, double[] err, boolean[] mask, double[] scores, float[] out, float[] u,
+    private static double sweepBlock(double[] w1, double[] err, boolean[] mask, double[] scores, float[] out,
                                      int r0, int r1, int cols, int i1, int bw, InverseFactor factor,
                                      SparsityPattern pattern, ColumnQuantizer quantizer) {
         double lossSum = 0;
@@ -135,7 +134,8 @@ final class ObsSweep {
                 // a new group's grid, fitted on the current (updated) weights of its columns
                 quantizer.fit(quantizer.group(c), w1, bw, j, j + quantizer.groupEnd(c) - c, r0, r1);
             }
-            int uRow = c * cols + i1;
+            float[] u = factor.blockOfRow(c);                                  // U's row c (its block)
+            int uRow = factor.offset(c) + i1;
             for (int r = r0; r < r1; r++) {
                 int at = r * bw + j;
                 double wv = w1[at];

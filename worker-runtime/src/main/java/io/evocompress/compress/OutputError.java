@@ -36,7 +36,7 @@ public final class OutputError {
             throw new IllegalArgumentException("Weights of " + weight.length + " and "
                 + (compressed == null ? "-" : compressed.length) + " values do not match a Hessian of dim " + n);
         }
-        double[] h = hessian.values();
+        io.evocompress.calibration.RowBlockMatrix h = hessian.rows();
         int rows = weight.length / n;
         double[] d = new double[n];
         double total = 0;
@@ -49,8 +49,10 @@ public final class OutputError {
                     continue;
                 }
                 double s = 0;
+                double[] row = h.blockOfRow(i);
+                int at = h.offset(i);
                 for (int j = 0; j < n; j++) {
-                    s += h[i * n + j] * d[j];
+                    s += row[at + j] * d[j];
                 }
                 total += d[i] * s;
             }

@@ -2,6 +2,7 @@ package io.evocompress.compress;
 
 import ai.djl.Device;
 import io.evocompress.calibration.Hessian;
+import io.evocompress.calibration.RowBlockMatrix;
 
 /**
  * One layer input's Hessian made ready for the OBS loop once, so that every compression level of a
@@ -15,7 +16,7 @@ import io.evocompress.calibration.Hessian;
 public final class PreparedHessian {
     private final Hessian hessian;
     private final double dampening;
-    private final double[] damped;
+    private final RowBlockMatrix damped;
     private final int leaf;
     private InverseFactor upper;
     private int[] actOrder;
@@ -59,7 +60,7 @@ public final class PreparedHessian {
     /** U, upper, with H_damped^-1 = U^T U, in natural column order (computed once, on {@code device}). */
     synchronized InverseFactor upperFactor(Device device) {
         if (upper == null) {
-            upper = InverseFactor.of(damped, dim(), device, leaf);
+            upper = InverseFactor.of(damped, device, leaf);
         }
         return upper;
     }
@@ -67,7 +68,7 @@ public final class PreparedHessian {
     /** GPTQ's act-order: columns by descending damped diag H. */
     synchronized int[] actOrder() {
         if (actOrder == null) {
-            actOrder = DampedHessian.actOrder(damped, dim());
+            actOrder = DampedHessian.actOrder(damped);
         }
         return actOrder;
     }
@@ -75,7 +76,7 @@ public final class PreparedHessian {
     /** U of the act-order-permuted damped H (computed once, on {@code device}). */
     synchronized InverseFactor actOrderUpperFactor(Device device) {
         if (actOrderUpper == null) {
-            actOrderUpper = InverseFactor.of(DampedHessian.permute(damped, dim(), actOrder()), dim(), device, leaf);
+            actOrderUpper = InverseFactor.of(DampedHessian.permute(damped, actOrder()), device, leaf);
         }
         return actOrderUpper;
     }

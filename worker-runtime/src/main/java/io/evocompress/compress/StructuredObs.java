@@ -93,7 +93,7 @@ public final class StructuredObs {
         // 1. dead inputs zeroed, dampened H, its inverse
         float[] dense = weight.clone();
         DampedHessian.zeroDeadColumns(hessian, dense, rows);
-        double[] h = DampedHessian.damped(hessian, dampRatio);
+        double[] h = DampedHessian.damped(hessian, dampRatio).toArray();
         double[] hinv = Cholesky.inverseFromLower(Cholesky.lower(h, n), n);
         double[] w = new double[dense.length];  // (rows, n)
         for (int i = 0; i < w.length; i++) {

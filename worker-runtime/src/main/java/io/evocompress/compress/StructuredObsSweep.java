@@ -39,10 +39,10 @@ final class StructuredObsSweep {
 
     /**
      * @param w      W (rows, n) with dead columns zeroed
-     * @param damped the damped Hessian (n, n)
+     * @param damped the damped Hessian (n, n), filled into the engine one row block at a time
      * @param levels strictly ascending numbers of structures removed to snapshot at
      */
-    static List<StructuredSnapshot> run(double[] w, int rows, double[] damped, int n, int width, int[] levels,
+    static List<StructuredSnapshot> run(double[] w, int rows, io.evocompress.calibration.RowBlockMatrix damped, int n, int width, int[] levels,
                                         Device device) {
         int structures = n / width;
         int flushSteps = Math.max(1, FLUSH_COLUMNS / width);
@@ -53,11 +53,11 @@ final class StructuredObsSweep {
         List<StructuredSnapshot> snapshots = new ArrayList<>();
         try (NDManager scope = NDManager.newBaseManager(device)) {
             NDArray hinv;
-            try (NDArray h = scope.create(damped, new Shape(n, n)); NDArray inverse = h.inverse();
+            try (NDArray h = damped.toNDArray(scope, DataType.FLOAT64); NDArray inverse = h.inverse();
                  NDArray transposed = inverse.transpose()) {
                 hinv = inverse.add(transposed).muli(0.5);                                    // H^-1_f, symmetric
             }
-            NDArray weight = scope.create(w, new Shape(rows, n));                              // W_f
+            NDArray weight = io.evocompress.device.EngineTransfer.create(scope, w, rows, n);                              // W_f
             NDArray keep = scope.ones(new Shape(n), DataType.FLOAT64);                         // 0 on removed columns
             NDArray d;                                                                         // D (S, w, w)
             NDArray g;                                                                         // G (S, w, w)
@@ -81,7 +81,7 @@ final class StructuredObsSweep {
                         flush(hinv, weight, p, q, c, stacked * width, keep);
                         stacked = 0;
                     }
-                    snapshots.add(StructuredObs.snapshot(weight.toDoubleArray(), rows, n, width, removed, Arrays.copyOf(order, step),
+                    snapshots.add(StructuredObs.snapshot(io.evocompress.device.EngineTransfer.toDoubleArray(weight), rows, n, width, removed, Arrays.copyOf(order, step),
                         error));
                     if (++next == levels.length) {
                         return snapshots;

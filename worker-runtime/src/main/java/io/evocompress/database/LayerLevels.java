@@ -96,7 +96,7 @@ public final class LayerLevels {
         try (NDManager scope = weight.getManager().newSubManager()) {
             weight.tempAttach(scope); // back to its own manager when the scope closes
             NDArray w = weight.toType(DataType.FLOAT64, true);
-            NDArray h = scope.create(hessian.values(), new Shape(hessian.dim(), hessian.dim()));
+            NDArray h = hessian.rows().toNDArray(scope, DataType.FLOAT64); // one row block at a time
             return 0.5 * w.matMul(h).mul(w).sum().toDoubleArray()[0];
         }
     }
