@@ -111,6 +111,14 @@ public final class Planner {
         out.put("parameters", m.parameters());
         out.put("dtype", p.dtype());
         out.put("model_bytes", m.parameters() * p.dtypeBytes());
+        // a tensor is read whole into one Java array and one read buffer of at most 2 GiB (SafetensorsFile)
+        long largestBytes = m.largestTensor() * p.dtypeBytes();
+        if (m.largestTensor() > Integer.MAX_VALUE - 8 || largestBytes > Integer.MAX_VALUE - 8) {
+            out.put("unsupported", String.format(java.util.Locale.ROOT, "the largest tensor (%,d values, %,d bytes in %s; "
+                + "the embedding or head) is read whole into one Java array, which holds at most 2^31 - 9 values and "
+                + "2 GiB: this model's eval, calibration and search cannot load it yet", m.largestTensor(), largestBytes,
+                p.dtype()));
+        }
         return m;
     }
 

@@ -221,8 +221,11 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         long rowElements = info.shape().length == 0 ? 1 : info.numel() / Math.max(1, info.shape()[0]);
         long elements = rowElements * rows;
-        if (elements > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("Read fewer rows at a time: " + elements + " elements do not fit one array");
+        if (elements > Integer.MAX_VALUE - 8 || elements * info.dtype().bytes() > Integer.MAX_VALUE - 8) {
+            throw new EvocompressException(path + " tensor '" + info.name() + "' (" + info.shapeString() + ", "
+                + info.dtype() + "): " + rows + " rows of it are " + elements + " values, more than one Java array (or "
+                + "read buffer of 2 GiB) holds, and this tool reads a whole embedding, head or unsplit weight at once: "
+                + "tensors this large (BLOOM-176B's 250880 x 14336 word_embeddings) are not supported yet.");
         }
         ByteBuffer raw = readRaw(info, row0 * rowElements * info.dtype().bytes(), (int) (elements * info.dtype().bytes()));
         if (digest != null) {
