@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.evocompress.calibrate.HessianJob;
 import io.evocompress.calibration.Hessian;
 import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.database.TensorHashes;
 import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
@@ -23,7 +24,8 @@ import java.util.HashMap;
  * A Spark task of the structured database build: one (block, group), given as {@code "block:group"}.
  * Reads the dense pruned layer (o_proj or down_proj) and its input Hessian (checked against the
  * Hessian index), runs the greedy structured OBS once for every level, writes the level files and
- * the unit record. Returns the record as JSON.
+ * the unit record, which holds the full SHA-256 of the layer's checkpoint tensor, computed as it was read
+ * ({@link TensorHashes}). Returns the record as JSON.
  */
 public final class BuildStructuredUnit implements Function<String, String> {
     private static final long serialVersionUID = 1L;
@@ -59,8 +61,9 @@ public final class BuildStructuredUnit implements Function<String, String> {
         Hessian hessian = HessianJob.readVerified(fs, rootPath, block, group.input(), hessianChecksums).hessian();
         try (CheckpointReader checkpoint = CheckpointReader.open(HadoopFiles.path(model), HadoopFiles.defaultConf())) {
             ModelConfig c = ModelLoader.config(checkpoint);
-            float[] weight = checkpoint.readFloat(StructuredDatabase.unitName(c, block, group) + ".weight");
-            StructuredDatabase.Unit u = StructuredDatabase.buildUnit(store, c, block, group, weight,
+            // hashed as it is read, recorded in the unit: what reads the dense model against the database checks it
+            TensorHashes.Read weight = TensorHashes.readUnit(checkpoint, StructuredDatabase.unitName(c, block, group) + ".weight");
+            StructuredDatabase.Unit u = StructuredDatabase.buildUnit(store, c, block, group, weight.values(), weight.sha256(),
                 hessian, new StructuredGrid(target, steps), databaseId,
                 DeviceChoice.resolve(device, TaskResources.assignedGpu()));
             return JSON.writeValueAsString(u);

@@ -3,6 +3,7 @@ package io.evocompress.darwin;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.database.DenseTensorCheck;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.fs.HadoopFiles;
 import io.evocompress.model.CausalLm;
@@ -26,7 +27,9 @@ import java.util.Map;
  * then MLP levels), stitched from the structured database, fine-tuned on the stage's training
  * sequences, scored by KL to the dense model on the stage's fitness sequences
  * ({@link CandidateTraining}). Returns {KL, NLL per token, first loss, last loss, seconds}. The dense
- * model, its tensors and the database are opened once per executor JVM; training holds a per-JVM
+ * model, its tensors and the database are opened once per executor JVM, each dense tensor the database
+ * recorded a SHA-256 for checked as it is read ({@link DenseTensorCheck}: a mismatch fails the task naming
+ * the tensor, its file and the database); training holds a per-JVM
  * lock (one DJL gradient collector per JVM), so give executors one task slot each.
  */
 final class DarwinCandidateTask implements Function<int[], double[]> {
@@ -62,10 +65,13 @@ final class DarwinCandidateTask implements Function<int[], double[]> {
         return io.evocompress.ExecutorCache.get("darwin-workers", model + "|" + database + "|" + device,
             io.evocompress.ExecutorCache.UNBOUNDED, () -> {
             Device d = DeviceChoice.resolve(device, TaskResources.assignedGpu());
+            StructuredDatabase db = StructuredDatabase.open(database);
+            // each tensor the database recorded a hash for is hashed as it is read and checked (once per JVM)
+            DenseTensorCheck check = DenseTensorCheck.of(db.manifest().tensorSha256(), database);
             try (CheckpointReader r = CheckpointReader.open(HadoopFiles.path(model), HadoopFiles.defaultConf())) {
-                Map<String, float[]> tensors = new HashMap<>(io.evocompress.model.TensorLayout.readUnits(r));
-                return new Worker(ModelLoader.load(r, d, DataType.FLOAT32), r.configJson(), ModelLoader.config(r), tensors,
-                    StructuredDatabase.open(database));
+                Map<String, float[]> tensors = new HashMap<>(io.evocompress.model.TensorLayout.readUnits(r, check.reader(r)));
+                return new Worker(ModelLoader.load(r, d, DataType.FLOAT32, check.reader(r)), r.configJson(), ModelLoader.config(r),
+                    tensors, db);
             }
         });
     }

@@ -14,6 +14,8 @@ import io.evocompress.calibrate.HessianJob;
 import io.evocompress.checkpoint.CheckpointReader;
 import io.evocompress.checkpoint.DType;
 import io.evocompress.data.TokenSequences;
+import io.evocompress.database.DenseTensorCheck;
+import io.evocompress.database.TensorHashes;
 import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
 import io.evocompress.evopress.SearchJob;
@@ -63,7 +65,9 @@ import java.util.function.Consumer;
  * <ol>
  *   <li>the structured database: the dense model's Hessians ({@link HessianJob}, reused when present),
  *       then one task per (block, group) ({@link BuildStructuredUnit}); units already built for the
- *       same database id and verifying are reused; manifest last;</li>
+ *       same database id and verifying are reused; manifest last. Each unit records the full SHA-256 of the
+ *       checkpoint tensor its build read, the manifest those of every other tensor; the candidate tasks and the
+ *       driver check the dense model they read against them ({@link DenseTensorCheck});</li>
  *   <li>the search: {@link EvolutionarySearch} over a {@link DarwinDomain} from the uniform genome, with
  *       training-aware selection: every candidate of a stage is one Spark task that fine-tunes it from
  *       its stitched weights on the stage's training tokens and scores KL on the stage's minibatch
@@ -152,10 +156,12 @@ public final class DarwinJob {
         root.put("seed", s.seed());
         root.putObject("database").put("path", s.databasePath()).put("id", manifest.databaseId());
         StructuredDatabase db = StructuredDatabase.open(s.databasePath());
+        // the dense model read again: each tensor the database recorded a hash for is checked as it is read
+        DenseTensorCheck check = DenseTensorCheck.of(db.manifest().tensorSha256(), s.databasePath());
         long prunable = (StructureGroup.ATTENTION.prunableParams(config) + StructureGroup.MLP.prunableParams(config)) * config.numLayers();
         try (CheckpointReader r = CheckpointReader.open(s.model());
-             CausalLm dense = ModelLoader.load(r, device, DataType.FLOAT32)) {
-            Map<String, float[]> denseTensors = new HashMap<>(TensorLayout.readUnits(r));
+             CausalLm dense = ModelLoader.load(r, device, DataType.FLOAT32, check.reader(r))) {
+            Map<String, float[]> denseTensors = new HashMap<>(TensorLayout.readUnits(r, check.reader(r)));
             SequenceScores denseHeld = new ModelScorer(dense, null, 8).score(heldout, null);
             root.putObject("dense").put("perplexity", denseHeld.perplexity()).put("parameters", config.parameterCount());
             ObjectNode res = root.putObject("result");
@@ -295,6 +301,12 @@ public final class DarwinJob {
             }
         }
         progress.accept("structured database " + root + ": " + done.size() + " units reused, " + todo.size() + " to build");
+        StructuredDatabase.Manifest existing = StructuredDatabase.existingManifest(store, dbId);
+        if (existing != null && todo.isEmpty()) {
+            // kept as written: its hashes are of the weights it was built from, checked where the dense model is read
+            progress.accept("structured database is complete and verifies: reusing it");
+            return existing;
+        }
         if (!todo.isEmpty()) {
             HessianJob.Index hessians = HessianJob.ensure(sc, s.hessianSettings(), config.numLayers(), pool, configSha, tokenSha,
                 progress);
@@ -316,8 +328,16 @@ public final class DarwinJob {
                 units.add(done.get(b + ":" + g.name()));
             }
         }
+        // the tensors no unit's build read (embeddings, norms, the other linears, lm_head): hashed whole once, when the
+        // manifest is first written (a manifest of this id rewritten after a unit was rebuilt keeps its hashes)
+        Map<String, String> others = existing != null ? existing.otherTensorSha256() : null;
+        if (others == null) {
+            try (CheckpointReader r = CheckpointReader.open(s.model())) {
+                others = TensorHashes.unrecorded(r, StructuredDatabase.recorded(units));
+            }
+        }
         StructuredDatabase.Manifest m = new StructuredDatabase.Manifest(StructuredDatabase.FORMAT_VERSION, dbId, s.model(), configSha,
-            tokenSha, s.target(), s.steps(), units);
+            tokenSha, s.target(), s.steps(), units, others);
         StructuredDatabase.writeManifest(store, m);
         return m;
     }

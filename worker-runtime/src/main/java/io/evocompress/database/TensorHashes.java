@@ -58,11 +58,11 @@ public final class TensorHashes {
             String expected = recorded.get(e.getKey());
             if (expected != null && !expected.equals(e.getValue())) {
                 throw new EvocompressException("Tensor '" + e.getKey() + "' of " + checkpoint.file(e.getKey()).path()
-                    + " has SHA-256 " + e.getValue().substring(0, 16) + "..., but the variant database " + database
+                    + " has SHA-256 " + e.getValue().substring(0, 16) + "..., but the database " + database
                     + " was built from that tensor with SHA-256 " + expected.substring(0, 16) + "...: the model's weights "
                     + "changed since the database was built, in bytes its weights fingerprint does not sample. Delete "
                     + database + " to rebuild it from these weights, or point the database elsewhere (build-db: output; "
-                    + "search and schedule: database.path).");
+                    + "search, schedule and darwin: database.path).");
             }
         }
     }

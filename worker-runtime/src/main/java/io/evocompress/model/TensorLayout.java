@@ -195,11 +195,19 @@ public final class TensorLayout {
 
     /** Every tensor of a dense checkpoint by unit name (fused tensors split into their parts). */
     public static Map<String, float[]> readUnits(CheckpointReader checkpoint) {
+        return readUnits(checkpoint, checkpoint::readFloat);
+    }
+
+    /**
+     * As {@link #readUnits(CheckpointReader)}, reading checkpoint tensors (by checkpoint name) with {@code read}
+     * (e.g. {@link io.evocompress.database.DenseTensorCheck#reader}).
+     */
+    public static Map<String, float[]> readUnits(CheckpointReader checkpoint, java.util.function.Function<String, float[]> read) {
         TensorLayout layout = of(ModelLoader.config(checkpoint), checkpoint);
-        java.util.function.Function<String, float[]> read = layout.unitReader(checkpoint::readFloat);
+        java.util.function.Function<String, float[]> units = layout.unitReader(read);
         Map<String, float[]> out = new LinkedHashMap<>();
         for (String name : layout.unitShapes().keySet()) {
-            out.put(name, read.apply(name));
+            out.put(name, units.apply(name));
         }
         return out;
     }

@@ -2,6 +2,7 @@ package io.evocompress.structured;
 
 import io.evocompress.calibration.DenseCalibration;
 import io.evocompress.checkpoint.CheckpointReader;
+import io.evocompress.database.TensorHashes;
 import io.evocompress.database.VariantStore;
 import io.evocompress.model.CausalLm;
 import io.evocompress.model.ModelConfig;
@@ -29,7 +30,8 @@ public final class StructuredBuild {
         DenseCalibration.forEachBlock(dense, sequences, batchSize, c.numLayers(), stats -> {
             for (StructureGroup g : StructureGroup.values()) {
                 String tensor = StructuredDatabase.unitName(c, stats.block(), g) + ".weight";
-                units.add(StructuredDatabase.buildUnit(store, c, stats.block(), g, checkpoint.readFloat(tensor),
+                TensorHashes.Read weight = TensorHashes.readUnit(checkpoint, tensor);   // hashed as it is read
+                units.add(StructuredDatabase.buildUnit(store, c, stats.block(), g, weight.values(), weight.sha256(),
                     stats.inputs().get(g.input()).hessian(), grid, databaseId, dense.device()));
                 if (progress != null) {
                     progress.accept("built block " + stats.block() + " " + g.key());
@@ -37,7 +39,8 @@ public final class StructuredBuild {
             }
         });
         StructuredDatabase.Manifest m = new StructuredDatabase.Manifest(StructuredDatabase.FORMAT_VERSION, databaseId,
-            checkpoint.dir().toString(), configSha, tokenSha, grid.target(), grid.steps(), units);
+            checkpoint.dir().toString(), configSha, tokenSha, grid.target(), grid.steps(), units,
+            TensorHashes.unrecorded(checkpoint, StructuredDatabase.recorded(units)));
         StructuredDatabase.writeManifest(store, m);
         return m;
     }

@@ -39,9 +39,16 @@ public final class StructuredDatabase {
     public record Level(int level, int removed, double error, VariantStore.StoredFile file) {
     }
 
-    /** One (block, group): the pruned layer's directory name and its levels. */
+    /**
+     * One (block, group): the pruned layer's directory name and its levels.
+     *
+     * @param tensorSha256 the full SHA-256 (hex) of each checkpoint tensor the unit's build read (the pruned
+     *                     layer's weight, or the fused tensor holding it), by checkpoint name, hashed as it was
+     *                     read ({@link io.evocompress.database.TensorHashes}); null in units built before these
+     *                     hashes were recorded
+     */
     public record Unit(String name, int block, String group, int structures, int width, String databaseId,
-                       List<Level> levels) {
+                       List<Level> levels, Map<String, String> tensorSha256) {
         public Level level(int level) {
             return levels.stream().filter(l -> l.level() == level).findFirst().orElseThrow(() ->
                 new EvocompressException("unit " + name + " has no level " + level + " (levels "
@@ -52,10 +59,15 @@ public final class StructuredDatabase {
     /**
      * The whole database.
      *
-     * @param databaseId hash of model config, calibration tokens and grid
+     * @param databaseId        hash of model config, calibration tokens and grid
+     * @param otherTensorSha256 the full SHA-256 (hex) of every checkpoint tensor no unit's build read
+     *                          (embeddings, norms, the other linear layers, {@code lm_head}), hashed once when the
+     *                          manifest was first written ({@link io.evocompress.database.TensorHashes#unrecorded});
+     *                          null in manifests written before these hashes were recorded
      */
     public record Manifest(int formatVersion, String databaseId, String model, String modelConfigSha256,
-                           String tokenIdsSha256, double target, int steps, List<Unit> units) {
+                           String tokenIdsSha256, double target, int steps, List<Unit> units,
+                           Map<String, String> otherTensorSha256) {
         public StructuredGrid grid() {
             return new StructuredGrid(target, steps);
         }
@@ -64,6 +76,19 @@ public final class StructuredDatabase {
             return units.stream().filter(u -> u.block() == block && u.group().equals(group.key())).findFirst()
                 .orElseThrow(() -> new EvocompressException("the structured database has no unit for block " + block
                     + " " + group.key()));
+        }
+
+        /**
+         * Every checkpoint tensor's recorded SHA-256: the units' and the other tensors'; empty for a database
+         * built before the hashes were recorded (nothing is checked). What a dense model read against this
+         * database is checked with ({@link io.evocompress.database.DenseTensorCheck#of}).
+         */
+        public Map<String, String> tensorSha256() {
+            java.util.HashMap<String, String> all = recorded(units);
+            if (otherTensorSha256 != null) {
+                otherTensorSha256.forEach(all::putIfAbsent);
+            }
+            return Map.copyOf(all);
         }
     }
 
@@ -84,11 +109,14 @@ public final class StructuredDatabase {
     /**
      * Builds one unit: every level of {@code grid} from one greedy run, files then the record.
      *
-     * @param weight the dense pruned layer's weight [hidden, in], row-major
-     * @param device where the greedy run's engine matmuls go (the task's GPU, else the CPU)
+     * @param weight       the dense pruned layer's weight [hidden, in], row-major
+     * @param tensorSha256 the SHA-256 of the checkpoint tensors {@code weight} was read from, by name
+     *                     ({@link io.evocompress.database.TensorHashes.Read#sha256}), recorded in the unit
+     * @param device       where the greedy run's engine matmuls go (the task's GPU, else the CPU)
      */
     public static Unit buildUnit(VariantStore store, ModelConfig c, int block, StructureGroup g, float[] weight,
-                                 Hessian hessian, StructuredGrid grid, String databaseId, Device device) {
+                                 Map<String, String> tensorSha256, Hessian hessian, StructuredGrid grid, String databaseId,
+                                 Device device) {
         String name = unitName(c, block, g);
         List<Integer> levels = grid.levels(g, c);
         int[] counts = grid.removedCounts(g, c);
@@ -102,7 +130,8 @@ public final class StructuredDatabase {
             out.add(new Level(levels.get(i), counts[i], snaps.get(i).errorEstimate(),
                 new VariantStore.StoredFile(file, bytes.length, VariantStore.sha256(bytes))));
         }
-        Unit unit = new Unit(name, block, g.key(), g.structures(c), g.width(c), databaseId, out);
+        Unit unit = new Unit(name, block, g.key(), g.structures(c), g.width(c), databaseId, out,
+            tensorSha256 == null ? null : new java.util.TreeMap<>(tensorSha256));
         try {
             store.writeAtomically(new Path(store.layerDir(name), UNIT_RECORD), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(unit));
         } catch (IOException e) {
@@ -133,6 +162,34 @@ public final class StructuredDatabase {
                 }
             }
             return u;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The recorded SHA-256 of the units' tensors (units without them add nothing), by checkpoint name. */
+    public static java.util.HashMap<String, String> recorded(List<Unit> units) {
+        java.util.HashMap<String, String> out = new java.util.HashMap<>();
+        for (Unit u : units) {
+            if (u != null && u.tensorSha256() != null) {
+                u.tensorSha256().forEach(out::putIfAbsent);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The manifest at {@code store}'s root when it belongs to {@code databaseId} and reads, else null (none,
+     * another id, unreadable: the build writes a new one).
+     */
+    public static Manifest existingManifest(VariantStore store, String databaseId) {
+        Path m = new Path(store.root(), MANIFEST);
+        try {
+            if (!store.fileSystem().exists(m)) {
+                return null;
+            }
+            Manifest manifest = JSON.readValue(store.readAll(m), Manifest.class);
+            return manifest.formatVersion() == FORMAT_VERSION && databaseId.equals(manifest.databaseId()) ? manifest : null;
         } catch (IOException | RuntimeException e) {
             return null;
         }

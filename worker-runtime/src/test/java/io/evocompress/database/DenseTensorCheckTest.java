@@ -106,7 +106,7 @@ class DenseTensorCheckTest {
 
     private static void assertMismatch(Path weights, EvocompressException e) {
         assertTrue(e.getMessage().startsWith("Tensor '" + TENSOR + "' of file:" + weights + " has SHA-256 "), e.getMessage());
-        assertTrue(e.getMessage().contains("the variant database /runs/db was built from that tensor")
+        assertTrue(e.getMessage().contains("the database /runs/db was built from that tensor")
             && e.getMessage().contains("Delete /runs/db") && e.getMessage().contains("database.path"), e.getMessage());
     }
 }

@@ -70,7 +70,7 @@ class TensorHashesTest {
             assertTrue(e.getMessage().startsWith("Tensor '" + tensor + "' of "), e.getMessage());
             assertTrue(e.getMessage().contains(dir.resolve("model.safetensors") + " has SHA-256 " + actual.substring(0, 16)),
                 e.getMessage());
-            assertTrue(e.getMessage().contains("the variant database /runs/db was built from that tensor with SHA-256 "
+            assertTrue(e.getMessage().contains("the database /runs/db was built from that tensor with SHA-256 "
                 + other.substring(0, 16)) && e.getMessage().contains("Delete /runs/db"), e.getMessage());
         }
     }

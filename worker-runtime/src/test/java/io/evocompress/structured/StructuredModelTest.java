@@ -67,6 +67,36 @@ class StructuredModelTest {
         }
     }
 
+    /**
+     * Each unit records the full SHA-256 of the layer it read, the manifest those of the other tensors; a
+     * manifest written before these hashes (the fields absent) still opens, and nothing is checked.
+     */
+    @Test
+    void theBuildRecordsEveryTensorsHashAndAnOlderManifestOpensUnchecked() throws IOException {
+        java.nio.file.Path weights = Fixtures.stories260k().resolve("model.safetensors");
+        String down = "model.layers.2.mlp.down_proj.weight";
+        StructuredDatabase.Unit unit = manifest.unit(2, StructureGroup.MLP);
+        assertEquals(Map.of(down, VariantStore.sha256(io.evocompress.BadFiles.tensorBytes(weights, down))), unit.tensorSha256());
+        assertEquals(VariantStore.sha256(io.evocompress.BadFiles.tensorBytes(weights, "model.norm.weight")),
+            manifest.otherTensorSha256().get("model.norm.weight"));
+        assertEquals(37, manifest.otherTensorSha256().size());   // 47 tensors, 10 read by the units
+        assertEquals(47, manifest.tensorSha256().size());
+
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode)
+            json.readTree(dbDir.resolve(StructuredDatabase.MANIFEST).toFile());
+        old.remove("otherTensorSha256");
+        old.get("units").forEach(u -> ((com.fasterxml.jackson.databind.node.ObjectNode) u).remove("tensorSha256"));
+        java.nio.file.Path oldDir = Files.createDirectories(tmp.resolve("old-db"));
+        Files.write(oldDir.resolve(StructuredDatabase.MANIFEST), json.writeValueAsBytes(old));
+        StructuredDatabase.Manifest read = StructuredDatabase.open(oldDir.toString()).manifest();
+        assertEquals(null, read.otherTensorSha256());
+        assertEquals(null, read.unit(2, StructureGroup.MLP).tensorSha256());
+        assertTrue(read.tensorSha256().isEmpty());
+        assertTrue(io.evocompress.database.DenseTensorCheck.of(read.tensorSha256(), oldDir.toString())
+            == io.evocompress.database.DenseTensorCheck.none(), "an older database is read unchecked");
+    }
+
     @Test
     void levelsAreTenPercentStepsAroundTheUniformCount() {
         ModelConfig c = config();
