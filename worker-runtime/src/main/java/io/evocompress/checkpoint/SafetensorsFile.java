@@ -230,7 +230,7 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new EvocompressException(path + " tensor '" + info.name() + "' (" + info.shapeString() + ", "
                 + info.dtype() + "): " + rows + " rows of it are " + elements + " values, more than one Java array (or "
                 + "read buffer of 2 GiB) holds. Forward passes read embeddings, heads and unfused weights this large in "
-                + "row slices (model.RowSlices); what read it here (a fused weight, a build-db layer task, export) "
+                + "row slices (model.RowSlices); what read it here (a fused weight, a build-db layer task, DarwinLM, compress) "
                 + "reads a tensor whole, which tensors this large do not support yet.");
         }
         ByteBuffer raw = readRaw(info, row0 * rowElements * info.dtype().bytes(), (int) (elements * info.dtype().bytes()));
