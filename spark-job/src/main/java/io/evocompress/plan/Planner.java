@@ -111,15 +111,37 @@ public final class Planner {
         out.put("parameters", m.parameters());
         out.put("dtype", p.dtype());
         out.put("model_bytes", m.parameters() * p.dtypeBytes());
-        // a tensor is read whole into one Java array and one read buffer of at most 2 GiB (SafetensorsFile)
-        long largestBytes = m.largestTensor() * p.dtypeBytes();
-        if (m.largestTensor() > Integer.MAX_VALUE - 8 || largestBytes > Integer.MAX_VALUE - 8) {
-            out.put("unsupported", String.format(java.util.Locale.ROOT, "the largest tensor (%,d values, %,d bytes in %s; "
-                + "the embedding or head) is read whole into one Java array, which holds at most 2^31 - 9 values and "
-                + "2 GiB: this model's eval, calibration and search cannot load it yet", m.largestTensor(), largestBytes,
-                p.dtype()));
+        // embeddings, heads and learned positions load in row slices (model.RowSlices); a block's tensors are
+        // read whole by build-db's layer tasks (and fused ones by every path) into one Java array and one read
+        // buffer of at most 2 GiB (SafetensorsFile)
+        long largestWhole = largestBlockTensor(config);
+        long largestBytes = largestWhole * p.dtypeBytes();
+        if (largestWhole > Integer.MAX_VALUE - 8 || largestBytes > Integer.MAX_VALUE - 8) {
+            out.put("unsupported", String.format(java.util.Locale.ROOT, "the largest block tensor (%,d values, %,d bytes "
+                + "in %s) is read whole by build-db's layer tasks into one Java array, which holds at most 2^31 - 9 "
+                + "values and 2 GiB: this model's database cannot be built yet", largestWhole, largestBytes, p.dtype()));
         }
         return m;
+    }
+
+    /** The elements of the largest tensor inside a decoder block, in the checkpoint's layout (a fused one whole). */
+    private static long largestBlockTensor(ModelConfig config) {
+        Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config.json");
+        java.util.List<String> prefixes = new java.util.ArrayList<>();
+        for (int b = 0; b < config.numLayers(); b++) {
+            prefixes.add(arch.blockPrefix(b));
+        }
+        long largest = 0;
+        for (java.util.Map.Entry<String, long[]> e : io.evocompress.model.TensorLayout.of(config).shapes().entrySet()) {
+            if (prefixes.stream().anyMatch(e.getKey()::startsWith)) {
+                long n = 1;
+                for (long d : e.getValue()) {
+                    n *= d;
+                }
+                largest = Math.max(largest, n);
+            }
+        }
+        return largest;
     }
 
     private static DatabaseSize database(ModelFootprint m, BuildDbSettings s, String location, ObjectNode out) {

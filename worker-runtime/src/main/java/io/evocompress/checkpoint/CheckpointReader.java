@@ -175,6 +175,14 @@ public final class CheckpointReader implements AutoCloseable {
         return file(name).readFloat(info(name), digest);
     }
 
+    /**
+     * Rows {@code [row0, row0 + rows)} of a tensor in float32 ({@link SafetensorsFile#readRowsAsFloat(TensorInfo,
+     * long, int, java.security.MessageDigest)}), their raw bytes fed to {@code digest} when not null.
+     */
+    public float[] readRows(String name, long row0, int rows, java.security.MessageDigest digest) {
+        return file(name).readRowsAsFloat(info(name), row0, rows, digest);
+    }
+
     @Override
     public void close() {
         files.forEach(SafetensorsFile::close);

@@ -35,11 +35,24 @@ public final class CheckpointWriter {
     /**
      * One tensor to write: its name, shape and a supplier of its float32 values in row-major order,
      * written in the writer's dtype; or, for a tensor of its own element type (packed integer weights,
-     * fp16 scales), {@code rawType} and a supplier of its little-endian bytes, written as given.
+     * fp16 scales), {@code rawType} and a supplier of its little-endian bytes, written as given; or, for a
+     * tensor too large for one Java array (BLOOM-176B's embedding), {@code slices}, which hands its float32
+     * values to the consumer it is given in consecutive row slices, in order.
      */
-    public record Tensor(String name, long[] shape, Supplier<float[]> data, DType rawType, Supplier<byte[]> raw) {
+    public record Tensor(String name, long[] shape, Supplier<float[]> data, DType rawType, Supplier<byte[]> raw,
+                         java.util.function.Consumer<java.util.function.Consumer<float[]>> slices) {
         public Tensor(String name, long[] shape, Supplier<float[]> data) {
-            this(name, shape, data, null, null);
+            this(name, shape, data, null, null, null);
+        }
+
+        public Tensor(String name, long[] shape, Supplier<float[]> data, DType rawType, Supplier<byte[]> raw) {
+            this(name, shape, data, rawType, raw, null);
+        }
+
+        /** A tensor whose float32 values {@code slices} hands over in consecutive row slices, written as they come. */
+        public static Tensor sliced(String name, long[] shape,
+                                    java.util.function.Consumer<java.util.function.Consumer<float[]>> slices) {
+            return new Tensor(name, shape, null, null, null, slices);
         }
 
         /** A tensor of element type {@code type} whose bytes are written as supplied. */
@@ -186,6 +199,22 @@ public final class CheckpointWriter {
                             + java.util.Arrays.toString(t.shape()) + " of " + t.rawType());
                     }
                     out.write(bytes);
+                    continue;
+                }
+                if (t.slices() != null) {
+                    long[] written = {0};
+                    t.slices().accept(values -> {
+                        try {
+                            writeValues(out, values);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException("Cannot write " + file, e);
+                        }
+                        written[0] += values.length;
+                    });
+                    if (written[0] != t.numel()) {
+                        throw new IllegalStateException("Tensor " + t.name() + " supplied " + written[0]
+                            + " values for shape " + java.util.Arrays.toString(t.shape()));
+                    }
                     continue;
                 }
                 float[] values = t.data().get();

@@ -212,20 +212,26 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /**
      * As {@link #readRowsAsFloat(TensorInfo, long, int)}, feeding the raw bytes, as read, to {@code digest}
-     * (when not null): a tensor's SHA-256 without a second read.
+     * (when not null): a tensor's SHA-256 without a second read. Reading a tensor's rows in consecutive
+     * ranges, in order, feeds the digest the same bytes as one read of the whole tensor.
      */
-    private float[] readRowsAsFloat(TensorInfo info, long row0, int rows, java.security.MessageDigest digest) {
+    public float[] readRowsAsFloat(TensorInfo info, long row0, int rows, java.security.MessageDigest digest) {
         if (!info.dtype().isFloating()) {
             throw new EvocompressException(path + " tensor '" + info.name() + "' has dtype " + info.dtype()
                 + ", expected a floating type (F32, F16, BF16).");
         }
         long rowElements = info.shape().length == 0 ? 1 : info.numel() / Math.max(1, info.shape()[0]);
         long elements = rowElements * rows;
+        if (row0 < 0 || rows < 0 || row0 + rows > (info.shape().length == 0 ? 1 : info.shape()[0])) {
+            throw new IllegalArgumentException("Rows [" + row0 + ", " + (row0 + rows) + ") lie outside tensor "
+                + info.name() + " of shape " + info.shapeString());
+        }
         if (elements > Integer.MAX_VALUE - 8 || elements * info.dtype().bytes() > Integer.MAX_VALUE - 8) {
             throw new EvocompressException(path + " tensor '" + info.name() + "' (" + info.shapeString() + ", "
                 + info.dtype() + "): " + rows + " rows of it are " + elements + " values, more than one Java array (or "
-                + "read buffer of 2 GiB) holds, and this tool reads a whole embedding, head or unsplit weight at once: "
-                + "tensors this large (BLOOM-176B's 250880 x 14336 word_embeddings) are not supported yet.");
+                + "read buffer of 2 GiB) holds. Forward passes read embeddings, heads and unfused weights this large in "
+                + "row slices (model.RowSlices); what read it here (a fused weight, a build-db layer task, DarwinLM, compress) "
+                + "reads a tensor whole, which tensors this large do not support yet.");
         }
         ByteBuffer raw = readRaw(info, row0 * rowElements * info.dtype().bytes(), (int) (elements * info.dtype().bytes()));
         if (digest != null) {

@@ -76,19 +76,59 @@ public final class DenseTensorCheck {
             }
             MessageDigest md = VariantStore.newSha256();
             float[] values = checkpoint.readFloat(name, md);
-            String actual = HexFormat.of().formatHex(md.digest());
-            TensorHashes.verify(Map.of(name, actual), recorded, checkpoint, database);
-            if (key != null) {
-                SEEN.put(key, actual);
-                verified.add(key);
-            }
+            remember(checkpoint, name, key, HexFormat.of().formatHex(md.digest()));
             return values;
         };
     }
 
     /**
+     * As {@link #reader}, for a tensor read in row slices ({@link io.evocompress.model.RowSlices}: one too large
+     * for one Java array): a recorded one not hashed before in this JVM is hashed slice by slice as it is read
+     * (the same SHA-256 as of one whole read) and checked once its last slice is read, the slices handed to
+     * {@code sink} before (a caller's device array is dropped when this throws); any other is read plainly.
+     */
+    public void readRows(CheckpointReader checkpoint, String name, io.evocompress.model.RowSlices.Sink sink) {
+        String expected = recorded.get(name);
+        if (expected == null) {
+            io.evocompress.model.RowSlices.read(checkpoint, name, null, sink);
+            return;
+        }
+        String key = key(checkpoint, name);
+        String seen = key == null ? null : SEEN.get(key);
+        if (seen != null) {
+            TensorHashes.verify(Map.of(name, seen), recorded, checkpoint, database);
+            verified.add(key);
+            io.evocompress.model.RowSlices.read(checkpoint, name, null, sink);
+            return;
+        }
+        MessageDigest md = VariantStore.newSha256();
+        io.evocompress.model.RowSlices.read(checkpoint, name, md, sink);
+        remember(checkpoint, name, key, HexFormat.of().formatHex(md.digest()));
+    }
+
+    /**
+     * Whether reading a tensor through this check hashes it: the database recorded it and this JVM has not
+     * hashed it before ({@link #ensure} then reads it again).
+     */
+    public boolean pending(CheckpointReader checkpoint, String name) {
+        if (!recorded.containsKey(name)) {
+            return false;
+        }
+        String key = key(checkpoint, name);
+        return key == null || !SEEN.containsKey(key);
+    }
+
+    private void remember(CheckpointReader checkpoint, String name, String key, String actual) {
+        TensorHashes.verify(Map.of(name, actual), recorded, checkpoint, database);
+        if (key != null) {
+            SEEN.put(key, actual);
+            verified.add(key);
+        }
+    }
+
+    /**
      * Checks a recorded tensor obtained without reading it through {@link #reader} (a host cache hit): from
-     * this JVM's memo, or else by reading it once, hashed.
+     * this JVM's memo, or else by hashing its stored bytes once (in chunks, any size).
      */
     public void ensure(CheckpointReader checkpoint, String name) {
         String expected = recorded.get(name);
@@ -104,7 +144,7 @@ public final class DenseTensorCheck {
             verified.add(key);
             TensorHashes.verify(Map.of(name, seen), recorded, checkpoint, database);
         } else {
-            reader(checkpoint).apply(name);
+            remember(checkpoint, name, key, TensorHashes.sha256(checkpoint, name));
         }
     }
 

@@ -83,14 +83,23 @@ public final class TensorHashes {
             if (recorded.containsKey(e.getKey())) {
                 continue;
             }
-            io.evocompress.checkpoint.TensorInfo t = checkpoint.info(e.getKey());
-            MessageDigest md = VariantStore.newSha256();
-            for (long at = 0; at < t.byteLength(); at += CHUNK_BYTES) {
-                md.update(e.getValue().readRaw(t, at, (int) Math.min(CHUNK_BYTES, t.byteLength() - at)));
-            }
-            out.put(e.getKey(), HexFormat.of().formatHex(md.digest()));
+            out.put(e.getKey(), sha256(checkpoint, e.getKey()));
         }
         return out;
+    }
+
+    /**
+     * The SHA-256 (hex) of a checkpoint tensor's stored bytes, read in chunks of {@value #CHUNK_BYTES} bytes
+     * (a tensor of any size: BLOOM-176B's 7.2 GB embedding too).
+     */
+    public static String sha256(CheckpointReader checkpoint, String name) {
+        io.evocompress.checkpoint.TensorInfo t = checkpoint.info(name);
+        io.evocompress.checkpoint.SafetensorsFile file = checkpoint.file(name);
+        MessageDigest md = VariantStore.newSha256();
+        for (long at = 0; at < t.byteLength(); at += CHUNK_BYTES) {
+            md.update(file.readRaw(t, at, (int) Math.min(CHUNK_BYTES, t.byteLength() - at)));
+        }
+        return HexFormat.of().formatHex(md.digest());
     }
 
     /** The recorded hashes of every layer record given (records without them add nothing). */

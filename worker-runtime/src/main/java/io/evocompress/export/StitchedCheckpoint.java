@@ -209,6 +209,16 @@ public final class StitchedCheckpoint {
                 }
                 continue;
             }
+            if (!zeroed && level == null && io.evocompress.model.RowSlices.sliced(shape)) {
+                // copied in row slices: a tensor larger than one slice (BLOOM-176B's embedding) fits no Java array
+                tensors.add(CheckpointWriter.Tensor.sliced(outName, shape, sink -> {
+                    io.evocompress.model.RowSlices.read(dense, name, null, (row0, rows, values) -> sink.accept(values));
+                    if (progress != null) {
+                        progress.accept(++written[0]);
+                    }
+                }));
+                continue;
+            }
             tensors.add(new CheckpointWriter.Tensor(outName, shape, () -> {
                 float[] data;
                 if (zeroed) {

@@ -66,7 +66,7 @@ public final class CandidateModelPool {
         try (CheckpointReader reader = CheckpointReader.open(HadoopFiles.path(modelLocation), HadoopFiles.defaultConf())) {
             // the dense weights must be those the database was built from: hashed as they are read
             lm = ModelLoader.load(reader, device, dtype,
-                DenseTensorCheck.of(source.tensorSha256(), database).reader(reader));
+                DenseTensorCheck.of(source.tensorSha256(), database));
         }
         CandidateModel model = new CandidateModel(lm, true, database, source, cache);
         synchronized (CandidateModelPool.class) {

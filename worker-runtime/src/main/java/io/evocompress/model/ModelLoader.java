@@ -31,14 +31,32 @@ public final class ModelLoader {
         return config;
     }
 
+    /**
+     * The model of a checkpoint on {@code device} in {@code dtype}. A tensor larger than one slice
+     * ({@link RowSlices}: BLOOM-176B's embedding, which fits no Java array) is read in row slices onto the
+     * device; the others whole.
+     */
     public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype) {
-        return load(checkpoint, device, dtype, checkpoint::readFloat);
+        return load(checkpoint, device, dtype, io.evocompress.database.DenseTensorCheck.none());
     }
 
     /**
-     * As {@link #load(CheckpointReader, Device, DataType)}, each unpacked checkpoint tensor read by
-     * {@code read} (by checkpoint name, in float32): e.g. hashed and checked against a variant database's
-     * record ({@link io.evocompress.database.DenseTensorCheck#reader}).
+     * As {@link #load(CheckpointReader, Device, DataType)}, every tensor {@code check} has a record for
+     * hashed as it is read (whole or in row slices) and checked against a variant database's record.
+     */
+    public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype,
+                                io.evocompress.database.DenseTensorCheck check) {
+        ModelConfig config = config(checkpoint);
+        List<BlockShape> shapes = LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json");
+        TensorLayout layout = TensorLayout.of(config, shapes);
+        return load(config, shapes, layout.unitReader(checked(layout::shape,
+                checkpointTensors(checkpoint, layout, check.reader(checkpoint)))),
+            slicedTensors(checkpoint, layout), (name, sink) -> check.readRows(checkpoint, name, sink), device, dtype);
+    }
+
+    /**
+     * As {@link #load(CheckpointReader, Device, DataType)}, each unpacked checkpoint tensor read whole by
+     * {@code read} (by checkpoint name, in float32), so no tensor may exceed one Java array.
      */
     public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype,
                                 java.util.function.Function<String, float[]> read) {
@@ -46,7 +64,17 @@ public final class ModelLoader {
         List<BlockShape> shapes = LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json");
         TensorLayout layout = TensorLayout.of(config, shapes);
         return load(config, shapes, layout.unitReader(checked(layout::shape, checkpointTensors(checkpoint, layout, read))),
-            device, dtype);
+            name -> false, null, device, dtype);
+    }
+
+    /**
+     * The tensors, by unit name, read in row slices ({@link RowSlices#sliced}): stored in the checkpoint as
+     * they are (neither packed nor a fused tensor's part, which are read whole) and larger than one slice.
+     */
+    static java.util.function.Predicate<String> slicedTensors(CheckpointReader checkpoint, TensorLayout layout) {
+        PackedWeights packed = PackedWeights.of(checkpoint);
+        return name -> checkpoint.has(name) && !(packed != null && packed.covers(name)) && layout.shape(name) != null
+            && RowSlices.sliced(layout.shape(name));
     }
 
     /**
@@ -81,7 +109,7 @@ public final class ModelLoader {
         ModelConfig config = ArchitectureRegistry.parseConfig(configJson, where);
         List<BlockShape> shapes = LayerShapes.parse(configJson, config, where);
         TensorLayout layout = TensorLayout.of(config, shapes);
-        return load(config, shapes, checked(layout::unitShape, tensors), device, dtype);
+        return load(config, shapes, checked(layout::unitShape, tensors), name -> false, null, device, dtype);
     }
 
     /** The source with every tensor's size checked against its shape in the layout. */
@@ -100,7 +128,9 @@ public final class ModelLoader {
     }
 
     private static CausalLm load(ModelConfig config, List<BlockShape> shapes,
-                                 java.util.function.Function<String, float[]> source, Device device, DataType dtype) {
+                                 java.util.function.Function<String, float[]> source,
+                                 java.util.function.Predicate<String> sliced, RowSlices.Source slices,
+                                 Device device, DataType dtype) {
         // source: tensors by unit name (fused layers by part), sizes already checked
         Architecture arch = ArchitectureRegistry.forType(config.modelType(), "config.json");
         TensorLayout layout = TensorLayout.of(config, shapes);
@@ -110,7 +140,7 @@ public final class ModelLoader {
         double eps = config.rmsNormEps();
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            Loader l = new Loader(units, shapeOf, manager, dtype);
+            Loader l = new Loader(units, shapeOf, manager, dtype, sliced, slices);
             NDArray embed = l.tensor(arch.embedTokens());
             CausalLm.Extras extras = new CausalLm.Extras(
                 f.positions() == ForwardSpec.Positions.LEARNED ? l.tensor(arch.positionEmbeddings()) : null,
@@ -147,10 +177,22 @@ public final class ModelLoader {
         return new DecoderBlock(config, shape, attnNorm, mlpNorm, linears);
     }
 
-    /** Reads (already checked) tensors onto one manager in the compute dtype. */
+    /**
+     * Reads (already checked) tensors onto one manager in the compute dtype: those {@code sliced} names through
+     * {@code slices}, row slice by row slice into one device array (each slice converted to the compute dtype
+     * as the whole tensor would be, so the values are the same bit for bit), the others whole from {@code source}.
+     */
     record Loader(java.util.function.Function<String, float[]> source, java.util.function.Function<String, long[]> shapes,
-                          NDManager manager, DataType dtype) {
+                  NDManager manager, DataType dtype, java.util.function.Predicate<String> sliced, RowSlices.Source slices) {
+        Loader(java.util.function.Function<String, float[]> source, java.util.function.Function<String, long[]> shapes,
+               NDManager manager, DataType dtype) {
+            this(source, shapes, manager, dtype, name -> false, null);
+        }
+
         NDArray tensor(String name) {
+            if (slices != null && sliced.test(name)) {
+                return slicedTensor(name);
+            }
             NDArray array = manager.create(source.apply(name), new Shape(shapes.apply(name)));
             if (dtype == DataType.FLOAT32) {
                 return array;
@@ -160,7 +202,32 @@ public final class ModelLoader {
             return converted;
         }
 
-        NormLayer norm(String stem, ForwardSpec f, double eps) {
+        private NDArray slicedTensor(String name) {
+            long[] shape = shapes.apply(name);
+            NDArray out = manager.zeros(new Shape(shape), dtype);
+            try {
+                slices.read(name, (row0, rows, values) -> {
+                    long[] part = shape.clone();
+                    part[0] = rows;
+                    ai.djl.ndarray.index.NDIndex at = new ai.djl.ndarray.index.NDIndex(row0 + ":" + (row0 + rows));
+                    try (NDArray slice = manager.create(values, new Shape(part))) {
+                        if (dtype == DataType.FLOAT32) {
+                            out.set(at, slice);
+                        } else {
+                            try (NDArray converted = slice.toType(dtype, false)) {
+                                out.set(at, converted);
+                            }
+                        }
+                    }
+                });
+                return out;
+            } catch (RuntimeException e) {
+                out.close();
+                throw e;
+            }
+        }
+
+                NormLayer norm(String stem, ForwardSpec f, double eps) {
             return new NormLayer(f.norm(), eps, tensor(stem + ".weight"), f.hasNormBias() ? tensor(stem + ".bias") : null);
         }
     }

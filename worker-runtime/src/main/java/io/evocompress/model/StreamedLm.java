@@ -26,7 +26,9 @@ import java.util.function.Function;
  * <p>Device memory: one stage's weights (the largest of: the embedding tensors, one block, the head with its
  * LM head matrix, which for a tied model is the embedding matrix read again) plus the caller's activations
  * and one batch's temporaries (attention scores, logits). Host memory: the cache's budget plus the one
- * stage being copied. Each stage computes exactly what the resident {@link CausalLm} computes for it (the
+ * stage being copied; a tensor larger than one slice ({@link RowSlices}: BLOOM-176B's 3.6e9-value embedding,
+ * which fits no Java array) is read and copied one row slice at a time, each slice its own cache entry
+ * (what the budget holds of it is reused, the rest read again the next time a stage needs it). Each stage computes exactly what the resident {@link CausalLm} computes for it (the
  * same loader, the same block and head code), so a streamed forward gives the resident one's numbers bit
  * for bit.
  */
@@ -37,6 +39,8 @@ public final class StreamedLm implements AutoCloseable {
     private final TensorLayout layout;
     private final Architecture arch;
     private final Function<String, float[]> checkpointTensors;  // by checkpoint name, through the cache
+    private final java.util.function.Predicate<String> sliced;   // read in row slices (RowSlices), by unit name
+    private final RowSlices.Source slices;                        // those, slice by slice through the cache
     private final Device device;
     private final DataType dtype;
 
@@ -57,6 +61,26 @@ public final class StreamedLm implements AutoCloseable {
             float[] values = cache.get(file + "|" + name, () -> read.apply(name));
             check.ensure(checkpoint, name);   // a cache hit: checked from the memo (or read once, hashed)
             return values;
+        };
+        this.sliced = ModelLoader.slicedTensors(checkpoint, layout);
+        this.slices = (name, sink) -> {
+            String file = fileKeys.computeIfAbsent(checkpoint.file(name), this::fileKey) + "|" + name + "|rows ";
+            if (check.pending(checkpoint, name)) {
+                // hashed as it is read: every slice from the file, each kept in the cache for the next stage
+                check.readRows(checkpoint, name, (row0, rows, values) -> {
+                    cache.get(file + row0 + "+" + rows, () -> values);
+                    sink.accept(row0, rows, values);
+                });
+                return;
+            }
+            check.ensure(checkpoint, name);   // unrecorded, or checked from the memo
+            long total = layout.shape(name)[0];
+            int step = RowSlices.rowsPerSlice(layout.shape(name));
+            for (long r0 = 0; r0 < total; r0 += step) {
+                long row0 = r0;
+                int n = (int) Math.min(step, total - r0);
+                sink.accept(row0, n, cache.get(file + row0 + "+" + n, () -> checkpoint.readRows(name, row0, n, null)));
+            }
         };
     }
 
@@ -191,7 +215,8 @@ public final class StreamedLm implements AutoCloseable {
         Function<String, long[]> unitShapes = layout::unitShape;
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            return build.apply(new ModelLoader.Loader(layout.unitReader(checkpointTensors), unitShapes, manager, dtype));
+            return build.apply(new ModelLoader.Loader(layout.unitReader(checkpointTensors), unitShapes, manager, dtype,
+                sliced, slices));
         } catch (RuntimeException e) {
             manager.close();
             throw e;

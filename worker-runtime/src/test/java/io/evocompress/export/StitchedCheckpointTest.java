@@ -64,6 +64,34 @@ class StitchedCheckpointTest {
         }
     }
 
+    /**
+     * A dense tensor larger than one slice (BLOOM-176B's embedding in production; here stories260K's 512 x 64
+     * embedding and 172 x 64 MLP weights with 40,000-byte slices) is copied in row slices: the same file, byte
+     * for byte, in float32 and bf16, as the whole-tensor copy.
+     */
+    @Test
+    void tensorsOverOneSliceAreCopiedInSlicesToTheSameBytes() throws Exception {
+        try (CheckpointReader dense = CheckpointReader.open(Fixtures.stories260k().toString())) {
+            FileSystem fs = HadoopFiles.fileSystem(new Path(tmp.toString()), HadoopFiles.defaultConf());
+            StitchedCheckpoint.Profile profile = new StitchedCheckpoint.Profile(Map.of(Q0, 1), null, null);
+            for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
+                Path whole = new Path(tmp.resolve("whole-" + dtype).toString());
+                Path sliced = new Path(tmp.resolve("sliced-" + dtype).toString());
+                int[] progress = {0, 0};
+                StitchedCheckpoint.write(dense, everyNth(dense), profile, fs, whole, dtype, false, n -> progress[0] = n);
+                io.evocompress.model.SlicedTensorTest.withSlices(() -> {
+                    assertTrue(io.evocompress.model.RowSlices.sliced(dense.info("model.embed_tokens.weight").shape()));
+                    StitchedCheckpoint.write(dense, everyNth(dense), profile, fs, sliced, dtype, false, n -> progress[1] = n);
+                    return null;
+                });
+                assertArrayEquals(java.nio.file.Files.readAllBytes(java.nio.file.Path.of(whole.toString(), "model.safetensors")),
+                    java.nio.file.Files.readAllBytes(java.nio.file.Path.of(sliced.toString(), "model.safetensors")),
+                    dtype.toString());
+                assertEquals(progress[0], progress[1]);
+            }
+        }
+    }
+
     @Test
     void droppedHalvesPassThroughAndFullyDroppedBlocksAreRemoved() {
         int[] ids = Arrays.copyOf(ModelFixtures.referenceIds(), 48);
