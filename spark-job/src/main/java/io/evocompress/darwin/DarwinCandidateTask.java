@@ -70,7 +70,7 @@ final class DarwinCandidateTask implements Function<int[], double[]> {
             DenseTensorCheck check = DenseTensorCheck.of(db.manifest().tensorSha256(), database);
             try (CheckpointReader r = CheckpointReader.open(HadoopFiles.path(model), HadoopFiles.defaultConf())) {
                 Map<String, float[]> tensors = new HashMap<>(io.evocompress.model.TensorLayout.readUnits(r, check.reader(r)));
-                return new Worker(ModelLoader.load(r, d, DataType.FLOAT32, check.reader(r)), r.configJson(), ModelLoader.config(r),
+                return new Worker(ModelLoader.load(r, d, DataType.FLOAT32, check), r.configJson(), ModelLoader.config(r),
                     tensors, db);
             }
         });

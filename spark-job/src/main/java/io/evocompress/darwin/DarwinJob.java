@@ -160,7 +160,7 @@ public final class DarwinJob {
         DenseTensorCheck check = DenseTensorCheck.of(db.manifest().tensorSha256(), s.databasePath());
         long prunable = (StructureGroup.ATTENTION.prunableParams(config) + StructureGroup.MLP.prunableParams(config)) * config.numLayers();
         try (CheckpointReader r = CheckpointReader.open(s.model());
-             CausalLm dense = ModelLoader.load(r, device, DataType.FLOAT32, check.reader(r))) {
+             CausalLm dense = ModelLoader.load(r, device, DataType.FLOAT32, check)) {
             Map<String, float[]> denseTensors = new HashMap<>(TensorLayout.readUnits(r, check.reader(r)));
             SequenceScores denseHeld = new ModelScorer(dense, null, 8).score(heldout, null);
             root.putObject("dense").put("perplexity", denseHeld.perplexity()).put("parameters", config.parameterCount());

@@ -68,10 +68,7 @@ public final class DenseTensorCheck {
                 return checkpoint.readFloat(name);
             }
             String key = key(checkpoint, name);
-            String seen = key == null ? null : SEEN.get(key);
-            if (seen != null) {
-                TensorHashes.verify(Map.of(name, seen), recorded, checkpoint, database);
-                verified.add(key);
+            if (fromMemo(checkpoint, name, key)) {
                 return checkpoint.readFloat(name);
             }
             MessageDigest md = VariantStore.newSha256();
@@ -94,10 +91,7 @@ public final class DenseTensorCheck {
             return;
         }
         String key = key(checkpoint, name);
-        String seen = key == null ? null : SEEN.get(key);
-        if (seen != null) {
-            TensorHashes.verify(Map.of(name, seen), recorded, checkpoint, database);
-            verified.add(key);
+        if (fromMemo(checkpoint, name, key)) {
             io.evocompress.model.RowSlices.read(checkpoint, name, null, sink);
             return;
         }
@@ -139,13 +133,20 @@ public final class DenseTensorCheck {
         if (key != null && verified.contains(key)) {
             return;
         }
-        String seen = key == null ? null : SEEN.get(key);
-        if (seen != null) {
-            verified.add(key);
-            TensorHashes.verify(Map.of(name, seen), recorded, checkpoint, database);
-        } else {
+        if (!fromMemo(checkpoint, name, key)) {
             remember(checkpoint, name, key, TensorHashes.sha256(checkpoint, name));
         }
+    }
+
+    /** Whether this JVM hashed the recorded tensor before; if so, that hash is checked against the record. */
+    private boolean fromMemo(CheckpointReader checkpoint, String name, String key) {
+        String seen = key == null ? null : SEEN.get(key);
+        if (seen == null) {
+            return false;
+        }
+        TensorHashes.verify(Map.of(name, seen), recorded, checkpoint, database);
+        verified.add(key);
+        return true;
     }
 
     /** Forgets every hash remembered in this JVM (tests that rewrite a checkpoint in place). */

@@ -55,19 +55,6 @@ public final class ModelLoader {
     }
 
     /**
-     * As {@link #load(CheckpointReader, Device, DataType)}, each unpacked checkpoint tensor read whole by
-     * {@code read} (by checkpoint name, in float32), so no tensor may exceed one Java array.
-     */
-    public static CausalLm load(CheckpointReader checkpoint, Device device, DataType dtype,
-                                java.util.function.Function<String, float[]> read) {
-        ModelConfig config = config(checkpoint);
-        List<BlockShape> shapes = LayerShapes.parse(checkpoint.configJson(), config, checkpoint.dir() + "/config.json");
-        TensorLayout layout = TensorLayout.of(config, shapes);
-        return load(config, shapes, layout.unitReader(checked(layout::shape, checkpointTensors(checkpoint, layout, read))),
-            name -> false, null, device, dtype);
-    }
-
-    /**
      * The tensors, by unit name, read in row slices ({@link RowSlices#sliced}): stored in the checkpoint as
      * they are (neither packed nor a fused tensor's part, which are read whole) and larger than one slice.
      */
@@ -227,7 +214,7 @@ public final class ModelLoader {
             }
         }
 
-                NormLayer norm(String stem, ForwardSpec f, double eps) {
+        NormLayer norm(String stem, ForwardSpec f, double eps) {
             return new NormLayer(f.norm(), eps, tensor(stem + ".weight"), f.hasNormBias() ? tensor(stem + ".bias") : null);
         }
     }

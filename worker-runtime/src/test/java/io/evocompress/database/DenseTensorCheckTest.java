@@ -44,7 +44,7 @@ class DenseTensorCheckTest {
         DenseTensorCheck check = DenseTensorCheck.of(recorded, "/runs/db");
         float[] plain;
         try (CheckpointReader r = CheckpointReader.open(model.toString());
-             CausalLm lm = ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, check.reader(r))) {
+             CausalLm lm = ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, check)) {
             plain = r.readFloat(TENSOR);
             assertEquals(5, lm.numBlocks());
             assertArrayEquals(plain, check.reader(r).apply(TENSOR));   // from the memo: the same values
@@ -74,7 +74,7 @@ class DenseTensorCheckTest {
         }
         try (CheckpointReader r = CheckpointReader.open(model.toString())) {
             assertMismatch(weights, assertThrows(EvocompressException.class,
-                () -> ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, again.reader(r)).close()));
+                () -> ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, again).close()));
             // without a record for the tensor (an older database, another tensor's record) it loads as it is
             DenseTensorCheck other = DenseTensorCheck.of(Map.of("model.layers.0.self_attn.q_proj.weight", "0".repeat(64)), "/db");
             assertArrayEquals(changed, other.reader(r).apply(TENSOR));
@@ -92,7 +92,7 @@ class DenseTensorCheckTest {
     void everyStoredTensorIsCheckedUnderItsRecordedName(String fixture) {
         try (CheckpointReader r = CheckpointReader.open(Fixtures.model(fixture).toString())) {
             Map<String, String> all = TensorHashes.unrecorded(r, Map.of());
-            ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, DenseTensorCheck.of(all, "/db").reader(r)).close();
+            ModelLoader.load(r, Device.cpu(), DataType.FLOAT32, DenseTensorCheck.of(all, "/db")).close();
             everyWrongHashFails(fixture, r, all);
             // the embedding, the untied head and the larger unfused weights read in row slices, hashed slice by
             // slice: the same hashes (from the build's chunked hash of the stored bytes), the same failures
