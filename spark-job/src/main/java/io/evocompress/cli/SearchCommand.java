@@ -70,7 +70,8 @@ public final class SearchCommand implements Command {
               search.generations, search.offspring, search.initial-candidates, search.initial-tokens
               search.stages              survivors@tokens list, e.g. "8@2048,2@16384,1@65536"
               search.seed                (default 0); search.fitness kl | topk-kl | ppl (default kl); search.top-k (512)
-              search.batch-size          sequences per forward (default 8); search.candidates-per-task (default 1)
+              search.batch-size          sequences per forward (default 8); search.candidates-per-task (default auto:
+                                         streamed, a generation over the task slots; resident, 1)
               search.init                best (default: the best of uniform, OWL and the scheduler's profile, or
                                          ShortGPT for depth, on the first minibatch; never returns a worse one)
                                          | uniform (the paper's start) | scheduler (sparsity: the scheduler's profile)

@@ -13,6 +13,7 @@ import io.evocompress.database.DatabaseManifest;
 import io.evocompress.database.SparsityGrid;
 import io.evocompress.database.VariantDatabase;
 import io.evocompress.eval.EvalJob;
+import io.evocompress.fitness.CandidateWorker;
 import io.evocompress.fitness.DatabaseOpener;
 import io.evocompress.fitness.EvaluationSetup;
 import io.evocompress.fitness.FitnessKind;
@@ -131,7 +132,21 @@ public final class SearchJob {
      */
     public record Outcome(Prepared prepared, SearchMethod method, SearchResult search, Measured result, List<Measured> baselines,
                           double densePerplexity, EvaluationTiming timing, DatabaseManifest manifest, double seconds,
-                          String resultSource, int generationsRun, List<SelectionCheck.StageTally> selectionCheck) {
+                          String resultSource, int generationsRun, List<SelectionCheck.StageTally> selectionCheck,
+                          int candidatesPerTask) {
+    }
+
+    /**
+     * The candidates a Spark task scores: {@code configured} (search.candidates-per-task) when set (at least 1);
+     * for auto (0), streamed, a generation's candidates (its offspring and the parent) spread evenly over the
+     * {@code slots} task slots, one task per slot, so each task's candidates share their prefixes; resident, one
+     * (a resident task scores its candidates one at a time, so more per task would only balance worse).
+     */
+    static int candidatesPerTask(int configured, boolean streamed, int offspring, int slots) {
+        if (configured > 0) {
+            return configured;
+        }
+        return streamed ? Math.max(1, (offspring + 1 + Math.max(1, slots) - 1) / Math.max(1, slots)) : 1;
     }
 
     public static Prepared prepare(SearchSettings s, SearchMethod method, boolean resume) {
@@ -293,14 +308,20 @@ public final class SearchJob {
             .withDevice(s.device(), "auto").withTopK(s.topK())
             .withResidency(residency.residency(), residency.deviceMemory());
         int[][] pool = p.pool().toArray(new int[0][]);
+        boolean streams = new CandidateWorker(setup, null).streams(null);
+        int perTask = candidatesPerTask(s.candidatesPerTask(), streams, p.search().preset().offspring(), sc.defaultParallelism());
+        if (s.candidatesPerTask() == 0) {
+            progress.accept(String.format("candidates per task: %d (search.candidates-per-task: auto, %s, %d task slots)",
+                perTask, streams ? "streamed" : "resident", sc.defaultParallelism()));
+        }
         try (SparkCandidateEvaluator fitness = new SparkCandidateEvaluator(sc, setup, new DatabaseOpener(), p.decoder(), pool,
-                 s.candidatesPerTask());
+                 perTask);
              SparkCandidateEvaluator klEval = s.fitness() == FitnessKind.KL ? null : new SparkCandidateEvaluator(sc,
-                 setup.withFitness(FitnessKind.KL), new DatabaseOpener(), p.decoder(), pool, s.candidatesPerTask());
+                 setup.withFitness(FitnessKind.KL), new DatabaseOpener(), p.decoder(), pool, perTask);
              SparkCandidateEvaluator pplEval = new SparkCandidateEvaluator(sc, setup.withFitness(FitnessKind.PPL),
-                 new DatabaseOpener(), p.decoder(), p.heldout().toArray(new int[0][]), s.candidatesPerTask());
+                 new DatabaseOpener(), p.decoder(), p.heldout().toArray(new int[0][]), perTask);
              SparkCandidateEvaluator checkEval = p.checkPool() == null ? null : new SparkCandidateEvaluator(sc, setup,
-                 new DatabaseOpener(), p.decoder(), p.checkPool().toArray(new int[0][]), s.candidatesPerTask())) {
+                 new DatabaseOpener(), p.decoder(), p.checkPool().toArray(new int[0][]), perTask)) {
             CandidateEvaluator search = fitness;
             CandidateEvaluator kl = klEval == null ? fitness : klEval;
             CandidateEvaluator ppl = pplEval;
@@ -381,7 +402,7 @@ public final class SearchJob {
             List<SelectionCheck.StageTally> tallies = check == null ? List.of() : check.tallies();
             reportSelectionCheck(tallies, progress);
             return new Outcome(p, method, result, winner, measured.subList(1, measured.size()), densePpl,
-                fitness.timing(), manifest, (System.nanoTime() - start) / 1e9, source, generationsRun, tallies);
+                fitness.timing(), manifest, (System.nanoTime() - start) / 1e9, source, generationsRun, tallies, perTask);
         }
     }
 

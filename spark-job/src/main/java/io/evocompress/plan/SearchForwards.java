@@ -43,14 +43,15 @@ public final class SearchForwards {
     /**
      * @param timing      the search evaluator's work over the run
      * @param generations the generations this run evolved (after the resume point for a resumed run)
+     * @param perTask     the candidates per Spark task the run used ({@code SearchJob.candidatesPerTask})
      */
-    public static double predicted(SearchJob.Prepared p, EvaluationTiming timing, int generations) {
+    public static double predicted(SearchJob.Prepared p, EvaluationTiming timing, int generations, int perTask) {
         if (generations == 0 || timing.candidates() == 0) {
             return timing.naiveBlockTokens();
         }
         SearchPreset preset = p.search().preset();
         PrefixSharing.Layout layout = layout(p);
-        PrefixSharing together = PrefixSharing.predict(p.domain(), layout, preset, SAMPLES, 0, p.settings().candidatesPerTask());
+        PrefixSharing together = PrefixSharing.predict(p.domain(), layout, preset, SAMPLES, 0, perTask);
         PrefixSharing alone = PrefixSharing.predict(p.domain(), layout, preset, SAMPLES, 0, 1);
         double f = (double) timing.togetherCandidates() / timing.candidates();
         double saved = f * (together.naive() - together.shared()) + (1 - f) * (alone.naive() - alone.shared());

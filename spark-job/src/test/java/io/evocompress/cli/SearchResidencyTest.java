@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code evaluation.residency: streamed} in search: every task scores its candidates together on the dense
- * model streamed block by block, shared prefixes once (a stage's candidates in one task); the search finds the
+ * model streamed block by block, shared prefixes once (search.candidates-per-task: auto, the default, puts a
+ * generation's candidates in one task on the tests' one task slot); the search finds the
  * resident search's result with the same KL and perplexity, bit for bit (sparsity with a database, and depth
  * with dropped halves), running fewer block forwards.
  */
@@ -33,7 +34,6 @@ class SearchResidencyTest {
             "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
             "--set", "heldout.max-tokens=2048", "--set", "final.tokens=2048", "--set", "search.stages=1@512,1@2048",
             "--set", "search.offspring=8", "--set", "search.generations=4", "--set", "evaluation.residency=" + residency,
-            "--set", "search.candidates-per-task=9",
             "--json"));
         a.addAll(List.of(extra));
         MainTest.Run r = MainTest.run(a.toArray(new String[0]));

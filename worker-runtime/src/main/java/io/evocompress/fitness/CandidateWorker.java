@@ -88,7 +88,12 @@ public final class CandidateWorker {
                 io.evocompress.database.DenseTensorCheck.of(source().tensorSha256(), databaseName()))) {
             TeacherOutputs teacher = teacher(device, dtype, poolHash, k -> TeacherOutputs.compute(dense, pool, k,
                 setup.batchSize(), setup.maxTeacherBytes(), io.evocompress.metrics.StreamedScorer.DEFAULT_ACTIVATION_BYTES));
-            SharedPrefixScorer scorer = new SharedPrefixScorer(setup.fitness(), setup.batchSize());
+            int seqLen = 0;
+            for (int length : lengths) {
+                seqLen = Math.max(seqLen, length);
+            }
+            SharedPrefixScorer scorer = new SharedPrefixScorer(setup.fitness(), setup.batchSize(),
+                CandidatesAtOnce.width(dense.config(), setup.batchSize(), seqLen, dense.dtype().getNumOfBytes()));
             int atOnce = atOnce(dense, pool, sequences, lengths, device);
             long t0 = System.nanoTime();
             SharedPrefixScorer.Result r = scorer.scoreAtMost(atOnce, dense, specs, databaseName(), source(), cache, teacher,

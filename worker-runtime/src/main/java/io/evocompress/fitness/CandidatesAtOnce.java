@@ -8,8 +8,11 @@ import io.evocompress.model.ModelConfig;
  * it may use. Scoring together, a task holds on its device:
  * <ul>
  *   <li>fixed: one block's dense weights, one group's variants of a half block (at most the block's linear
- *       layers again), the larger of the embedding and the head (its matrix is held whole), and one batch's
- *       temporaries ({@link #batchActivations});</li>
+ *       layers again), the larger of the embedding and the head (its matrix is held whole), and the temporaries
+ *       of one call ({@link #taskActivations}): a half block runs the groups that compute the same in calls of
+ *       up to {@link #width} batches' states concatenated along the batch dimension (one call per batch costs
+ *       a small model more in per-call overhead than in arithmetic), so a call holds that many batches'
+ *       block temporaries, or one batch's head and metric temporaries, the larger;</li>
  *   <li>per live prefix: its hidden states on every batch of the minibatch ({@code tokens x hidden x d}); a
  *       half block has at most one live prefix per candidate, plus the one it is producing.</li>
  * </ul>
@@ -20,7 +23,28 @@ import io.evocompress.model.ModelConfig;
  * not change (each is the candidate's resident one-at-a-time score, bit for bit).
  */
 public final class CandidatesAtOnce {
+    /**
+     * The block temporaries one concatenated call may hold: past this, a call's arithmetic outweighs its
+     * per-call overhead on any device, so concatenating more gains nothing and only costs memory.
+     */
+    public static final long CALL_BYTES = 256L << 20;
+
     private CandidatesAtOnce() {
+    }
+
+    /**
+     * How many groups' states a half block concatenates into one call: as many batches of {@code batch}
+     * sequences of {@code seqLen} tokens as fit their block temporaries ({@link #blockActivations}) in
+     * {@link #CALL_BYTES}, at least one (a model whose one batch already exceeds it runs each group alone).
+     */
+    public static int width(ModelConfig c, int batch, int seqLen, int d) {
+        long one = blockActivations(c, batch, seqLen, d);
+        return (int) Math.max(1, Math.min(1024, CALL_BYTES / Math.max(1, one)));
+    }
+
+    /** The temporaries of one call: {@link #width} batches' block temporaries, or one batch's head and metric's. */
+    public static long taskActivations(ModelConfig c, int batch, int seqLen, int d) {
+        return Math.max(width(c, batch, seqLen, d) * blockActivations(c, batch, seqLen, d), batchActivations(c, batch, seqLen, d));
     }
 
     /**
@@ -38,12 +62,12 @@ public final class CandidatesAtOnce {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, n));
     }
 
-    /** The fixed part: a block and one group's variants of it, the embedding or head, one batch's temporaries. */
+    /** The fixed part: a block and one group's variants of it, the embedding or head, one call's temporaries. */
     static long fixedBytes(ModelConfig c, int batch, int seqLen, int d) {
         long blockBiasesAndNorms = 8L * c.hiddenSize() + 2L * c.intermediateSize() + c.qDim() + 2L * c.kvDim();
         long block = (2 * c.linearParamsPerBlock() + blockBiasesAndNorms) * d;
         long embedOrHead = (long) c.vocabSize() * c.embedDim() * d;
-        return block + embedOrHead + batchActivations(c, batch, seqLen, d);
+        return block + embedOrHead + taskActivations(c, batch, seqLen, d);
     }
 
     /**
@@ -58,11 +82,17 @@ public final class CandidatesAtOnce {
      */
     public static long batchActivations(ModelConfig c, int batch, int seqLen, int d) {
         long bt = (long) batch * seqLen;
+        long head = bt * c.vocabSize() * (d + 4L * 6);
+        return Math.max(blockActivations(c, batch, seqLen, d), 2 * bt * c.hiddenSize() * d + head);
+    }
+
+    /** One batch's block input and output and its block temporaries (as {@link #batchActivations}, without the head). */
+    static long blockActivations(ModelConfig c, int batch, int seqLen, int d) {
+        long bt = (long) batch * seqLen;
         long stream = bt * c.hiddenSize() * d;
         int mlpArrays = c.forward().mlp().gated() ? 5 : c.forward().mlp() == ForwardSpec.Mlp.RELU ? 2 : 9;
         long block = 4L * batch * c.numHeads() * seqLen * seqLen * d + 9 * bt * c.qDim() * d + 9 * bt * c.kvDim() * d
             + 12 * stream + mlpArrays * bt * c.intermediateSize() * d;
-        long head = bt * c.vocabSize() * (d + 4L * 6);
-        return 2 * stream + Math.max(block, head);
+        return 2 * stream + block;
     }
 }

@@ -1,6 +1,8 @@
 package io.evocompress.fitness;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.evocompress.EvocompressException;
@@ -21,19 +23,25 @@ import java.util.Map;
  * ({@link StreamedLm}), computing each distinct prefix once: candidates whose levels (and dropped halves)
  * agree on every half block up to h share their hidden states after h (a prefix tree over the genomes in
  * block order, half block by half block: block b's attention half, then its MLP half; the dense model at
- * its root). At block b the dense block is on the device, and for each half each child group swaps its
- * variants of that half in ({@link DecoderBlock#replaceLinear}), runs the half, and swaps the dense weights
- * back. Each candidate's sums equal {@link CandidateScorer}'s on the resident model bit for bit: the same
- * batches, the same weights, the same operations in the same order (a block's forward is its attention
- * half then its MLP half).
+ * its root). At block b the dense block is on the device, and for each half the child groups that compute
+ * the same there (the same levels of the half's layers, whatever their prefixes) swap those variants in once
+ * ({@link DecoderBlock#replaceLinear}), run the half together, their states concatenated along the batch
+ * dimension in calls of up to {@code width} batches of one sequence length, and swap the dense weights back.
+ * Each candidate's sums equal {@link CandidateScorer}'s on the resident model bit for bit: the same batches,
+ * the same weights, the same operations in the same order (a block's forward is its attention half then its MLP half; every
+ * operation of a block is row-wise in the batch dimension, so a sequence's rows come out the same however
+ * many sequences run beside it; asserted at widths 1, 2 and 16).
  *
  * <p>Device memory: one block with one group's variants, plus the hidden states of every live group (one
- * per distinct prefix at the current half block, all batches of the minibatch) and one batch's logits;
- * {@link CandidatesAtOnce} bounds how many candidates a task scores together so that this fits its device.
+ * per distinct prefix at the current half block, all batches of the minibatch) and one call's temporaries
+ * (up to {@code width} batches' block temporaries, or one batch's logits); {@link CandidatesAtOnce} bounds how
+ * many candidates a task scores together, and how many batches a call concatenates, so that this fits its
+ * device.
  */
 public final class SharedPrefixScorer {
     private final FitnessKind kind;
     private final int batchSize;
+    private final int width;
 
     /**
      * The scores, in the order of the specs, and the work: {@code blockTokens} counts every block run times
@@ -47,9 +55,22 @@ public final class SharedPrefixScorer {
     private record Group(List<Integer> members, NDArray[] hidden) {
     }
 
+    /** One call per batch of each group and half block ({@code width} 1). */
     public SharedPrefixScorer(FitnessKind kind, int batchSize) {
+        this(kind, batchSize, 1);
+    }
+
+    /**
+     * @param width at most this many batches' states (of any groups computing the same there) concatenated into
+     *              one call of a half block ({@link CandidatesAtOnce#width}); 1 runs each batch of each group alone
+     */
+    public SharedPrefixScorer(FitnessKind kind, int batchSize, int width) {
+        if (width < 1) {
+            throw new IllegalArgumentException("width " + width + " < 1");
+        }
         this.kind = kind;
         this.batchSize = batchSize;
+        this.width = width;
     }
 
     /**
@@ -119,10 +140,8 @@ public final class SharedPrefixScorer {
                     DecoderBlock blk = stage.block(0);
                     for (boolean attention : new boolean[] {true, false}) {
                         List<Group> next = new ArrayList<>();
-                        for (Group g : groups) {
-                            work += runHalf(g, next, blk, stage, attention, block, specs, arch, linears, sourceId, source, cache,
-                                dense) * tokens;
-                        }
+                        work += runHalf(groups, next, blk, stage, attention, block, specs, arch, linears, sourceId, source,
+                            cache, dense) * tokens;
                         groups = next;
                     }
                 }
@@ -164,25 +183,35 @@ public final class SharedPrefixScorer {
     }
 
     /**
-     * Splits {@code g} by what the candidates compute in one half of block {@code block} (its attention half,
-     * or its MLP half) and runs that half once per child, each child's variants of the half swapped in and
-     * the dense weights swapped back after; a child dropping the half passes {@code g}'s states through.
-     * Frees {@code g}'s states unless passed through. Returns the blocks run (half a block per child run).
+     * Splits every group of {@code groups} by what its candidates compute in one half of block {@code block}
+     * (its attention half, or its MLP half) and runs that half once per child: the children of every group that
+     * compute the same (the same levels of the half's layers) run together, their variants swapped in once and
+     * the dense weights swapped back after, their states concatenated along the batch dimension (every batch of
+     * every such child of one sequence length, at most {@code width} batches per call), and split again after; a
+     * child dropping the half passes its parent's
+     * states through. Frees the parents' states unless passed through. Returns the blocks run (half a block per
+     * child).
      */
-    private static double runHalf(Group g, List<Group> next, DecoderBlock blk, CausalLm stage, boolean attention, int block,
-                                  List<CandidateSpec> specs, Architecture arch, List<LinearName> linears, String sourceId,
-                                  VariantSource source, VariantArrayCache cache, StreamedLm dense) {
-        Map<String, List<Integer>> children = new LinkedHashMap<>();
-        for (int c : g.members()) {
-            children.computeIfAbsent(key(specs.get(c), arch, linears, block, attention), k -> new ArrayList<>()).add(c);
+    private double runHalf(List<Group> groups, List<Group> next, DecoderBlock blk, CausalLm stage, boolean attention,
+                           int block, List<CandidateSpec> specs, Architecture arch, List<LinearName> linears, String sourceId,
+                           VariantSource source, VariantArrayCache cache, StreamedLm dense) {
+        Map<String, List<Group>> byKey = new LinkedHashMap<>();   // key -> (parent's states, child's members)
+        for (Group g : groups) {
+            Map<String, List<Integer>> children = new LinkedHashMap<>();
+            for (int c : g.members()) {
+                children.computeIfAbsent(key(specs.get(c), arch, linears, block, attention), k -> new ArrayList<>()).add(c);
+            }
+            children.forEach((k, members) -> byKey.computeIfAbsent(k, x -> new ArrayList<>()).add(new Group(members, g.hidden())));
         }
         double blocks = 0;
-        boolean passed = false;
-        for (List<Integer> members : children.values()) {
-            CandidateSpec spec = specs.get(members.get(0));
+        java.util.Set<NDArray[]> passed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (List<Group> children : byKey.values()) {
+            CandidateSpec spec = specs.get(children.get(0).members().get(0));
             if (attention ? spec.skipsAttention(block) : spec.skipsMlp(block)) {
-                next.add(new Group(members, g.hidden()));
-                passed = true;
+                for (Group child : children) {
+                    next.add(child);
+                    passed.add(child.hidden());
+                }
                 continue;
             }
             try (NDManager held = NDManager.newBaseManager(dense.device())) {
@@ -198,21 +227,74 @@ public final class SharedPrefixScorer {
                 }
                 boolean[] skipA = {!attention};
                 boolean[] skipM = {attention};
-                NDArray[] out = new NDArray[g.hidden().length];
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = stage.runBlocks(g.hidden()[i], 0, 1, skipA, skipM);
+                // the children's batches, by sequence length, run in calls of up to `width` batches each
+                int batches = groups.get(0).hidden().length;
+                NDArray[][] out = new NDArray[children.size()][batches];
+                Map<Long, List<int[]>> byLength = new LinkedHashMap<>();
+                for (int k = 0; k < children.size(); k++) {
+                    for (int i = 0; i < batches; i++) {
+                        byLength.computeIfAbsent(children.get(k).hidden()[i].getShape().get(1), t -> new ArrayList<>())
+                            .add(new int[] {k, i});
+                    }
                 }
-                next.add(new Group(members, out));
-                blocks += 0.5;
+                for (List<int[]> same : byLength.values()) {
+                    for (int from = 0; from < same.size(); from += width) {
+                        runTogether(same.subList(from, Math.min(same.size(), from + width)), children, out, stage, skipA, skipM);
+                    }
+                }
+                for (int k = 0; k < children.size(); k++) {
+                    next.add(new Group(children.get(k).members(), out[k]));
+                }
+                blocks += 0.5 * children.size();
                 displaced.forEach((name, weight) -> blk.replaceLinear(name, weight).close());
             }
         }
-        if (!passed) {
-            for (NDArray h : g.hidden()) {
-                h.close();
+        for (Group g : groups) {
+            if (!passed.contains(g.hidden())) {
+                for (NDArray h : g.hidden()) {
+                    h.close();
+                }
             }
         }
         return blocks;
+    }
+
+    /**
+     * Runs one half block (the variants in place) on the states of {@code call}'s (child, batch) pairs, all of
+     * one sequence length, as one call: concatenated along the batch dimension and split again after (a single
+     * pair runs as it is); each result goes to {@code out[child][batch]}, in its input's manager.
+     */
+    private static void runTogether(List<int[]> call, List<Group> children, NDArray[][] out, CausalLm stage, boolean[] skipA,
+                                    boolean[] skipM) {
+        if (call.size() == 1) {
+            int[] one = call.get(0);
+            out[one[0]][one[1]] = stage.runBlocks(children.get(one[0]).hidden()[one[1]], 0, 1, skipA, skipM);
+            return;
+        }
+        NDManager home = children.get(call.get(0)[0]).hidden()[call.get(0)[1]].getManager();
+        try (NDManager scope = home.newSubManager()) {
+            NDList parts = new NDList(call.size());
+            long[] ends = new long[call.size() - 1];
+            long rows = 0;
+            for (int p = 0; p < call.size(); p++) {
+                NDArray h = children.get(call.get(p)[0]).hidden()[call.get(p)[1]];
+                parts.add(h);
+                rows += h.getShape().get(0);
+                if (p < ends.length) {
+                    ends[p] = rows;
+                }
+            }
+            NDArray together = NDArrays.concat(parts);
+            together.attach(scope);
+            NDArray ran = stage.runBlocks(together, 0, 1, skipA, skipM);
+            ran.attach(scope);
+            NDList pieces = ran.split(ends, 0);
+            for (int p = 0; p < call.size(); p++) {
+                int[] pair = call.get(p);
+                out[pair[0]][pair[1]] = pieces.get(p);
+                out[pair[0]][pair[1]].attach(children.get(pair[0]).hidden()[pair[1]].getManager());
+            }
+        }
     }
 
     /**

@@ -133,6 +133,23 @@ class SharedPrefixScorerTest {
                 }
                 assertEquals(9.0 * 5 * tokens, threes.naiveBlockTokens());
                 assertEquals(29.0 * tokens, threes.blockTokens(), 1e-9);
+
+                // children that compute the same half run together, their states concatenated along the batch
+                // dimension (at most `width` per call): the same scores bit for bit and the same work
+                for (int width : new int[] {2, 16}) {
+                    SharedPrefixScorer.Result wide;
+                    try (StreamedLm dense = StreamedLm.open(Fixtures.stories260k().toString(), HadoopFiles.defaultConf(),
+                            Device.cpu(), DataType.FLOAT32, new HostWeightCache(1L << 30))) {
+                        wide = new SharedPrefixScorer(kind, BATCH, width).score(dense, specs, "memory",
+                            new FitnessFixtures.MapSource(), cache, teacher, pool, SEQS, LENS);
+                    }
+                    for (int c = 0; c < specs.size(); c++) {
+                        assertEquals(Double.doubleToLongBits(resident.get(c).sum()), Double.doubleToLongBits(wide.scores().get(c).sum()),
+                            kind + " candidate " + c + " at width " + width + ": " + wide.scores().get(c).sum() + " vs resident "
+                                + resident.get(c).sum());
+                    }
+                    assertEquals(19.5 * tokens, wide.blockTokens(), 1e-9);
+                }
             }
         }
     }
