@@ -21,7 +21,8 @@ import io.evocompress.model.ModelConfig;
  *       minibatch ({@code liveTokens} x H x d: for a search, the most over its stages of the stage's
  *       candidates plus one, times the stage's tokens), plus one call's temporaries: A, or where one
  *       batch's block temporaries are small, as many of them as {@code fitness.CandidatesAtOnce#width} concatenates
- *       into one call (a task whose device holds less runs fewer candidates at once: {@code fitness.CandidatesAtOnce});</li>
+ *       into one call, at most the live prefixes' batches ({@code liveTokens / (B T)}) (a task whose device
+ *       holds less runs fewer candidates at once: {@code fitness.CandidatesAtOnce});</li>
  *   <li>host: the teacher's outputs (pool tokens x V x 4 bytes for kl, x K x 8 for topk-kl; none for
  *       ppl), plus the largest tensor read in float32 and converted (resident), or one block read in
  *       float32 and converted (streamed).</li>
@@ -42,7 +43,7 @@ public record TaskMemory(long activations, long residentDevice, long residentHos
         long embedOrHead = (long) c.vocabSize() * c.embedDim() * d;
         long streamedDevice = m.blockParameters() * d + (long) Math.ceil(variantsAtBlock * m.largestLinear()) * d
             + embedOrHead + liveTokens * c.hiddenSize() * d
-            + io.evocompress.fitness.CandidatesAtOnce.taskActivations(c, batch, seqLen, d);
+            + io.evocompress.fitness.CandidatesAtOnce.taskActivations(c, batch, seqLen, d, (liveTokens + bt - 1) / bt);
         long streamedHost = teacherBytes + 2 * m.blockParameters() * 4;
         return new TaskMemory(a, residentDevice, residentHost, streamedDevice, streamedHost, teacherBytes);
     }

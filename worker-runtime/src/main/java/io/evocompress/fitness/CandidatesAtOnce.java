@@ -44,7 +44,13 @@ public final class CandidatesAtOnce {
 
     /** The temporaries of one call: {@link #width} batches' block temporaries, or one batch's head and metric's. */
     public static long taskActivations(ModelConfig c, int batch, int seqLen, int d) {
-        return Math.max(width(c, batch, seqLen, d) * blockActivations(c, batch, seqLen, d), batchActivations(c, batch, seqLen, d));
+        return taskActivations(c, batch, seqLen, d, Long.MAX_VALUE);
+    }
+
+    /** As {@link #taskActivations(ModelConfig, int, int, int)}, where at most {@code batches} batches are live to concatenate. */
+    public static long taskActivations(ModelConfig c, int batch, int seqLen, int d, long batches) {
+        long calls = Math.max(1, Math.min(width(c, batch, seqLen, d), batches));
+        return Math.max(calls * blockActivations(c, batch, seqLen, d), batchActivations(c, batch, seqLen, d));
     }
 
     /**
