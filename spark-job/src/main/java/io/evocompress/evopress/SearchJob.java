@@ -142,6 +142,24 @@ public final class SearchJob {
      * {@code slots} task slots, one task per slot, so each task's candidates share their prefixes; resident, one
      * (a resident task scores its candidates one at a time, so more per task would only balance worse).
      */
+    /**
+     * Whether the executors will score streamed, as far as the driver can tell: evaluation.residency when it
+     * says, else (auto) the driver's own resolution of the configured device; a device the driver cannot see
+     * (device: gpu on a driver without one) counts as resident, so candidates-per-task auto stays at one. Only
+     * the task sizes follow from this guess: each executor still decides its own residency, and the scores do
+     * not depend on either.
+     */
+    static boolean streamsOnExecutors(EvaluationSetup setup) {
+        if (setup.residency() != io.evocompress.model.Residency.AUTO) {
+            return setup.residency() == io.evocompress.model.Residency.STREAMED;
+        }
+        try {
+            return new CandidateWorker(setup, null).streams(null);
+        } catch (io.evocompress.EvocompressException driverCannotSeeTheDevice) {
+            return false;
+        }
+    }
+
     static int candidatesPerTask(int configured, boolean streamed, int offspring, int slots) {
         if (configured > 0) {
             return configured;
@@ -308,7 +326,7 @@ public final class SearchJob {
             .withDevice(s.device(), "auto").withTopK(s.topK())
             .withResidency(residency.residency(), residency.deviceMemory());
         int[][] pool = p.pool().toArray(new int[0][]);
-        boolean streams = new CandidateWorker(setup, null).streams(null);
+        boolean streams = streamsOnExecutors(setup);
         int perTask = candidatesPerTask(s.candidatesPerTask(), streams, p.search().preset().offspring(), sc.defaultParallelism());
         if (s.candidatesPerTask() == 0) {
             progress.accept(String.format("candidates per task: %d (search.candidates-per-task: auto, %s, %d task slots)",
