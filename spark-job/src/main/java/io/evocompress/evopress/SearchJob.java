@@ -137,12 +137,6 @@ public final class SearchJob {
     }
 
     /**
-     * The candidates a Spark task scores: {@code configured} (search.candidates-per-task) when set (at least 1);
-     * for auto (0), streamed, a generation's candidates (its offspring and the parent) spread evenly over the
-     * {@code slots} task slots, one task per slot, so each task's candidates share their prefixes; resident, one
-     * (a resident task scores its candidates one at a time, so more per task would only balance worse).
-     */
-    /**
      * Whether the executors will score streamed, as far as the driver can tell: evaluation.residency when it
      * says, else (auto) the driver's own resolution of the configured device; a device the driver cannot see
      * (device: gpu on a driver without one) counts as resident, so candidates-per-task auto stays at one. Only
@@ -160,11 +154,18 @@ public final class SearchJob {
         }
     }
 
+    /**
+     * The candidates a Spark task scores: {@code configured} (search.candidates-per-task) when set (at least 1);
+     * for auto (0), streamed, a generation's candidates (its offspring and the parent) spread evenly over the
+     * {@code slots} task slots, one task per slot, so each task's candidates share their prefixes; resident, one
+     * (a resident task scores its candidates one at a time, so more per task would only balance worse).
+     */
     static int candidatesPerTask(int configured, boolean streamed, int offspring, int slots) {
         if (configured > 0) {
             return configured;
         }
-        return streamed ? Math.max(1, (offspring + 1 + Math.max(1, slots) - 1) / Math.max(1, slots)) : 1;
+        int slotsAtLeastOne = Math.max(1, slots);
+        return streamed ? (offspring + slotsAtLeastOne) / slotsAtLeastOne : 1;   // ceil((offspring + 1) / slots)
     }
 
     public static Prepared prepare(SearchSettings s, SearchMethod method, boolean resume) {

@@ -175,9 +175,10 @@ public record SearchSettings(String model, String output, String device, DomainK
         c.require(batchSize >= 1, "search.batch-size", "at least 1", batchSize);
         // 0: auto (SearchJob.candidatesPerTask: a streamed search gives each task slot one task of a generation's
         // candidates, so they share their prefixes; a resident one scores one candidate per task)
-        int perTask = c.has("search.candidates-per-task") && c.string("search.candidates-per-task").equals("auto") ? 0
-            : c.intOr("search.candidates-per-task", 0);
-        c.require(perTask >= 0, "search.candidates-per-task", "auto or at least 1", perTask);
+        String perTaskSetting = c.has("search.candidates-per-task") ? c.string("search.candidates-per-task") : "auto";
+        c.require(perTaskSetting.equals("auto") || perTaskSetting.matches("[1-9][0-9]{0,8}"), "search.candidates-per-task",
+            "auto or a whole number of at least 1", perTaskSetting);
+        int perTask = perTaskSetting.equals("auto") ? 0 : Integer.parseInt(perTaskSetting);
         String init = c.choice("search.init", "best", Set.of("best", "uniform", "scheduler", "profile-file"));
         String initFile = c.has("search.init-file") ? c.string("search.init-file") : null;
         if (init.equals("profile-file") != (initFile != null)) {

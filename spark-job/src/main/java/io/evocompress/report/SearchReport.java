@@ -104,7 +104,8 @@ public final class SearchReport {
         timing.put("naive_block_forwards", Math.round(t.naiveBlockTokens()));
         if (o.method() != io.evocompress.search.SearchMethod.BRUTE_FORCE) {
             // brute force's batches are no generations of offspring: nothing to predict them from
-            timing.put("predicted_block_forwards", Math.round(SearchForwards.predicted(p, t, o.generationsRun(), o.candidatesPerTask())));
+            timing.put("predicted_block_forwards",
+                Math.round(SearchForwards.predicted(p, t, o.generationsRun(), o.candidatesPerTask())));
         }
         root.set("settings", s.effectiveConfig());
 

@@ -200,6 +200,8 @@ class SearchCommandTest {
             {"domain.target=1.5", "domain.target"},
             {"domain.tie=[qkv]", "domain.tie"},
             {"search.init=profile-file", "search.init-file"},
+            {"search.candidates-per-task=many", "auto or a whole number of at least 1"},
+            {"search.candidates-per-task=0", "auto or a whole number of at least 1"},
         };
         for (String[] c : cases) {
             MainTest.Run r = search(sparsity("bad", "--set", c[0]));

@@ -88,13 +88,10 @@ public final class CandidateWorker {
                 io.evocompress.database.DenseTensorCheck.of(source().tensorSha256(), databaseName()))) {
             TeacherOutputs teacher = teacher(device, dtype, poolHash, k -> TeacherOutputs.compute(dense, pool, k,
                 setup.batchSize(), setup.maxTeacherBytes(), io.evocompress.metrics.StreamedScorer.DEFAULT_ACTIVATION_BYTES));
-            int seqLen = 0;
-            for (int length : lengths) {
-                seqLen = Math.max(seqLen, length);
-            }
+            int seqLen = java.util.Arrays.stream(lengths).max().orElse(0);
             SharedPrefixScorer scorer = new SharedPrefixScorer(setup.fitness(), setup.batchSize(),
                 CandidatesAtOnce.width(dense.config(), setup.batchSize(), seqLen, dense.dtype().getNumOfBytes()));
-            int atOnce = atOnce(dense, pool, sequences, lengths, device);
+            int atOnce = atOnce(dense, pool, sequences, lengths, seqLen, device);
             long t0 = System.nanoTime();
             SharedPrefixScorer.Result r = scorer.scoreAtMost(atOnce, dense, specs, databaseName(), source(), cache, teacher,
                 pool, sequences, lengths);
@@ -111,14 +108,11 @@ public final class CandidateWorker {
      * How many candidates this task scores together ({@link CandidatesAtOnce}) within {@code evaluation.device-memory}
      * (else the device's free memory), on this minibatch.
      */
-    private int atOnce(io.evocompress.model.StreamedLm dense, int[][] pool, int[] sequences, int[] lengths, Device device) {
+    private int atOnce(io.evocompress.model.StreamedLm dense, int[][] pool, int[] sequences, int[] lengths, int seqLen,
+                       Device device) {
         long budget = setup.deviceMemory() > 0 ? setup.deviceMemory() : io.evocompress.device.DeviceMemory.free(device);
         long tokens = SharedPrefixScorer.tokens(new CandidateScorer(setup.fitness(), setup.batchSize())
             .batches(pool, sequences, lengths), lengths);
-        int seqLen = 0;
-        for (int length : lengths) {
-            seqLen = Math.max(seqLen, length);
-        }
         return CandidatesAtOnce.max(budget, dense.config(), tokens, setup.batchSize(), seqLen, dense.dtype().getNumOfBytes());
     }
 

@@ -33,9 +33,9 @@ public final class CandidatesAtOnce {
     }
 
     /**
-     * How many groups' states a half block concatenates into one call: as many batches of {@code batch}
+     * How many batches' states a half block concatenates into one call: as many batches of {@code batch}
      * sequences of {@code seqLen} tokens as fit their block temporaries ({@link #blockActivations}) in
-     * {@link #CALL_BYTES}, at least one (a model whose one batch already exceeds it runs each group alone).
+     * {@link #CALL_BYTES}, from 1 (a model whose one batch already exceeds it runs each batch alone) to 1024.
      */
     public static int width(ModelConfig c, int batch, int seqLen, int d) {
         long one = blockActivations(c, batch, seqLen, d);

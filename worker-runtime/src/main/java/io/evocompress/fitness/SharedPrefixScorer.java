@@ -28,9 +28,9 @@ import java.util.Map;
  * ({@link DecoderBlock#replaceLinear}), run the half together, their states concatenated along the batch
  * dimension in calls of up to {@code width} batches of one sequence length, and swap the dense weights back.
  * Each candidate's sums equal {@link CandidateScorer}'s on the resident model bit for bit: the same batches,
- * the same weights, the same operations in the same order (a block's forward is its attention half then its MLP half; every
- * operation of a block is row-wise in the batch dimension, so a sequence's rows come out the same however
- * many sequences run beside it; asserted at widths 1, 2 and 16).
+ * the same weights, the same operations in the same order (a block's forward is its attention half then its
+ * MLP half; every operation of a block is row-wise in the batch dimension, so a sequence's rows come out the
+ * same however many sequences run beside it; asserted at widths 1, 2 and 16).
  *
  * <p>Device memory: one block with one group's variants, plus the hidden states of every live group (one
  * per distinct prefix at the current half block, all batches of the minibatch) and one call's temporaries
@@ -188,9 +188,8 @@ public final class SharedPrefixScorer {
      * compute the same (the same levels of the half's layers) run together, their variants swapped in once and
      * the dense weights swapped back after, their states concatenated along the batch dimension (every batch of
      * every such child of one sequence length, at most {@code width} batches per call), and split again after; a
-     * child dropping the half passes its parent's
-     * states through. Frees the parents' states unless passed through. Returns the blocks run (half a block per
-     * child).
+     * child dropping the half passes its parent's states through. Frees the parents' states unless passed
+     * through. Returns the blocks run (half a block per child).
      */
     private double runHalf(List<Group> groups, List<Group> next, DecoderBlock blk, CausalLm stage, boolean attention,
                            int block, List<CandidateSpec> specs, Architecture arch, List<LinearName> linears, String sourceId,
