@@ -211,7 +211,7 @@ public final class BitsDomain implements SearchDomain {
 
     @Override
     public Genome mutate(Genome full, RandomGenerator random) {
-        if (!tie.isEmpty() && random.nextBoolean()) {
+        if (moves.length < units.size() && random.nextBoolean()) { // some set is tied
             Genome traded = trade(perMove(full), random);
             if (traded != null) {
                 return perUnit(traded);
@@ -230,7 +230,8 @@ public final class BitsDomain implements SearchDomain {
     }
 
     /**
-     * A trade across sizes (tied domains only): one move, drawn among those below the maximum, goes up
+     * A trade across sizes (only where some layers are tied: a model whose names the ties do not match,
+     * BLOOM's fused query_key_value or Phi-3's qkv_proj, searches as untied): one move, drawn among those below the maximum, goes up
      * one bit; other moves, drawn one at a time among those above the minimum, go down one bit each until
      * the total is within budget again; then moves not lowered go up one bit each, drawn among those whose
      * size fits what is left, until none fits. The total stays within budget and above it less the largest

@@ -86,6 +86,15 @@ class BitsDomainTieTest {
         assertTrue(split);
         assertTrue(untied.withinBudget(u));
         assertEquals(budget, untied.totalBits(u), "untied, the paper's switches keep the total exact");
+        // ties that match no layer (Phi-3's fused qkv_proj and gate_up_proj) search as untied: exact switches
+        List<LinearUnit> fused = stories().stream().map(l -> new LinearUnit(l.name()
+            .replaceAll("\\.(q|k|v)_proj$", ".qkv_proj").replaceAll("\\.(gate|up)_proj$", ".gate_up_proj"), l.numel())).toList();
+        BitsDomain unmatched = new BitsDomain(fused, 3, 2, 6, List.of("qkv", "gate_up"));
+        Genome f = unmatched.fixedStart().orElseThrow();
+        for (int i = 0; i < 500; i++) {
+            f = unmatched.mutate(f, rnd);
+            assertEquals(budget, unmatched.totalBits(f), "ties matching no layer: exact after " + i + " switches");
+        }
         assertFalse(d.withinBudget(u), "a profile with split q/k/v is not a genome of the tied domain");
     }
 
