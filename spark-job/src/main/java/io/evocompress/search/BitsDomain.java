@@ -220,22 +220,13 @@ public final class BitsDomain implements SearchDomain {
         return sizeSwitch(full, random);
     }
 
-    /** sum(moveNumel * level) of a per-move genome. */
-    private long moveBits(int[] levels) {
-        long total = 0;
-        for (int m = 0; m < levels.length; m++) {
-            total += moveNumel[m] * levels[m];
-        }
-        return total;
-    }
-
     /**
-     * A trade across sizes (only where some layers are tied: a model whose names the ties do not match,
-     * BLOOM's fused query_key_value or Phi-3's qkv_proj, searches as untied): one move, drawn among those below the maximum, goes up
-     * one bit; other moves, drawn one at a time among those above the minimum, go down one bit each until
-     * the total is within budget again; then moves not lowered go up one bit each, drawn among those whose
-     * size fits what is left, until none fits. The total stays within budget and above it less the largest
-     * move's size. Null when nothing can pay for the raise.
+     * A trade across sizes, made only where some layers are tied (ties that match no layer name, as on
+     * BLOOM's fused query_key_value or Phi-3's qkv_proj, leave the domain untied): one move, drawn among
+     * those below the maximum, goes up one bit; other moves, drawn one at a time among those above the
+     * minimum, go down one bit each until the total is within budget again; then moves not lowered go up
+     * one bit each, drawn among those whose size fits what is left, until none fits. The total ends within
+     * budget, short of it by less than {@link #largestMove}. Null when nothing can pay for the raise.
      */
     private Genome trade(Genome genome, RandomGenerator random) {
         int[] levels = genome.levels();
@@ -250,7 +241,7 @@ public final class BitsDomain implements SearchDomain {
         }
         int raised = pool.get(random.nextInt(pool.size()));
         levels[raised]++;
-        long slack = budgetBits - moveBits(levels);
+        long slack = budgetBits - totalBits(perUnit(new Genome(levels)));
         boolean[] lowered = new boolean[levels.length];
         while (slack < 0) {
             pool.clear();
