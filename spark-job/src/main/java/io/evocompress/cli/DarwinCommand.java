@@ -48,14 +48,18 @@ public final class DarwinCommand implements Command {
               database.path (OUTPUT/database), database.target (0.5: fraction of heads and of neurons removed
               uniformly), database.steps (10: levels of ~10%)
               training.data (default calibration.data)
-              search.generations (200), search.offspring (16), search.seed (0), search.learning-rate (1e-5)
+              search.generations (200), search.offspring (16), search.seed (0), search.learning-rate (1e-5),
+              search.fitness (kl: KL to the dense model after a candidate's training; nll: its next-token loss)
               search.stages  survivors@fitnessTokens:trainingTokens list
                              (default 8@1024:10000,4@2048:50000,2@4096:100000,1@8192:200000)
               post-training.tokens (100000), post-training.objective lm|distill, post-training.learning-rate (1e-4),
               post-training.batch-size (4), post-training.checkpoint-every (50 steps)
               heldout.data, heldout.seq-len, heldout.max-tokens; final.tokens (KL tokens, default min(pool, 65536));
               final.validation-tokens (default 4096: the calibration text's tail, kept out of search and
-                post-training; the post-trained uniform model is returned instead if it scores lower there; 0: off)
+                post-training; the post-trained uniform model is returned instead if it scores lower there, on the
+                fitness's metric; 0: off)
+              final.heldout-tokens (0: the calibration text's tokens before the validation tail, also kept out of
+                search and post-training; both post-trained models' heldout_tail_perplexity is measured there)
 
             Example:
               deploy/evocompress darwin --config conf/darwin-50.yaml

@@ -89,15 +89,19 @@ public final class DarwinJob {
         long started = System.nanoTime();
         int[] calibText = CalibrationText.tokens(s.model(), s.calibrationData());
         int validationTokens = (int) s.validationTokens();
-        if (validationTokens > 0 && calibText.length - validationTokens < s.seqLen()) {
+        int tailTokens = (int) s.heldoutTailTokens();
+        if (calibText.length - validationTokens - tailTokens < s.seqLen()) {
             throw new EvocompressException("The calibration text " + s.calibrationData() + " holds " + calibText.length
-                + " tokens: after final.validation-tokens = " + validationTokens + " kept for validation, fewer than one sequence of "
-                + s.seqLen() + " remain. Use more text or lower final.validation-tokens (0 turns the validation off).");
+                + " tokens: after final.validation-tokens = " + validationTokens + " kept for validation and final.heldout-tokens = "
+                + tailTokens + " held out, fewer than one sequence of " + s.seqLen() + " remain. Use more text or lower "
+                + "final.validation-tokens or final.heldout-tokens (0 turns either off).");
         }
-        // the tail is the validation slice: neither searched on nor trained on
-        int[] calibStream = Arrays.copyOf(calibText, calibText.length - validationTokens);
-        List<int[]> validation = TokenSequences.chunks(Arrays.copyOfRange(calibText, calibStream.length, calibText.length),
-            s.seqLen());
+        // the text's end: [search and training | held-out tail | validation]; neither tail is searched on or trained on
+        int[] calibStream = Arrays.copyOf(calibText, calibText.length - validationTokens - tailTokens);
+        List<int[]> heldTail = TokenSequences.chunks(Arrays.copyOfRange(calibText, calibStream.length,
+            calibStream.length + tailTokens), s.heldoutSeqLen());
+        List<int[]> validation = TokenSequences.chunks(Arrays.copyOfRange(calibText, calibStream.length + tailTokens,
+            calibText.length), s.seqLen());
         int[] trainStream = s.trainingData().equals(s.calibrationData()) ? calibStream : CalibrationText.tokens(s.model(), s.trainingData());
         List<int[]> pool = TokenSequences.sample(calibStream, s.seqLen(), (long) s.sequences() * s.seqLen(), s.calibrationSeed());
         ModelConfig config;
@@ -163,7 +167,11 @@ public final class DarwinJob {
              CausalLm dense = ModelLoader.load(r, device, DataType.FLOAT32, check)) {
             Map<String, float[]> denseTensors = new HashMap<>(TensorLayout.readUnits(r, check.reader(r)));
             SequenceScores denseHeld = new ModelScorer(dense, null, 8).score(heldout, null);
-            root.putObject("dense").put("perplexity", denseHeld.perplexity()).put("parameters", config.parameterCount());
+            ObjectNode denseNode = root.putObject("dense").put("perplexity", denseHeld.perplexity())
+                .put("parameters", config.parameterCount());
+            if (!heldTail.isEmpty()) {
+                denseNode.put("heldout_tail_perplexity", new ModelScorer(dense, null, 8).score(heldTail, null).perplexity());
+            }
             ObjectNode res = root.putObject("result");
             ObjectNode baselines = root.putObject("baselines");
             Map<String, Genome> runs = new java.util.LinkedHashMap<>();
@@ -191,8 +199,16 @@ public final class DarwinJob {
                     SequenceScores held = new ModelScorer(trained, null, 8).score(heldout, null);
                     node.put("kl_divergence", kl.klDivergence());
                     node.put("perplexity", held.perplexity());
+                    String tailText = "";
+                    if (!heldTail.isEmpty()) {
+                        double tail = new ModelScorer(trained, null, 8).score(heldTail, null).perplexity();
+                        node.put("heldout_tail_perplexity", tail);
+                        tailText = String.format(", held-out tail ppl %.3f", tail);
+                    }
                     if (!validation.isEmpty()) {
-                        node.put("validation_kl_divergence", new ModelScorer(trained, dense, 8).score(validation, null).klDivergence());
+                        SequenceScores v = new ModelScorer(trained, dense, 8).score(validation, null);
+                        node.put("validation_kl_divergence", v.klDivergence());
+                        node.put("validation_nll", v.nllPerToken());
                     }
                     node.put("parameters", trained.parameterCount());
                     node.put("removed_fraction_of_prunable", (double) (config.parameterCount() - trained.parameterCount()) / prunable);
@@ -205,17 +221,18 @@ public final class DarwinJob {
                         inter.add(b.intermediate());
                     });
                     profile.put("levels", Arrays.toString(g.levels()));
-                    progress.accept(String.format("%s: KL %.5f, held-out ppl %.3f, %d parameters", e.getKey(), kl.klDivergence(),
-                        held.perplexity(), trained.parameterCount()));
+                    progress.accept(String.format("%s: KL %.5f, held-out ppl %.3f%s, %d parameters", e.getKey(), kl.klDivergence(),
+                        held.perplexity(), tailText, trained.parameterCount()));
                 }
-                // the same discipline as search.init: best: never return a model the uniform one beats on validation
+                // the same discipline as search.init: best: never return a model the uniform one beats on validation, on the
+                // metric the search selected by
                 String source = "search";
-                if (!validation.isEmpty() && baselines.get("uniform").get("validation_kl_divergence").asDouble()
-                    < res.get("validation_kl_divergence").asDouble()) {
+                String metric = s.fitnessIndex() == 1 ? "validation_nll" : "validation_kl_divergence";
+                if (!validation.isEmpty() && baselines.get("uniform").get(metric).asDouble() < res.get(metric).asDouble()) {
                     source = "uniform";
-                    progress.accept(String.format("the post-trained search winner (validation KL %.5f) is worse than the post-trained "
-                        + "uniform model (%.5f) on the %d validation tokens: returning the uniform model as the result",
-                        res.get("validation_kl_divergence").asDouble(), baselines.get("uniform").get("validation_kl_divergence").asDouble(),
+                    progress.accept(String.format("the post-trained search winner (%s %.5f) is worse than the post-trained "
+                        + "uniform model (%.5f) on the %d validation tokens: returning the uniform model as the result", metric,
+                        res.get(metric).asDouble(), baselines.get("uniform").get(metric).asDouble(),
                         validation.stream().mapToLong(x -> x.length).sum()));
                     root.set("search_winner", res.deepCopy());
                     res.removeAll();
@@ -236,6 +253,7 @@ public final class DarwinJob {
         }
         root.putObject("measured_on").put("kl_calibration_tokens", finalBatch.tokens())
             .put("validation_tokens", validation.stream().mapToLong(x -> x.length).sum())
+            .put("heldout_tail_tokens", heldTail.stream().mapToLong(x -> x.length).sum())
             .put("heldout_tokens", heldout.stream().mapToLong(x -> x.length).sum()).put("heldout_data", s.heldoutData());
         root.put("seconds", (System.nanoTime() - started) / 1e9);
         try {
@@ -279,7 +297,7 @@ public final class DarwinJob {
         List<double[]> scores = sc.parallelize(genomes, genomes.size())
             .map(new DarwinCandidateTask(s.model(), s.databasePath(), s.device(), training, fitness, s.learningRate()))
             .collect();
-        return scores.stream().mapToDouble(x -> x[0]).toArray();
+        return scores.stream().mapToDouble(x -> x[s.fitnessIndex()]).toArray();
     }
 
     private static StructuredDatabase.Manifest buildDatabase(JavaSparkContext sc, DarwinSettings s, ModelConfig config,

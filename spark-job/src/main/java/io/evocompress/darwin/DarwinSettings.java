@@ -23,14 +23,19 @@ import java.util.Set;
  * 8@1024:10000, 4@2048:50000, 2@4096:100000, 1@8192:200000), fitness token counts distinct (a stage is
  * recognised by its minibatch's size). {@code validationTokens}: the tail of the calibration text
  * kept out of the search's pool and of post-training, on which the post-trained winner and the
- * post-trained uniform model are compared (0: no comparison, the winner is the result).
+ * post-trained uniform model are compared (0: no comparison, the winner is the result). {@code heldoutTailTokens}: the
+ * calibration text's tokens just before the validation slice, also kept out of search and post-training, on which both
+ * post-trained models' perplexity is measured (held-out text of the calibration text's own distribution; 0: none). {@code fitness}: what
+ * selection scores after a candidate's fine-tuning and what the validation compares, {@code kl} (to the dense
+ * model, ALGORITHMS.md) or {@code nll} (next-token loss on the text, the reference code's perplexity fitness).
  */
 public record DarwinSettings(String model, String output, String device, String calibrationData, int sequences, int seqLen,
                              long calibrationSeed, int shards, int batchSize, String databasePath, double target, int steps,
                              String trainingData, int generations, int offspring, long seed, List<SelectionStage> stages,
-                             long[] trainingTokens, double learningRate, long postTokens, String postObjective,
+                             long[] trainingTokens, double learningRate, String fitness, long postTokens, String postObjective,
                              double postLearningRate, int postBatchSize, int postCheckpointEvery, String heldoutData,
                              int heldoutSeqLen, long heldoutMaxTokens, long finalTokens, long validationTokens,
+                             long heldoutTailTokens,
                              String effectiveConfig)
     implements Serializable {
 
@@ -38,10 +43,10 @@ public record DarwinSettings(String model, String output, String device, String 
     public static final Set<String> KEYS = Set.of("model", "output", "device",
         "calibration.data", "calibration.sequences", "calibration.seq-len", "calibration.seed", "calibration.shards",
         "calibration.batch-size", "database.path", "database.target", "database.steps", "training.data",
-        "search.generations", "search.offspring", "search.seed", "search.stages", "search.learning-rate",
+        "search.generations", "search.offspring", "search.seed", "search.stages", "search.learning-rate", "search.fitness",
         "post-training.tokens", "post-training.objective", "post-training.learning-rate", "post-training.batch-size",
         "post-training.checkpoint-every", "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens",
-        "final.validation-tokens");
+        "final.validation-tokens", "final.heldout-tokens");
 
     public static DarwinSettings from(JobConfig c) {
         return from(c, io.evocompress.config.ModelConfigReader.CHECKPOINT);
@@ -125,18 +130,21 @@ public record DarwinSettings(String model, String output, String device, String 
         long validationTokens = c.integerOr("final.validation-tokens", 4096);
         c.require(validationTokens == 0 || validationTokens >= seqLen && validationTokens <= 1_000_000_000L,
             "final.validation-tokens", "0 (off) or at least calibration.seq-len (" + seqLen + ") and at most 1e9", validationTokens);
+        long tailTokens = c.integerOr("final.heldout-tokens", 0);
+        c.require(tailTokens == 0 || tailTokens >= seqLen && tailTokens <= 1_000_000_000L,
+            "final.heldout-tokens", "0 (off) or at least calibration.seq-len (" + seqLen + ") and at most 1e9", tailTokens);
         return new DarwinSettings(model, output, device, data, sequences, seqLen, c.integerOr("calibration.seed", 0), shards,
             c.positiveIntOr("calibration.batch-size", 8),
             c.stringOr("database.path", output + "/database"), target, steps,
             c.stringOr("training.data", data),
             generations, offspring,
             c.integerOr("search.seed", 0), List.copyOf(stages), training.stream().mapToLong(Long::longValue).toArray(),
-            learningRate(c, "search.learning-rate", 1e-5),
+            learningRate(c, "search.learning-rate", 1e-5), c.choice("search.fitness", "kl", Set.of("kl", "nll")),
             postTokens, objective, learningRate(c, "post-training.learning-rate", 1e-4),
             c.positiveIntOr("post-training.batch-size", 4),
             c.positiveIntOr("post-training.checkpoint-every", 50),
             c.string("heldout.data"), c.intOr("heldout.seq-len", seqLen), c.integerOr("heldout.max-tokens", 0),
-            finalTokens, validationTokens, c.toJson());
+            finalTokens, validationTokens, tailTokens, c.toJson());
     }
 
     private static double learningRate(JobConfig c, String key, double fallback) {
@@ -153,6 +161,11 @@ public record DarwinSettings(String model, String output, String device, String 
     public BuildDbSettings hessianSettings() {
         return new BuildDbSettings(model, databasePath, device, calibrationData, sequences, seqLen, calibrationSeed, shards,
             batchSize, CompressorSettings.bits(List.of(4), 128, false, false, 0.01, 128));
+    }
+
+    /** Index of the fitness in a {@link DarwinCandidateTask}'s result: 0 KL, 1 NLL per token. */
+    public int fitnessIndex() {
+        return "nll".equals(fitness) ? 1 : 0;
     }
 
     /** Training tokens of the stage that scores {@code fitnessTokens}. */

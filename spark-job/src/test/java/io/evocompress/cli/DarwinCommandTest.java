@@ -61,6 +61,12 @@ class DarwinCommandTest {
         assertEquals("search", result.get("source").asText(), r.toString());
         assertTrue(result.get("validation_kl_divergence").asDouble() <= uniform.get("validation_kl_divergence").asDouble(),
             r.toString());
+        // the example holds out the 16,384 calibration tokens before the validation tail: 128 sequences of 128
+        assertEquals(16384, r.at("/measured_on/heldout_tail_tokens").asLong());
+        double denseTail = r.at("/dense/heldout_tail_perplexity").asDouble();
+        assertTrue(denseTail > 1 && denseTail < result.get("heldout_tail_perplexity").asDouble(), r.toString());
+        assertTrue(result.get("heldout_tail_perplexity").asDouble() < uniform.get("heldout_tail_perplexity").asDouble(),
+            r.toString());
 
         // parameters: babyllama105 frees 2 * 128 * 16 per query head (k/v kept) and 3 * 128 per neuron;
         // 8 heads and 352 neurons per block, 5 blocks
@@ -89,5 +95,15 @@ class DarwinCommandTest {
         JsonNode r2 = JSON.readTree(tmp.resolve("b50").resolve("result.json").toFile());
         assertEquals(result.get("kl_divergence").asDouble(), r2.at("/result/kl_divergence").asDouble(), 0);
         assertEquals(uniform.get("perplexity").asDouble(), r2.at("/baselines/uniform/perplexity").asDouble(), 0);
+    }
+
+    @Test
+    void heldOutTailsLongerThanTheCalibrationTextFailNamingBothSettingsBeforeAnyWork() {
+        MainTest.Run run = MainTest.run(args("short", "--set", "final.heldout-tokens=50000000").toArray(new String[0]));
+        assertTrue(run.status() != 0, run.err());
+        assertTrue(run.err().contains("final.heldout-tokens = 50000000") && run.err().contains("final.validation-tokens"), run.err());
+        assertTrue(!run.err().contains("\tat "), "no stack trace: " + run.err());
+        assertTrue(!Files.exists(tmp.resolve("short").resolve("result.json")));
+        assertTrue(!Files.exists(tmp.resolve("short").resolve("database")), "nothing built");
     }
 }

@@ -49,6 +49,9 @@ class DarwinSettingsTest {
         assertEquals(50_000, s.trainingTokensFor(2048));
         assertEquals(0, s.trainingTokensFor(999), "the initial genome's scoring trains nothing");
         assertEquals("lm", s.postObjective());
+        assertEquals("kl", s.fitness(), "the paper's fitness: KL to the dense model");
+        assertEquals(0, s.fitnessIndex());
+        assertEquals(1, settings("search.fitness=nll").fitnessIndex(), "nll reads the task's second figure");
     }
 
     @Test
@@ -60,6 +63,7 @@ class DarwinSettingsTest {
         assertEquals(3, s.stages().size());
         assertEquals(1, s.stages().get(2).survivors());
         assertEquals(8192, s.trainingTokensFor(2048));
+        assertEquals(16384, s.heldoutTailTokens());
     }
 
     @Test
@@ -75,6 +79,8 @@ class DarwinSettingsTest {
         fails(List.of("post-training.learning-rate=0"), "post-training.learning-rate");
         fails(List.of("post-training.tokens=-5"), "post-training.tokens");
         fails(List.of("post-training.objective=mse"), "post-training.objective");
+        fails(List.of("search.fitness=ppl"), "search.fitness");
+        fails(List.of("final.heldout-tokens=5"), "final.heldout-tokens", "calibration.seq-len");
         fails(List.of("final.tokens=1000000"), "final.tokens", "16384");
         fails(List.of("database.target=1.5"), "target");
         fails(List.of("search.generatoins=3"), "search.generatoins");
