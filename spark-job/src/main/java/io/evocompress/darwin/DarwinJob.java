@@ -224,6 +224,14 @@ public final class DarwinJob {
                     progress.accept(String.format("%s: KL %.5f, held-out ppl %.3f%s, %d parameters", e.getKey(), kl.klDivergence(),
                         held.perplexity(), tailText, trained.parameterCount()));
                 }
+                // how far apart the two are, sequence by sequence, on each held-out text (before any choice between them)
+                ObjectNode paired = root.putObject("paired_heldout");
+                paired.set("heldout_data", pairedDifference(trainedRuns.get("result").model(), trainedRuns.get("uniform").model(),
+                    heldout));
+                if (!heldTail.isEmpty()) {
+                    paired.set("heldout_tail", pairedDifference(trainedRuns.get("result").model(),
+                        trainedRuns.get("uniform").model(), heldTail));
+                }
                 // the same discipline as search.init: best: never return a model the uniform one beats on validation, on the
                 // metric the search selected by
                 String source = "search";
@@ -264,6 +272,26 @@ public final class DarwinJob {
             throw new UncheckedIOException(e);
         }
         return root;
+    }
+
+    /**
+     * The search winner's and the uniform model's next-token loss compared sequence by sequence: the mean over sequences
+     * of (winner NLL per token - uniform NLL per token), its standard error (sample standard deviation / sqrt(n)), and
+     * the number of sequences. A negative mean is the winner ahead; one within about two standard errors of 0 is a
+     * difference these sequences do not resolve.
+     */
+    static ObjectNode pairedDifference(CausalLm winner, CausalLm uniform, List<int[]> sequences) {
+        // a sequence of one token predicts nothing
+        double[] d = sequences.stream().filter(x -> x.length >= 2).map(List::of)
+            .mapToDouble(one -> new ModelScorer(winner, null, 1).score(one, null).nllPerToken()
+                - new ModelScorer(uniform, null, 1).score(one, null).nllPerToken()).toArray();
+        double mean = Arrays.stream(d).average().orElse(Double.NaN);
+        double var = d.length < 2 ? Double.NaN : Arrays.stream(d).map(x -> (x - mean) * (x - mean)).sum() / (d.length - 1);
+        ObjectNode n = JSON.createObjectNode();
+        n.put("sequences", d.length);
+        n.put("mean_nll_difference", mean);
+        n.put("standard_error", Math.sqrt(var / d.length));
+        return n;
     }
 
     /** A post-trained model kept open until the result is chosen and exported. */

@@ -67,6 +67,13 @@ class DarwinCommandTest {
         assertTrue(denseTail > 1 && denseTail < result.get("heldout_tail_perplexity").asDouble(), r.toString());
         assertTrue(result.get("heldout_tail_perplexity").asDouble() < uniform.get("heldout_tail_perplexity").asDouble(),
             r.toString());
+        // the paired comparison: every tail sequence is 128 tokens, so its mean per-sequence difference is the log ratio
+        JsonNode paired = r.at("/paired_heldout/heldout_tail");
+        assertEquals(128, paired.get("sequences").asInt());
+        assertEquals(Math.log(result.get("heldout_tail_perplexity").asDouble() / uniform.get("heldout_tail_perplexity").asDouble()),
+            paired.get("mean_nll_difference").asDouble(), 1e-5);
+        assertTrue(paired.get("standard_error").asDouble() > 0, paired.toString());
+        assertTrue(r.at("/paired_heldout/heldout_data/sequences").asInt() > 1, r.toString());
 
         // parameters: babyllama105 frees 2 * 128 * 16 per query head (k/v kept) and 3 * 128 per neuron;
         // 8 heads and 352 neurons per block, 5 blocks
