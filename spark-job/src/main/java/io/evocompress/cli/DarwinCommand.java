@@ -39,7 +39,9 @@ public final class DarwinCommand implements Command {
             tokens, one Spark task per candidate, then scored by KL to the dense model), post-trains the winner and
             the uniform structured model with the same budget, and writes OUTPUT/result.json, profile.txt, the
             smaller model OUTPUT/model/ (per-layer sizes in config.json, loadable by eval) and OUTPUT/model-padded/.
-            Rerunning resumes: the database, the search state (OUTPUT/state/search.json) and post-training states.
+            Rerunning resumes: the database, the search state (OUTPUT/state/search.json) and post-training states,
+            only with the settings the run started with (OUTPUT/state/search-settings.json; output, device,
+            post-training.checkpoint-every, heldout.* and final.tokens may change); other settings are refused.
 
             Settings:
               model, output, device (auto|cpu|gpu|gpu:N)

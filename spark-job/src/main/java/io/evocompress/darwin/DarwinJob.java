@@ -18,6 +18,7 @@ import io.evocompress.database.DenseTensorCheck;
 import io.evocompress.database.TensorHashes;
 import io.evocompress.database.VariantStore;
 import io.evocompress.device.DeviceChoice;
+import io.evocompress.evopress.ResumeSettings;
 import io.evocompress.evopress.SearchJob;
 import io.evocompress.fs.AtomicFile;
 import io.evocompress.fs.HadoopFiles;
@@ -82,6 +83,13 @@ import java.util.function.Consumer;
 public final class DarwinJob {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+    /**
+     * What a rerun may change and still resume: where it writes and runs, how often post-training checkpoints, and what
+     * the finished models are measured on. Everything else (the pool, the search, post-training) is checked.
+     */
+    static final java.util.Set<String> RESUME_IGNORED = java.util.Set.of("output", "device", "post-training.checkpoint-every",
+        "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens");
+
     private DarwinJob() {
     }
 
@@ -118,6 +126,20 @@ public final class DarwinJob {
         String tokenSha = BuildDbJob.tokenHash(pool);
         String dbId = VariantStore.sha256((configSha + "|" + tokenSha + "|" + s.shards() + "|structured|" + grid.target() + "|"
             + grid.steps()).getBytes(StandardCharsets.UTF_8));
+        Path out = HadoopFiles.path(s.output());
+        FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
+        // a rerun resumes the search and post-training states: only those of a run with the same settings
+        ResumeSettings resume;
+        try {
+            resume = ResumeSettings.of(JSON.readTree(s.effectiveConfig()), RESUME_IGNORED, "darwin", dbId, "the darwin run");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (HadoopFiles.exists(fs, new Path(out, "state"))) {
+            resume.checkResumable(s.output());
+        } else {
+            resume.write(s.output());
+        }
         StructuredDatabase.Manifest manifest = buildDatabase(sc, s, config, pool, configSha, tokenSha, dbId, progress);
 
         // search
@@ -133,8 +155,6 @@ public final class DarwinJob {
         CalibrationPool calibrationPool = new CalibrationPool(pool.size(), s.seqLen());
         SearchPreset preset = new SearchPreset(s.generations(), s.offspring(), s.stages(), 1, s.stages().get(0).tokens());
         EvolutionarySearch search = new EvolutionarySearch(domain, preset, calibrationPool, s.seed());
-        Path out = HadoopFiles.path(s.output());
-        FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
         CandidateEvaluator evaluator = (candidates, batch) -> evaluate(sc, s, trainStream, pool, candidates, batch);
         progress.accept("search: " + domain + ", " + s.generations() + " generations x " + s.offspring() + " offspring, stages "
             + stageText(s));

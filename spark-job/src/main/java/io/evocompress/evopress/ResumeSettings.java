@@ -42,20 +42,31 @@ public final class ResumeSettings {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final TreeMap<String, String> settings;
+    /** How a refusal begins: "--resume: the search" (search), "the darwin run" (darwin, which always resumes). */
+    private final String run;
 
-    private ResumeSettings(TreeMap<String, String> settings) {
+    private ResumeSettings(TreeMap<String, String> settings, String run) {
         this.settings = settings;
+        this.run = run;
     }
 
     public static ResumeSettings of(SearchSettings s, SearchMethod method, String databaseId) {
+        return of(s.effectiveConfig(), IGNORED, method.label(), databaseId, "--resume: the search");
+    }
+
+    /**
+     * The settings of any resumable run: {@code config} flattened, without {@code ignored}, with the method's
+     * label and the database id; {@code run} begins a refusal's message.
+     */
+    public static ResumeSettings of(JsonNode config, Set<String> ignored, String method, String databaseId, String run) {
         TreeMap<String, String> out = new TreeMap<>();
-        flatten(s.effectiveConfig(), "", out);
-        IGNORED.forEach(out::remove);
-        out.put("(method)", method.label());
+        flatten(config, "", out);
+        ignored.forEach(out::remove);
+        out.put("(method)", method);
         if (databaseId != null) {
             out.put("(database id)", databaseId);
         }
-        return new ResumeSettings(out);
+        return new ResumeSettings(out, run);
     }
 
     private static void flatten(JsonNode node, String prefix, Map<String, String> out) {
@@ -99,9 +110,9 @@ public final class ResumeSettings {
         Path file = new Path(HadoopFiles.path(output), FILE);
         FileSystem fs = HadoopFiles.fileSystem(file, HadoopFiles.defaultConf());
         if (!HadoopFiles.exists(fs, file)) {
-            throw new EvocompressException("--resume: the search state in " + output + " has no " + FILE
+            throw new EvocompressException(run + "'s state in " + output + " has no " + FILE
                 + " (it was started by an older version, or the file was removed), so it cannot be shown to be the "
-                + "same run: delete " + new Path(HadoopFiles.path(output), "state") + " to start the search again.");
+                + "same run: delete " + new Path(HadoopFiles.path(output), "state") + " to start again.");
         }
         JsonNode root;
         try {
@@ -128,8 +139,8 @@ public final class ResumeSettings {
                 differences.add(k + " (started with " + (was == null ? "unset" : was) + ", now " + (now == null ? "unset" : now) + ")");
             }
         }
-        throw new EvocompressException("--resume: the search in " + output + " was started with other settings, so "
+        throw new EvocompressException(run + " in " + output + " was started with other settings, so "
             + "continuing it would give a result no uninterrupted run gives. Differing: " + String.join(", ", differences)
-            + ". Use the original settings, or another output (or delete its state/) to start a new search.");
+            + ". Use the original settings, or another output (or delete its state/) to start a new run.");
     }
 }

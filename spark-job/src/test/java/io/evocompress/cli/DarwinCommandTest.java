@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -102,6 +103,22 @@ class DarwinCommandTest {
         JsonNode r2 = JSON.readTree(tmp.resolve("b50").resolve("result.json").toFile());
         assertEquals(result.get("kl_divergence").asDouble(), r2.at("/result/kl_divergence").asDouble(), 0);
         assertEquals(uniform.get("perplexity").asDouble(), r2.at("/baselines/uniform/perplexity").asDouble(), 0);
+
+        // a rerun with settings that decide the result is refused, naming each, and changes nothing; one that only
+        // measures differently resumes
+        byte[] written = Files.readAllBytes(tmp.resolve("b50").resolve("result.json"));
+        MainTest.Run changed = MainTest.run(args("b50", "--set", "search.learning-rate=1e-4", "--set",
+            "final.heldout-tokens=8192").toArray(new String[0]));
+        assertTrue(changed.status() != 0, changed.err());
+        assertTrue(changed.err().contains("search.learning-rate (started with") && changed.err().contains("final.heldout-tokens")
+            && changed.err().contains("(database id)"), changed.err());
+        assertTrue(!changed.err().contains("\tat "), changed.err());
+        assertArrayEquals(written, Files.readAllBytes(tmp.resolve("b50").resolve("result.json")), "a refused rerun writes nothing");
+        MainTest.Run remeasured = MainTest.run(args("b50", "--set", "final.tokens=1024").toArray(new String[0]));
+        assertEquals(0, remeasured.status(), remeasured.err());
+        assertEquals(result.get("perplexity").asDouble(),
+            JSON.readTree(tmp.resolve("b50").resolve("result.json").toFile()).at("/result/perplexity").asDouble(), 0,
+            "the same models, measured on the same held-out text");
     }
 
     @Test
