@@ -90,6 +90,8 @@ public final class DarwinJob {
     static final java.util.Set<String> RESUME_IGNORED = java.util.Set.of("output", "device", "post-training.checkpoint-every",
         "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens");
 
+    private static final String SEARCH_STATE = "state/search.json";
+
     private DarwinJob() {
     }
 
@@ -128,18 +130,18 @@ public final class DarwinJob {
             + grid.steps()).getBytes(StandardCharsets.UTF_8));
         Path out = HadoopFiles.path(s.output());
         FileSystem fs = HadoopFiles.fileSystem(out, HadoopFiles.defaultConf());
-        // a rerun resumes the search and post-training states: only those of a run with the same settings
+        // a rerun resumes the search (and after it post-training) states: only those of a run with the same settings; a
+        // run that failed before its first search checkpoint holds nothing to resume and may be rerun with other settings
         ResumeSettings resume;
         try {
             resume = ResumeSettings.of(JSON.readTree(s.effectiveConfig()), RESUME_IGNORED, "darwin", dbId, "the darwin run");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        if (HadoopFiles.exists(fs, new Path(out, "state"))) {
+        if (HadoopFiles.exists(fs, new Path(out, SEARCH_STATE)) || HadoopFiles.exists(fs, new Path(out, SEARCH_STATE + ".prev"))) {
             resume.checkResumable(s.output());
-        } else {
-            resume.write(s.output());
         }
+        resume.write(s.output());
         StructuredDatabase.Manifest manifest = buildDatabase(sc, s, config, pool, configSha, tokenSha, dbId, progress);
 
         // search
@@ -158,7 +160,7 @@ public final class DarwinJob {
         CandidateEvaluator evaluator = (candidates, batch) -> evaluate(sc, s, trainStream, pool, candidates, batch);
         progress.accept("search: " + domain + ", " + s.generations() + " generations x " + s.offspring() + " offspring, stages "
             + stageText(s));
-        SearchResult result = search.run(evaluator, new JsonCheckpointStore(fs, new Path(out, "state/search.json")),
+        SearchResult result = search.run(evaluator, new JsonCheckpointStore(fs, new Path(out, SEARCH_STATE)),
             r -> progress.accept(String.format("generation %d/%d: fitness %.5f, %.2f candidates/s (trained and scored), about %s left",
                 r.generation(), r.generations(), r.bestFitness(), r.candidatesPerSecond(), SearchJob.duration(r.secondsLeft()))));
         Genome uniform = domain.fixedStart().orElseThrow();
