@@ -38,6 +38,7 @@ import io.evocompress.search.JsonCheckpointStore;
 import io.evocompress.search.Minibatch;
 import io.evocompress.search.SearchPreset;
 import io.evocompress.search.SearchResult;
+import io.evocompress.search.ScoredGenome;
 import io.evocompress.structured.PostTraining;
 import io.evocompress.structured.StructureGroup;
 import io.evocompress.structured.StructuredDatabase;
@@ -73,8 +74,10 @@ import java.util.function.Consumer;
  *       training-aware selection: every candidate of a stage is one Spark task that fine-tunes it from
  *       its stitched weights on the stage's training tokens and scores KL on the stage's minibatch
  *       ({@link DarwinCandidateTask}); the search state is checkpointed every generation;</li>
- *   <li>post-compression training of the winner and of the uniform structured model with the same
- *       budget and data ({@link PostTraining}, resumable), on the driver;</li>
+ *   <li>post-compression training of the search's finalists ({@code final.candidates}: the winner and the parents
+ *       it replaced, latest first) and of the uniform structured model with the same budget and data ({@link PostTraining},
+ *       resumable), on the driver; the finalist best on the validation tokens is the search's result, and it is returned
+ *       unless the uniform model is better there;</li>
  *   <li>KL to the dense model on the final calibration tokens and held-out perplexity of both, the
  *       export of the winner as a smaller model ({@code model/}) and zero-padded ({@code model-padded/}),
  *       and {@code result.json} in the search command's shape.</li>
@@ -84,11 +87,11 @@ public final class DarwinJob {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /**
-     * What a rerun may change and still resume: where it writes and runs, how often post-training checkpoints, and what
-     * the finished models are measured on. Everything else (the pool, the search, post-training) is checked.
+     * What a rerun may change and still resume: where it writes and runs, how often post-training checkpoints, what
+     * the finished models are measured on, and how many finalists are post-trained (each keeps its own post-training state). Everything else (the pool, the search, post-training) is checked.
      */
     static final java.util.Set<String> RESUME_IGNORED = java.util.Set.of("output", "device", "post-training.checkpoint-every",
-        "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens");
+        "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens", "final.candidates");
 
     private static final String SEARCH_STATE = "state/search.json";
 
@@ -185,6 +188,7 @@ public final class DarwinJob {
         // the dense model read again: each tensor the database recorded a hash for is checked as it is read
         DenseTensorCheck check = DenseTensorCheck.of(db.manifest().tensorSha256(), s.databasePath());
         long prunable = (StructureGroup.ATTENTION.prunableParams(config) + StructureGroup.MLP.prunableParams(config)) * config.numLayers();
+        Genome chosenGenome;
         try (CheckpointReader r = CheckpointReader.open(s.model());
              CausalLm dense = ModelLoader.load(r, device, DataType.FLOAT32, check)) {
             Map<String, float[]> denseTensors = new HashMap<>(TensorLayout.readUnits(r, check.reader(r)));
@@ -196,71 +200,71 @@ public final class DarwinJob {
             }
             ObjectNode res = root.putObject("result");
             ObjectNode baselines = root.putObject("baselines");
-            Map<String, Genome> runs = new java.util.LinkedHashMap<>();
-            runs.put("result", result.best());
-            runs.put("uniform", uniform);
-            Map<String, Trained> trainedRuns = new java.util.LinkedHashMap<>();
+            Finals finals = new Finals(s, fs, out, device, configJson, config, denseTensors::get, db, domain, dense, trainStream,
+                finalSeqs, heldout, heldTail, validation, prunable, progress);
+            // the search's finalists, each post-trained with the full budget; the best on validation is the search's result
+            String metric = s.fitnessIndex() == 1 ? "validation_nll" : "validation_kl_divergence";
+            List<ScoredGenome> finalists = result.finalists(s.finalCandidates());
+            ArrayNode finalistsNode = s.finalCandidates() > 1 ? root.putArray("finalists") : null;
+            List<Trained> open = new ArrayList<>();
             try {
-                for (Map.Entry<String, Genome> e : runs.entrySet()) {
-                    Genome g = e.getValue();
-                    ObjectNode node = e.getKey().equals("result") ? res : baselines.putObject(e.getKey());
-                    StructuredModel m = StructuredModel.of(configJson, config, denseTensors::get, db, domain.attention(g), domain.mlp(g));
-                    String smallJson = m.smallerConfigJson();
-                    try (CausalLm before = m.loadSmaller(device, DataType.FLOAT32)) {
-                        SequenceScores b = new ModelScorer(before, dense, 8).score(finalSeqs, null);
-                        node.putObject("before_post_training").put("kl_divergence", b.klDivergence())
-                            .put("perplexity", new ModelScorer(before, null, 8).score(heldout, null).perplexity());
+                Trained searched = null;
+                ScoredGenome searchedGenome = null;
+                for (int i = 0; i < finalists.size(); i++) {
+                    ScoredGenome f = finalists.get(i);
+                    ObjectNode node = JSON.createObjectNode();
+                    String name = i == 0 ? "result" : "finalist-" + VariantStore.sha256(f.genome().toString()
+                        .getBytes(StandardCharsets.UTF_8)).substring(0, 12);
+                    Trained t = finals.measure(name, f.genome(), node);
+                    open.add(t);
+                    node.put("search_fitness", f.fitness());
+                    if (finalistsNode != null) {
+                        ObjectNode e = finalistsNode.addObject().put("rank", i + 1).put("levels", Arrays.toString(f.genome().levels()));
+                        for (String k : List.of("search_fitness", metric, "kl_divergence", "perplexity", "heldout_tail_perplexity")) {
+                            if (node.has(k)) {
+                                e.set(k, node.get(k));
+                            }
+                        }
                     }
-                    PostTraining.Settings post = new PostTraining.Settings(s.postTokens(), s.postObjective(),
-                        new Trainer.Settings(s.postLearningRate(), 0, 1.0, AdamW.Settings.defaults()), s.postBatchSize(), s.seqLen(),
-                        s.postCheckpointEvery(), s.seed() + 1);
-                    CausalLm trained = PostTraining.run(m, smallJson, dense, trainStream, post, fs,
-                        new Path(out, "state/post-training-" + e.getKey()), device, progress);
-                    trainedRuns.put(e.getKey(), new Trained(trained, m, smallJson));
-                    SequenceScores kl = new ModelScorer(trained, dense, 8).score(finalSeqs, null);
-                    SequenceScores held = new ModelScorer(trained, null, 8).score(heldout, null);
-                    node.put("kl_divergence", kl.klDivergence());
-                    node.put("perplexity", held.perplexity());
-                    String tailText = "";
-                    if (!heldTail.isEmpty()) {
-                        double tail = new ModelScorer(trained, null, 8).score(heldTail, null).perplexity();
-                        node.put("heldout_tail_perplexity", tail);
-                        tailText = String.format(", held-out tail ppl %.3f", tail);
+                    if (searched == null || node.get(metric).asDouble() < res.get(metric).asDouble()) {
+                        if (searched != null) {
+                            searched.model().close();
+                            open.remove(searched);
+                        }
+                        searched = t;
+                        searchedGenome = f;
+                        res.removeAll();
+                        res.setAll(node);
+                        if (finalistsNode != null) {
+                            res.put("finalist", i + 1);
+                        }
+                    } else {
+                        t.model().close();
+                        open.remove(t);
                     }
-                    if (!validation.isEmpty()) {
-                        SequenceScores v = new ModelScorer(trained, dense, 8).score(validation, null);
-                        node.put("validation_kl_divergence", v.klDivergence());
-                        node.put("validation_nll", v.nllPerToken());
-                    }
-                    node.put("parameters", trained.parameterCount());
-                    node.put("removed_fraction_of_prunable", (double) (config.parameterCount() - trained.parameterCount()) / prunable);
-                    node.put("post_training_tokens", post.steps() * post.batchSize() * post.seqLen());
-                    ObjectNode profile = node.putObject("profile");
-                    ArrayNode heads = profile.putArray("heads_per_layer");
-                    ArrayNode inter = profile.putArray("intermediate_per_layer");
-                    trained.blockShapes().forEach(b -> {
-                        heads.add(b.numHeads());
-                        inter.add(b.intermediate());
-                    });
-                    profile.put("levels", Arrays.toString(g.levels()));
-                    progress.accept(String.format("%s: KL %.5f, held-out ppl %.3f%s, %d parameters", e.getKey(), kl.klDivergence(),
-                        held.perplexity(), tailText, trained.parameterCount()));
                 }
+                if (finalistsNode != null) {
+                    for (com.fasterxml.jackson.databind.JsonNode e : finalistsNode) {
+                        ((ObjectNode) e).put("chosen", e.get("rank").asInt() == res.get("finalist").asInt());
+                    }
+                    progress.accept(String.format("of the search's %d finalists, number %d (1: the winner) is best on the %d "
+                        + "validation tokens (%s %.5f)", finalists.size(), res.get("finalist").asInt(),
+                        validation.stream().mapToLong(x -> x.length).sum(), metric, res.get(metric).asDouble()));
+                }
+                Trained uniformTrained = finals.measure("uniform", uniform, baselines.putObject("uniform"));
+                open.add(uniformTrained);
                 // how far apart the two are, sequence by sequence, on each held-out text (before any choice between them)
                 ObjectNode paired = root.putObject("paired_heldout");
-                paired.set("heldout_data", pairedDifference(trainedRuns.get("result").model(), trainedRuns.get("uniform").model(),
-                    heldout));
+                paired.set("heldout_data", pairedDifference(searched.model(), uniformTrained.model(), heldout));
                 if (!heldTail.isEmpty()) {
-                    paired.set("heldout_tail", pairedDifference(trainedRuns.get("result").model(),
-                        trainedRuns.get("uniform").model(), heldTail));
+                    paired.set("heldout_tail", pairedDifference(searched.model(), uniformTrained.model(), heldTail));
                 }
                 // the same discipline as search.init: best: never return a model the uniform one beats on validation, on the
                 // metric the search selected by
                 String source = "search";
-                String metric = s.fitnessIndex() == 1 ? "validation_nll" : "validation_kl_divergence";
                 if (!validation.isEmpty() && baselines.get("uniform").get(metric).asDouble() < res.get(metric).asDouble()) {
                     source = "uniform";
-                    progress.accept(String.format("the post-trained search winner (%s %.5f) is worse than the post-trained "
+                    progress.accept(String.format("the post-trained search result (%s %.5f) is worse than the post-trained "
                         + "uniform model (%.5f) on the %d validation tokens: returning the uniform model as the result", metric,
                         res.get(metric).asDouble(), baselines.get("uniform").get(metric).asDouble(),
                         validation.stream().mapToLong(x -> x.length).sum()));
@@ -269,11 +273,13 @@ public final class DarwinJob {
                     res.setAll((ObjectNode) baselines.get("uniform").deepCopy());
                 }
                 res.put("source", source);
-                res.put("selection_fitness", result.fitness());
-                Trained chosen = trainedRuns.get(source.equals("search") ? "result" : "uniform");
+                res.put("selection_fitness", searchedGenome.fitness());
+                res.remove("search_fitness");
+                Trained chosen = source.equals("search") ? searched : uniformTrained;
+                chosenGenome = source.equals("search") ? searchedGenome.genome() : uniform;
                 export(chosen.model(), chosen.structured().keptNeurons(), chosen.smallJson(), configJson, config, r, fs, out);
             } finally {
-                trainedRuns.values().forEach(x -> x.model().close());
+                open.forEach(x -> x.model().close());
             }
         }
         root.put("kl_divergence", root.get("result").get("kl_divergence").asDouble());
@@ -288,7 +294,7 @@ public final class DarwinJob {
         root.put("seconds", (System.nanoTime() - started) / 1e9);
         try {
             root.set("settings", JSON.readTree(s.effectiveConfig()));
-            AtomicFile.write(fs, new Path(out, "profile.txt"), domain.profile(result.best()).getBytes(StandardCharsets.UTF_8));
+            AtomicFile.write(fs, new Path(out, "profile.txt"), domain.profile(chosenGenome).getBytes(StandardCharsets.UTF_8));
             AtomicFile.write(fs, new Path(out, "result.json"), JSON.writeValueAsBytes(root));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -314,6 +320,67 @@ public final class DarwinJob {
         n.put("mean_nll_difference", mean);
         n.put("standard_error", Math.sqrt(var / d.length));
         return n;
+    }
+
+    /** What measuring a post-trained candidate needs: the dense model, the texts, and where post-training keeps its state. */
+    private record Finals(DarwinSettings s, FileSystem fs, Path out, Device device, String configJson, ModelConfig config,
+                          java.util.function.Function<String, float[]> denseTensors, StructuredDatabase db, DarwinDomain domain,
+                          CausalLm dense, int[] trainStream, List<int[]> finalSeqs, List<int[]> heldout, List<int[]> heldTail,
+                          List<int[]> validation, long prunable, Consumer<String> progress) {
+        /**
+         * Stitches {@code g}, scores it before post-training, post-trains it (resumable under state/post-training-NAME) and
+         * fills {@code node} with its KL, perplexities, validation scores, size and profile; the caller closes the model.
+         */
+        Trained measure(String name, Genome g, ObjectNode node) {
+            StructuredModel m = StructuredModel.of(configJson, config, denseTensors, db, domain.attention(g), domain.mlp(g));
+            String smallJson = m.smallerConfigJson();
+            try (CausalLm before = m.loadSmaller(device, DataType.FLOAT32)) {
+                SequenceScores b = new ModelScorer(before, dense, 8).score(finalSeqs, null);
+                node.putObject("before_post_training").put("kl_divergence", b.klDivergence())
+                    .put("perplexity", new ModelScorer(before, null, 8).score(heldout, null).perplexity());
+            }
+            PostTraining.Settings post = new PostTraining.Settings(s.postTokens(), s.postObjective(),
+                new Trainer.Settings(s.postLearningRate(), 0, 1.0, AdamW.Settings.defaults()), s.postBatchSize(), s.seqLen(),
+                s.postCheckpointEvery(), s.seed() + 1);
+            CausalLm trained = PostTraining.run(m, smallJson, dense, trainStream, post, fs,
+                new Path(out, "state/post-training-" + name), device, progress);
+            try {
+                SequenceScores kl = new ModelScorer(trained, dense, 8).score(finalSeqs, null);
+                SequenceScores held = new ModelScorer(trained, null, 8).score(heldout, null);
+                node.put("kl_divergence", kl.klDivergence());
+                node.put("perplexity", held.perplexity());
+                String tailText = "";
+                if (!heldTail.isEmpty()) {
+                    double tail = new ModelScorer(trained, null, 8).score(heldTail, null).perplexity();
+                    node.put("heldout_tail_perplexity", tail);
+                    tailText = String.format(", held-out tail ppl %.3f", tail);
+                }
+                String validationText = "";
+                if (!validation.isEmpty()) {
+                    SequenceScores v = new ModelScorer(trained, dense, 8).score(validation, null);
+                    node.put("validation_kl_divergence", v.klDivergence());
+                    node.put("validation_nll", v.nllPerToken());
+                    validationText = String.format(", validation KL %.5f", v.klDivergence());
+                }
+                node.put("parameters", trained.parameterCount());
+                node.put("removed_fraction_of_prunable", (double) (config.parameterCount() - trained.parameterCount()) / prunable);
+                node.put("post_training_tokens", post.steps() * post.batchSize() * post.seqLen());
+                ObjectNode profile = node.putObject("profile");
+                ArrayNode heads = profile.putArray("heads_per_layer");
+                ArrayNode inter = profile.putArray("intermediate_per_layer");
+                trained.blockShapes().forEach(b -> {
+                    heads.add(b.numHeads());
+                    inter.add(b.intermediate());
+                });
+                profile.put("levels", Arrays.toString(g.levels()));
+                progress.accept(String.format("%s: KL %.5f, held-out ppl %.3f%s%s, %d parameters", name, kl.klDivergence(),
+                    held.perplexity(), tailText, validationText, trained.parameterCount()));
+                return new Trained(trained, m, smallJson);
+            } catch (RuntimeException e) {
+                trained.close();
+                throw e;
+            }
+        }
     }
 
     /** A post-trained model kept open until the result is chosen and exported. */

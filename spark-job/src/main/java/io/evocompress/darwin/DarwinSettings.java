@@ -25,7 +25,10 @@ import java.util.Set;
  * kept out of the search's pool and of post-training, on which the post-trained winner and the
  * post-trained uniform model are compared (0: no comparison, the winner is the result). {@code heldoutTailTokens}: the
  * calibration text's tokens just before the validation slice, also kept out of search and post-training, on which both
- * post-trained models' perplexity is measured (held-out text of the calibration text's own distribution; 0: none). {@code fitness}: what
+ * post-trained models' perplexity is measured (held-out text of the calibration text's own distribution; 0: none).
+ * {@code finalCandidates}: how many of the search's finalists ({@link io.evocompress.search.SearchResult#finalists}) are
+ * post-trained with the full budget and compared on the validation tokens, the best of them being the search's result
+ * (1: the winner alone). {@code fitness}: what
  * selection scores after a candidate's fine-tuning and what the validation compares, {@code kl} (to the dense
  * model, ALGORITHMS.md) or {@code nll} (next-token loss on the text, the reference code's perplexity fitness).
  */
@@ -35,7 +38,7 @@ public record DarwinSettings(String model, String output, String device, String 
                              long[] trainingTokens, double learningRate, String fitness, long postTokens, String postObjective,
                              double postLearningRate, int postBatchSize, int postCheckpointEvery, String heldoutData,
                              int heldoutSeqLen, long heldoutMaxTokens, long finalTokens, long validationTokens,
-                             long heldoutTailTokens,
+                             long heldoutTailTokens, int finalCandidates,
                              String effectiveConfig)
     implements Serializable {
 
@@ -46,7 +49,7 @@ public record DarwinSettings(String model, String output, String device, String 
         "search.generations", "search.offspring", "search.seed", "search.stages", "search.learning-rate", "search.fitness",
         "post-training.tokens", "post-training.objective", "post-training.learning-rate", "post-training.batch-size",
         "post-training.checkpoint-every", "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens",
-        "final.validation-tokens", "final.heldout-tokens");
+        "final.validation-tokens", "final.heldout-tokens", "final.candidates");
 
     public static DarwinSettings from(JobConfig c) {
         return from(c, io.evocompress.config.ModelConfigReader.CHECKPOINT);
@@ -133,6 +136,9 @@ public record DarwinSettings(String model, String output, String device, String 
         long tailTokens = c.integerOr("final.heldout-tokens", 0);
         c.require(tailTokens == 0 || tailTokens >= seqLen && tailTokens <= 1_000_000_000L,
             "final.heldout-tokens", "0 (off) or at least calibration.seq-len (" + seqLen + ") and at most 1e9", tailTokens);
+        int candidates = c.boundedIntOr("final.candidates", 1, 1, 16, "each is post-trained with the full post-training budget");
+        c.require(candidates == 1 || validationTokens > 0, "final.candidates",
+            "1 when final.validation-tokens is 0 (finalists are compared on the validation tokens)", candidates);
         return new DarwinSettings(model, output, device, data, sequences, seqLen, c.integerOr("calibration.seed", 0), shards,
             c.positiveIntOr("calibration.batch-size", 8),
             c.stringOr("database.path", output + "/database"), target, steps,
@@ -144,7 +150,7 @@ public record DarwinSettings(String model, String output, String device, String 
             c.positiveIntOr("post-training.batch-size", 4),
             c.positiveIntOr("post-training.checkpoint-every", 50),
             c.string("heldout.data"), c.intOr("heldout.seq-len", seqLen), c.integerOr("heldout.max-tokens", 0),
-            finalTokens, validationTokens, tailTokens, c.toJson());
+            finalTokens, validationTokens, tailTokens, candidates, c.toJson());
     }
 
     private static double learningRate(JobConfig c, String key, double fallback) {

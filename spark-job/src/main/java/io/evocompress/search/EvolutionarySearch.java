@@ -154,7 +154,7 @@ public final class EvolutionarySearch {
         if (!starts.isEmpty()) {
             progress.onStart(scored, fitness, batch.tokens());
         }
-        return new SearchState(seed, 0, start.genome(), start.fitness(), List.of(new GenerationFitness(0, start.fitness())));
+        return new SearchState(seed, 0, start.genome(), start.fitness(), List.of(new GenerationFitness(0, start.fitness(), start.genome())));
     }
 
     /** One generation's result and how many candidate scores it took. */

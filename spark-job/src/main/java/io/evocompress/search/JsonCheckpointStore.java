@@ -48,7 +48,13 @@ public final class JsonCheckpointStore implements SearchCheckpointStore {
         root.put("parentFitness", state.parentFitness());
         ArrayNode history = root.putArray("history");
         for (GenerationFitness h : state.history()) {
-            history.addObject().put("generation", h.generation()).put("fitness", h.fitness());
+            ObjectNode entry = history.addObject().put("generation", h.generation()).put("fitness", h.fitness());
+            if (h.parent() != null) {
+                ArrayNode levels = entry.putArray("parent");
+                for (int level : h.parent().levels()) {
+                    levels.add(level);
+                }
+            }
         }
         Path tmp = new Path(file.getParent(), "." + file.getName() + ".tmp-" + UUID.randomUUID());
         try {
@@ -96,15 +102,21 @@ public final class JsonCheckpointStore implements SearchCheckpointStore {
                 throw new EvocompressException("search checkpoint " + file + " has no '" + field + "': delete it to start from scratch");
             }
         }
-        int[] parent = new int[root.get("parent").size()];
-        for (int i = 0; i < parent.length; i++) {
-            parent[i] = root.get("parent").get(i).asInt();
-        }
+        int[] parent = levels(root.get("parent"));
         List<GenerationFitness> history = new ArrayList<>();
         for (JsonNode h : root.get("history")) {
-            history.add(new GenerationFitness(h.get("generation").asInt(), h.get("fitness").asDouble()));
+            history.add(new GenerationFitness(h.get("generation").asInt(), h.get("fitness").asDouble(),
+                h.has("parent") ? new Genome(levels(h.get("parent"))) : null));
         }
         return new SearchState(root.get("seed").asLong(), root.get("generation").asInt(), new Genome(parent),
             root.get("parentFitness").asDouble(), history);
+    }
+
+    private static int[] levels(JsonNode array) {
+        int[] levels = new int[array.size()];
+        for (int i = 0; i < levels.length; i++) {
+            levels[i] = array.get(i).asInt();
+        }
+        return levels;
     }
 }

@@ -11,6 +11,26 @@ public record SearchResult(Genome best, double fitness, List<GenerationFitness> 
         history = List.copyOf(history);
     }
 
+    /**
+     * The search's shortlist: the winner and then the parents it replaced, latest first, each distinct genome once, at
+     * most {@code k}, with the fitness each had when it was last the parent (on that generation's final-stage minibatch, so
+     * not comparable across entries). Parents a history read from an old checkpoint did not record are skipped.
+     */
+    public List<ScoredGenome> finalists(int k) {
+        if (k < 1) {
+            throw new IllegalArgumentException("finalists: k must be at least 1, got " + k);
+        }
+        java.util.LinkedHashMap<Genome, Double> out = new java.util.LinkedHashMap<>();
+        out.put(best, fitness);
+        for (int i = history.size() - 1; i >= 0 && out.size() < k; i--) {
+            Genome parent = history.get(i).parent();
+            if (parent != null) {
+                out.putIfAbsent(parent, history.get(i).fitness());
+            }
+        }
+        return out.entrySet().stream().map(e -> new ScoredGenome(e.getKey(), e.getValue())).toList();
+    }
+
     static SearchResult of(SearchState state) {
         return new SearchResult(state.parent(), state.parentFitness(), state.history());
     }

@@ -21,7 +21,7 @@ public record SearchState(long seed, int generation, Genome parent, double paren
     /** The state after one more generation. */
     public SearchState next(Genome winner, double fitness) {
         List<GenerationFitness> h = new ArrayList<>(history);
-        h.add(new GenerationFitness(generation + 1, fitness));
+        h.add(new GenerationFitness(generation + 1, fitness, winner));
         return new SearchState(seed, generation + 1, winner, fitness, h);
     }
 }

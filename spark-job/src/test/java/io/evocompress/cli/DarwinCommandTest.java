@@ -35,7 +35,7 @@ class DarwinCommandTest {
             "--set", "search.stages=2@512:1024,1@1024:2048",
             "--set", "post-training.tokens=12800", "--set", "post-training.checkpoint-every=10",
             "--set", "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "--set", "heldout.seq-len=128",
-            "--set", "final.tokens=2048", "--json"));
+            "--set", "final.tokens=2048", "--set", "final.candidates=3", "--json"));
         a.addAll(List.of(extra));
         return a;
     }
@@ -62,6 +62,26 @@ class DarwinCommandTest {
         assertEquals("search", result.get("source").asText(), r.toString());
         assertTrue(result.get("validation_kl_divergence").asDouble() <= uniform.get("validation_kl_divergence").asDouble(),
             r.toString());
+        // the search's finalists (its winner first, then the parents it replaced), each post-trained; the result is the
+        // one best on validation
+        JsonNode finalists = r.get("finalists");
+        assertTrue(finalists.size() >= 1 && finalists.size() <= 3, r.toString());
+        assertEquals(1, finalists.get(0).get("rank").asInt());
+        double bestValidation = Double.MAX_VALUE;
+        int chosen = 0;
+        java.util.Set<String> levels = new java.util.HashSet<>();
+        for (JsonNode f : finalists) {
+            assertTrue(levels.add(f.get("levels").asText()), "distinct: " + finalists);
+            bestValidation = Math.min(bestValidation, f.get("validation_kl_divergence").asDouble());
+            chosen += f.get("chosen").asBoolean() ? 1 : 0;
+        }
+        assertEquals(1, chosen, finalists.toString());
+        assertEquals(bestValidation, result.get("validation_kl_divergence").asDouble(), 0);
+        JsonNode picked = finalists.get(result.get("finalist").asInt() - 1);
+        assertTrue(picked.get("chosen").asBoolean());
+        assertEquals(picked.get("levels").asText(), result.at("/profile/levels").asText());
+        assertEquals(picked.get("kl_divergence").asDouble(), result.get("kl_divergence").asDouble(), 0);
+        assertEquals(picked.get("search_fitness").asDouble(), result.get("selection_fitness").asDouble(), 0);
         // the example holds out the 16,384 calibration tokens before the validation tail: 128 sequences of 128
         assertEquals(16384, r.at("/measured_on/heldout_tail_tokens").asLong());
         double denseTail = r.at("/dense/heldout_tail_perplexity").asDouble();

@@ -52,6 +52,7 @@ class DarwinSettingsTest {
         assertEquals("kl", s.fitness(), "the paper's fitness: KL to the dense model");
         assertEquals(0, s.fitnessIndex());
         assertEquals(1, settings("search.fitness=nll").fitnessIndex(), "nll reads the task's second figure");
+        assertEquals(1, s.finalCandidates(), "the search's winner alone is post-trained");
     }
 
     @Test
@@ -82,6 +83,8 @@ class DarwinSettingsTest {
         fails(List.of("search.fitness=ppl"), "search.fitness");
         fails(List.of("final.heldout-tokens=5"), "final.heldout-tokens", "calibration.seq-len");
         fails(List.of("final.tokens=1000000"), "final.tokens", "16384");
+        fails(List.of("final.candidates=3", "final.validation-tokens=0"), "final.candidates", "final.validation-tokens is 0");
+        fails(List.of("final.candidates=0"), "final.candidates", "at least 1");
         fails(List.of("database.target=1.5"), "target");
         fails(List.of("search.generatoins=3"), "search.generatoins");
     }
@@ -97,7 +100,8 @@ class DarwinSettingsTest {
     @Test
     void settingsThatMultiplyWorkAreBoundedNamingTheLimit() {
         for (String[] c : new String[][] {{"search.generations=1000000", "at most 100000"},
-            {"search.offspring=50000", "at most 10000"}, {"database.steps=5000", "at most 100"}}) {
+            {"search.offspring=50000", "at most 10000"}, {"database.steps=5000", "at most 100"},
+            {"final.candidates=17", "at most 16"}}) {
             String m = failure(c[0]);
             String key = c[0].substring(0, c[0].indexOf('='));
             assertTrue(m.contains("Setting '" + key + "'") && m.contains(c[1]) && m.contains("darwin.yaml"), m);

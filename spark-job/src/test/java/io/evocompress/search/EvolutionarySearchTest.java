@@ -221,6 +221,40 @@ class EvolutionarySearchTest {
     }
 
     @Test
+    void finalistsAreTheWinnerThenTheParentsItReplacedLatestFirstEachOnce() throws Exception {
+        Genome a = new Genome(new int[]{0, 0});
+        Genome b = new Genome(new int[]{1, -1});
+        Genome c = new Genome(new int[]{2, -2});
+        SearchResult r = new SearchResult(c, 0.5, List.of(new GenerationFitness(0, 3.0, a), new GenerationFitness(1, 2.9, a),
+            new GenerationFitness(2, 2.0, b), new GenerationFitness(3, 1.8, b), new GenerationFitness(4, 0.5, c)));
+        assertEquals(List.of(new ScoredGenome(c, 0.5), new ScoredGenome(b, 1.8), new ScoredGenome(a, 2.9)), r.finalists(5));
+        assertEquals(List.of(new ScoredGenome(c, 0.5), new ScoredGenome(b, 1.8)), r.finalists(2));
+        assertEquals(List.of(new ScoredGenome(c, 0.5)), r.finalists(1));
+        assertThrows(IllegalArgumentException.class, () -> r.finalists(0));
+
+        // a real run: every finalist was a parent, the history round-trips through the checkpoint with its parents
+        SearchPreset preset = CONVEX_PRESET.withGenerations(12);
+        FileSystem fs = HadoopFiles.fileSystem(HadoopFiles.path(dir.toString()), HadoopFiles.defaultConf());
+        JsonCheckpointStore store = new JsonCheckpointStore(fs, HadoopFiles.path(dir.resolve("f/search-state.json").toString()));
+        SearchResult run = new EvolutionarySearch(CONVEX_DOMAIN, preset, POOL, 3)
+            .run(new SyntheticEvaluator(EvolutionarySearchTest::convex, 20), store, SearchProgress.NONE);
+        List<ScoredGenome> f = run.finalists(4);
+        assertEquals(run.best(), f.get(0).genome());
+        assertTrue(f.size() > 1, "a 12-generation search on this fitness replaces its parent: " + run.history());
+        assertEquals(f.size(), f.stream().map(ScoredGenome::genome).distinct().count());
+        for (ScoredGenome g : f) {
+            assertTrue(run.history().stream().anyMatch(h -> g.genome().equals(h.parent()) && h.fitness() == g.fitness()), g.toString());
+        }
+        assertEquals(run, SearchResult.of(store.load().orElseThrow()));
+
+        // a checkpoint written before parents were recorded: the winner alone
+        java.nio.file.Files.writeString(dir.resolve("old.json"), "{\"seed\": 3, \"generation\": 1, \"parent\": [1, -1], "
+            + "\"parentFitness\": 2.0, \"history\": [{\"generation\": 0, \"fitness\": 3.0}, {\"generation\": 1, \"fitness\": 2.0}]}");
+        SearchState old = new JsonCheckpointStore(fs, HadoopFiles.path(dir.resolve("old.json").toString())).load().orElseThrow();
+        assertEquals(List.of(new ScoredGenome(b, 2.0)), SearchResult.of(old).finalists(3));
+    }
+
+    @Test
     void presetsAndBaselineLimits() {
         assertEquals("[8@2048, 2@16384, 1@65536]", SearchPreset.sparsity().stages().toString());
         assertEquals(400, SearchPreset.sparsity().generations());
