@@ -293,7 +293,9 @@ public final class Planner {
         }
         h.search = search.times(s.generations());
         h.searchNaive = h.search;
-        h.finals = forwards(m, p, s.postBatchSize(), s.seqLen(), 2 * 3.0 * s.postTokens() + 2.0 * s.finalTokens());
+        // the finalists and the uniform model: each post-trained (3 forwards per token) and scored
+        double postTrained = s.finalCandidates() + 1.0;
+        h.finals = forwards(m, p, s.postBatchSize(), s.seqLen(), postTrained * (3.0 * s.postTokens() + s.finalTokens()));
         h.put(out);
     }
 

@@ -43,7 +43,7 @@ class DarwinTensorHashTest {
                 "calibration.seq-len=64", "calibration.shards=2", "database.steps=2",
                 "search.generations=1", "search.offspring=1", "search.stages=1@64:64", "post-training.tokens=0",
                 "heldout.data=" + Fixtures.text("tinystories_sample.txt"), "heldout.seq-len=64", "heldout.max-tokens=128",
-                "final.tokens=64", "final.validation-tokens=0")) {
+                "final.tokens=64", "final.validation-tokens=0", "final.candidates=1")) {
             a.add("--set");
             a.add(s);
         }

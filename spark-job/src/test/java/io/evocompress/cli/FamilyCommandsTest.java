@@ -188,7 +188,7 @@ class FamilyCommandsTest {
         String out = fixture + "-darwin";
         JsonNode res = job("darwin", "darwin-50.yaml", fixture, out, "search.generations=4", "search.offspring=4",
             "search.stages=2@512:1024,1@1024:2048", "post-training.tokens=6400", "post-training.checkpoint-every=10",
-            "final.tokens=2048");
+            "final.tokens=2048", "final.candidates=1");
         double kl = res.at("/result/kl_divergence").asDouble();
         double uniform = res.at("/baselines/uniform/kl_divergence").asDouble();
         System.out.printf("family %s darwin 50%%: DarwinLM KL %.5f, uniform structured %.5f (%.1f s)%n", fixture, kl, uniform,

@@ -65,6 +65,7 @@ class DarwinSettingsTest {
         assertEquals(1, s.stages().get(2).survivors());
         assertEquals(8192, s.trainingTokensFor(2048));
         assertEquals(16384, s.heldoutTailTokens());
+        assertEquals(4, s.finalCandidates());
     }
 
     @Test
