@@ -220,7 +220,8 @@ public final class DarwinJob {
                     node.put("search_fitness", f.fitness());
                     if (finalistsNode != null) {
                         ObjectNode e = finalistsNode.addObject().put("rank", i + 1).put("levels", Arrays.toString(f.genome().levels()));
-                        for (String k : List.of("search_fitness", metric, "kl_divergence", "perplexity", "heldout_tail_perplexity")) {
+                        for (String k : List.of("search_fitness", "validation_kl_divergence", "validation_nll", "kl_divergence",
+                            "perplexity", "heldout_tail_perplexity")) {
                             if (node.has(k)) {
                                 e.set(k, node.get(k));
                             }
