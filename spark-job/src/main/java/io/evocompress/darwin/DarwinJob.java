@@ -88,7 +88,8 @@ public final class DarwinJob {
 
     /**
      * What a rerun may change and still resume: where it writes and runs, how often post-training checkpoints, what
-     * the finished models are measured on, and how many finalists are post-trained (each keeps its own post-training state). Everything else (the pool, the search, post-training) is checked.
+     * the finished models are measured on, and how many finalists are post-trained (each keeps its own post-training
+     * state). Everything else (the pool, the search, post-training) is checked.
      */
     static final java.util.Set<String> RESUME_IGNORED = java.util.Set.of("output", "device", "post-training.checkpoint-every",
         "heldout.data", "heldout.seq-len", "heldout.max-tokens", "final.tokens", "final.candidates");
@@ -204,7 +205,9 @@ public final class DarwinJob {
                 finalSeqs, heldout, heldTail, validation, prunable, progress);
             // the search's finalists, each post-trained with the full budget; the best on validation is the search's result
             String metric = s.fitnessIndex() == 1 ? "validation_nll" : "validation_kl_divergence";
-            List<ScoredGenome> finalists = result.finalists(s.finalCandidates());
+            // the uniform start, measured as the baseline below, is not post-trained twice (unless the search returned it)
+            List<ScoredGenome> finalists = result.finalists(s.finalCandidates() + 1).stream()
+                .filter(f -> f.genome().equals(result.best()) || !f.genome().equals(uniform)).limit(s.finalCandidates()).toList();
             ArrayNode finalistsNode = s.finalCandidates() > 1 ? root.putArray("finalists") : null;
             List<Trained> open = new ArrayList<>();
             try {
