@@ -206,8 +206,7 @@ public final class DarwinJob {
             // the search's finalists, each post-trained with the full budget; the best on validation is the search's result
             String metric = s.fitnessIndex() == 1 ? "validation_nll" : "validation_kl_divergence";
             // the uniform start, measured as the baseline below, is not post-trained twice (unless the search returned it)
-            List<ScoredGenome> finalists = result.finalists(s.finalCandidates() + 1).stream()
-                .filter(f -> f.genome().equals(result.best()) || !f.genome().equals(uniform)).limit(s.finalCandidates()).toList();
+            List<ScoredGenome> finalists = result.finalists(s.finalCandidates(), uniform);
             ArrayNode finalistsNode = s.finalCandidates() > 1 ? root.putArray("finalists") : null;
             List<Trained> open = new ArrayList<>();
             try {

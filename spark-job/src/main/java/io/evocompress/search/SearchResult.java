@@ -17,6 +17,14 @@ public record SearchResult(Genome best, double fitness, List<GenerationFitness> 
      * not comparable across entries). Parents a history read from an old checkpoint did not record are skipped.
      */
     public List<ScoredGenome> finalists(int k) {
+        return finalists(k, null);
+    }
+
+    /**
+     * As {@link #finalists(int)}, without {@code baseline} (a start the caller measures anyway, e.g. the uniform profile)
+     * unless it is the winner; the parents before it still count.
+     */
+    public List<ScoredGenome> finalists(int k, Genome baseline) {
         if (k < 1) {
             throw new IllegalArgumentException("finalists: k must be at least 1, got " + k);
         }
@@ -24,7 +32,7 @@ public record SearchResult(Genome best, double fitness, List<GenerationFitness> 
         out.put(best, fitness);
         for (int i = history.size() - 1; i >= 0 && out.size() < k; i--) {
             Genome parent = history.get(i).parent();
-            if (parent != null) {
+            if (parent != null && !parent.equals(baseline)) {
                 out.putIfAbsent(parent, history.get(i).fitness());
             }
         }

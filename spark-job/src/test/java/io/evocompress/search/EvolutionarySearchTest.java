@@ -231,6 +231,10 @@ class EvolutionarySearchTest {
         assertEquals(List.of(new ScoredGenome(c, 0.5), new ScoredGenome(b, 1.8)), r.finalists(2));
         assertEquals(List.of(new ScoredGenome(c, 0.5)), r.finalists(1));
         assertThrows(IllegalArgumentException.class, () -> r.finalists(0));
+        // a baseline the caller measures anyway is left out (the shortlist goes on past it), unless it won
+        assertEquals(List.of(new ScoredGenome(c, 0.5), new ScoredGenome(a, 2.9)), r.finalists(2, b));
+        assertEquals(List.of(new ScoredGenome(c, 0.5), new ScoredGenome(b, 1.8)), r.finalists(3, a));
+        assertEquals(List.of(new ScoredGenome(c, 0.5), new ScoredGenome(b, 1.8)), r.finalists(2, c), "the winner stays");
 
         // a real run: every finalist was a parent, the history round-trips through the checkpoint with its parents
         SearchPreset preset = CONVEX_PRESET.withGenerations(12);
